@@ -1,0 +1,270 @@
+//! Running a match over the two seams, `ObjectStore` and `SegmentQueue`: the segmenter cuts the source
+//! and enqueues its segments; the worker applies them one by one, committing after each.
+//!
+//! Commit order: the segment's output under its deterministic key, then the checkpoint, replaced only if
+//! it is still the one the worker read. A crash between the two leaves an output that the next attempt
+//! rewrites with the same bytes; a segment already in the checkpoint is skipped. Nothing is lost or doubled.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::detect::Detector;
+use crate::ids::MatchId;
+use crate::pipeline::{self, Segment, SegmentOutput, StageTimes};
+use crate::queue::{Message, SegmentQueue};
+use crate::source;
+use crate::state::{Config, MatchState, Status};
+use crate::storage::{Condition, ObjectStore};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub match_id: MatchId,
+    /// What the user pointed at (a path or URL), for display.
+    pub source: String,
+    /// Content fingerprint of the source.
+    pub fingerprint: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub frames: u64,
+    pub segment_seconds: f64,
+    pub segments: Vec<SegmentInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    pub index: u64,
+    pub key: String,
+    pub first_frame: u64,
+    pub frames: u64,
+    pub start_time: f64,
+}
+
+/// MD5 of a file's bytes, streamed.
+pub fn fingerprint(path: &Path) -> anyhow::Result<String> {
+    use md5::Digest;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = md5::Md5::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(format!("md5:{:x}", hasher.finalize()))
+}
+
+pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Option<Manifest>> {
+    let Some(obj) = store.get(&match_id.manifest_key()).await? else { return Ok(None) };
+    let manifest: Manifest = serde_json::from_slice(&obj.bytes)
+        .with_context(|| format!("the manifest of match {match_id} is unreadable; run again with --restart"))?;
+    Ok(Some(manifest))
+}
+
+/// The segmenter: cuts a local video into segments, stores them, then the manifest (which marks the
+/// segmenting done). Rerunning it over a stored manifest for the same video does nothing.
+pub async fn segment_video<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+    video: &Path,
+    segment_seconds: f64,
+) -> anyhow::Result<Manifest> {
+    if !(2.0..=5.0).contains(&segment_seconds) {
+        anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
+    }
+    let info = source::probe(video)?;
+    let fingerprint = fingerprint(video)?;
+    if let Some(m) = load_manifest(store, match_id).await? {
+        if m.fingerprint != fingerprint {
+            anyhow::bail!(
+                "match {match_id} was started on another video ({}); use another --match-id, or --restart to discard it",
+                m.source
+            );
+        }
+        return Ok(m);
+    }
+    let work = tempfile::tempdir()?;
+    let cut = source::cut(video, &work.path().join("segments"), segment_seconds)?;
+    let mut segments = Vec::with_capacity(cut.len());
+    for (index, seg) in cut.iter().enumerate() {
+        let index = index as u64;
+        let key = match_id.segment_key(index);
+        store.put(&key, std::fs::read(&seg.path)?, Condition::Always).await?;
+        segments.push(SegmentInfo { index, key, first_frame: seg.first_frame, frames: seg.frames, start_time: seg.first_frame as f64 / info.fps });
+    }
+    let manifest = Manifest {
+        match_id: match_id.clone(),
+        source: video.display().to_string(),
+        fingerprint,
+        width: info.width,
+        height: info.height,
+        fps: info.fps,
+        frames: info.frames,
+        segment_seconds,
+        segments,
+    };
+    store.put(&match_id.manifest_key(), serde_json::to_vec_pretty(&manifest)?, Condition::Always).await?;
+    Ok(manifest)
+}
+
+pub async fn load_state<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Option<(MatchState, String)>> {
+    let Some(obj) = store.get(&match_id.checkpoint_key()).await? else { return Ok(None) };
+    Ok(Some((MatchState::from_json(match_id, &obj.bytes)?, obj.etag)))
+}
+
+/// Loads the match's checkpoint, or writes the initial one; refuses a checkpoint made otherwise.
+pub async fn start<S: ObjectStore>(store: &S, manifest: &Manifest, config: &Config, detector: &str) -> anyhow::Result<MatchState> {
+    let id = &manifest.match_id;
+    if let Some((state, _)) = load_state(store, id).await? {
+        state.check_compatible(config, detector, &manifest.fingerprint)?;
+        return Ok(state);
+    }
+    let state = MatchState::new(
+        id.clone(),
+        config.clone(),
+        detector.to_string(),
+        manifest.fingerprint.clone(),
+        manifest.fps,
+        manifest.width,
+        manifest.height,
+    );
+    match store.put(&id.checkpoint_key(), state.to_json(), Condition::IfNoneMatch).await {
+        Ok(_) => Ok(state),
+        // Another starter won the race: use its checkpoint.
+        Err(crate::storage::StoreError::PreconditionFailed(_)) => {
+            let (state, _) = load_state(store, id).await?.context("checkpoint vanished")?;
+            state.check_compatible(config, detector, &manifest.fingerprint)?;
+            Ok(state)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn enqueue<Q: SegmentQueue>(queue: &Q, manifest: &Manifest, from_segment: u64) -> anyhow::Result<()> {
+    for seg in manifest.segments.iter().filter(|s| s.index >= from_segment) {
+        queue.send(&Message::Segment { match_id: manifest.match_id.clone(), index: seg.index }).await?;
+    }
+    queue.send(&Message::End { match_id: manifest.match_id.clone(), segments: manifest.segments.len() as u64 }).await
+}
+
+/// What the worker did with a message.
+#[derive(Debug)]
+pub enum Outcome {
+    Applied { index: u64, frames: u64, times: StageTimes },
+    /// Already in the checkpoint (a duplicate or a redelivery): nothing written.
+    AlreadyApplied { index: u64 },
+    /// Ahead of the checkpoint: not applied; the earlier segments must come first.
+    Ahead { index: u64, expected: u64 },
+    Completed,
+    /// An end message arrived before all segments were applied.
+    NotYetComplete { done: u64, total: u64 },
+}
+
+/// The worker's step: applies one message to its match, idempotently.
+pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, message: &Message) -> anyhow::Result<Outcome> {
+    let id = message.match_id();
+    let (state, etag) = load_state(store, id).await?.with_context(|| format!("match {id} has no checkpoint"))?;
+    if state.detector != detector.identity() {
+        anyhow::bail!("match {id} is analysed with detector {}, this worker runs {}", state.detector, detector.identity());
+    }
+    let index = match message {
+        Message::End { segments, .. } => {
+            if state.next_segment < *segments {
+                return Ok(Outcome::NotYetComplete { done: state.next_segment, total: *segments });
+            }
+            if state.status != Status::Complete {
+                let done = MatchState { status: Status::Complete, ..state };
+                store.put(&id.checkpoint_key(), done.to_json(), Condition::IfMatch(etag)).await?;
+            }
+            return Ok(Outcome::Completed);
+        }
+        Message::Segment { index, .. } => *index,
+    };
+    if index < state.next_segment {
+        return Ok(Outcome::AlreadyApplied { index });
+    }
+    if index > state.next_segment {
+        return Ok(Outcome::Ahead { index, expected: state.next_segment });
+    }
+    let manifest = load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
+    let info = manifest.segments.get(index as usize).with_context(|| format!("match {id} has no segment {index}"))?;
+    let video = store.get(&info.key).await?.with_context(|| format!("segment {} is missing from storage", info.key))?;
+    let tmp = tempfile::Builder::new().suffix(".mp4").tempfile()?;
+    std::fs::write(tmp.path(), &video.bytes)?;
+    let frames = source::decode(tmp.path(), info.first_frame)?;
+    if frames.len() as u64 != info.frames {
+        anyhow::bail!("segment {index} decoded to {} frames, the manifest says {}", frames.len(), info.frames);
+    }
+    let (next, output, times) = pipeline::process_segment(detector, state, &Segment { index, frames: &frames })?;
+    commit(store, &next, &output, etag).await?;
+    Ok(Outcome::Applied { index, frames: frames.len() as u64, times })
+}
+
+async fn commit<S: ObjectStore>(store: &S, state: &MatchState, output: &SegmentOutput, etag: String) -> anyhow::Result<()> {
+    let id = &state.match_id;
+    store.put(&id.output_key(output.index), serde_json::to_vec(output)?, Condition::Always).await?;
+    fault_point("before-checkpoint", output.index);
+    store.put(&id.checkpoint_key(), state.to_json(), Condition::IfMatch(etag)).await?;
+    fault_point("after-commit", output.index);
+    Ok(())
+}
+
+/// Crash tests stop a real process at an exact point: `TACTICEYE_FAULT=after-commit:K` (or
+/// `before-checkpoint:K`) makes it announce itself on stderr and hang at that point of segment K, for the
+/// test to SIGKILL it there.
+fn fault_point(point: &str, index: u64) {
+    let Ok(spec) = std::env::var("TACTICEYE_FAULT") else { return };
+    if spec == format!("{point}:{index}") {
+        eprintln!("TACTICEYE_FAULT reached {point}:{index}");
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// Runs a whole match locally: segments (or reuses the stored segments), then works through the queue.
+/// `progress` is called with (segments done, segments total) after each commit.
+pub async fn run<S: ObjectStore, Q: SegmentQueue>(
+    store: &S,
+    queue: &Q,
+    detector: &mut dyn Detector,
+    manifest: &Manifest,
+    config: &Config,
+    mut progress: impl FnMut(u64, u64),
+) -> anyhow::Result<MatchState> {
+    let state = start(store, manifest, config, &detector.identity()).await?;
+    let total = manifest.segments.len() as u64;
+    progress(state.next_segment, total);
+    if state.status == Status::Complete {
+        return Ok(state);
+    }
+    enqueue(queue, manifest, state.next_segment).await?;
+    while let Some(delivery) = queue.receive().await? {
+        match handle(store, detector, &delivery.message).await {
+            Ok(Outcome::Applied { index, .. }) => {
+                queue.ack(&delivery.receipt).await?;
+                progress(index + 1, total);
+            }
+            Ok(Outcome::Ahead { index, expected }) => {
+                queue.release(&delivery.receipt).await?;
+                anyhow::bail!("segment {index} arrived before segment {expected}");
+            }
+            Ok(Outcome::NotYetComplete { done, total }) => {
+                anyhow::bail!("the queue ran dry with {done} of {total} segments applied");
+            }
+            Ok(_) => queue.ack(&delivery.receipt).await?,
+            Err(e) => {
+                queue.release(&delivery.receipt).await?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(load_state(store, &manifest.match_id).await?.context("checkpoint vanished")?.0)
+}
+
+/// Deletes everything stored for a match.
+pub async fn discard<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<()> {
+    // The checkpoint goes first so that a half-done discard never leaves a checkpoint without its outputs.
+    store.delete(&match_id.checkpoint_key()).await?;
+    for key in store.list(&match_id.prefix()).await? {
+        store.delete(&key).await?;
+    }
+    Ok(())
+}

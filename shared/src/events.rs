@@ -1,0 +1,203 @@
+//! Possession and what changes it: the nearest player to the ball within reach owns it, with hysteresis;
+//! a change of owner within a team is a pass, to the other team a turnover.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ball::BallPosition;
+use crate::detect::Class;
+use crate::geometry::distance;
+use crate::track::Tracked;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PossessionConfig {
+    /// Reach: ball to feet, in the player's box heights.
+    pub max_distance: f64,
+    /// Frames a new player must be nearest before he owns the ball.
+    pub confirm_frames: u32,
+    /// A change of owner counts as a pass only over this distance, in box heights (shorter is a hand-over
+    /// or a tracking slip, not a pass).
+    pub min_pass_distance: f64,
+}
+
+impl Default for PossessionConfig {
+    fn default() -> Self {
+        PossessionConfig { max_distance: 0.6, confirm_frames: 3, min_pass_distance: 1.5 }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub track_id: u64,
+    pub team: u8,
+    pub last_frame: u64,
+    pub feet: (f64, f64),
+    pub height: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PossessionState {
+    pub owner: Option<Owner>,
+    /// Challenger: track, team, consecutive frames nearest.
+    pub candidate: Option<(u64, u8, u32)>,
+    pub frames: [u64; 2],
+    pub passes: [u64; 2],
+    /// Turnovers won, per team.
+    pub turnovers: [u64; 2],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    PossessionChange,
+    Pass,
+    Turnover,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: EventKind,
+    /// Frame the new owner controlled the ball.
+    pub frame: u64,
+    pub time: f64,
+    /// Team that has the ball after the event.
+    pub team: u8,
+    pub from_track: Option<u64>,
+    pub to_track: u64,
+    /// Frame the previous owner last had the ball.
+    pub start_frame: Option<u64>,
+}
+
+/// One frame's view for possession: tracked people with their teams, and the ball.
+pub struct FrameView<'a> {
+    pub frame: u64,
+    pub people: &'a [Tracked],
+    pub teams: &'a [Option<u8>],
+    pub ball: Option<BallPosition>,
+}
+
+/// Owner per frame and the events of one segment.
+pub fn possession_segment(
+    mut state: PossessionState,
+    config: &PossessionConfig,
+    fps: f64,
+    frames: &[FrameView],
+) -> (PossessionState, Vec<Option<u64>>, Vec<Event>) {
+    let mut owners = Vec::with_capacity(frames.len());
+    let mut events = Vec::new();
+    for view in frames {
+        step(&mut state, config, fps, view, &mut events);
+        if let Some(o) = &state.owner {
+            state.frames[o.team as usize] += 1;
+        }
+        owners.push(state.owner.as_ref().map(|o| o.track_id));
+    }
+    (state, owners, events)
+}
+
+fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &FrameView, events: &mut Vec<Event>) {
+    let Some(ball) = view.ball else { return };
+    let nearest = view
+        .people
+        .iter()
+        .zip(view.teams)
+        .filter(|(p, _)| matches!(p.role, Class::Player | Class::Goalkeeper))
+        .filter_map(|(p, team)| {
+            let h = p.bbox.height().max(1.0);
+            let d = distance((ball.x, ball.y), p.bbox.feet()) / h;
+            Some((p, (*team)?, d)).filter(|_| d <= cfg.max_distance)
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2));
+    let Some((player, team, _)) = nearest else {
+        state.candidate = None;
+        return;
+    };
+    let here = |p: &Tracked| Owner { track_id: p.track_id, team, last_frame: view.frame, feet: p.bbox.feet(), height: p.bbox.height() };
+    if state.owner.as_ref().is_some_and(|o| o.track_id == player.track_id) {
+        state.owner = Some(here(player));
+        state.candidate = None;
+        return;
+    }
+    let count = match state.candidate {
+        Some((id, _, n)) if id == player.track_id => n + 1,
+        _ => 1,
+    };
+    state.candidate = Some((player.track_id, team, count));
+    if count < cfg.confirm_frames {
+        return;
+    }
+    let received = view.frame + 1 - count as u64;
+    let event = |kind, from: Option<&Owner>| Event {
+        kind,
+        frame: received,
+        time: received as f64 / fps,
+        team,
+        from_track: from.map(|o| o.track_id),
+        to_track: player.track_id,
+        start_frame: from.map(|o| o.last_frame),
+    };
+    match &state.owner {
+        None => events.push(event(EventKind::PossessionChange, None)),
+        Some(prev) if prev.team == team => {
+            let travelled = distance(prev.feet, player.bbox.feet()) / prev.height.max(player.bbox.height()).max(1.0);
+            if travelled >= cfg.min_pass_distance {
+                state.passes[team as usize] += 1;
+                events.push(event(EventKind::Pass, Some(prev)));
+            }
+        }
+        Some(prev) => {
+            state.turnovers[team as usize] += 1;
+            events.push(event(EventKind::Turnover, Some(prev)));
+            events.push(event(EventKind::PossessionChange, Some(prev)));
+        }
+    }
+    state.owner = Some(here(player));
+    state.candidate = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::BBox;
+
+    fn player(id: u64, x: f64) -> Tracked {
+        Tracked { track_id: id, role: Class::Player, bbox: BBox::from([x - 10.0, 40.0, x + 10.0, 100.0]), confidence: 0.9, detection: 0 }
+    }
+
+    fn run(ball_x: &[f64]) -> (PossessionState, Vec<Event>) {
+        let people = [player(1, 100.0), player(2, 400.0), player(3, 700.0)];
+        let teams = [Some(0), Some(0), Some(1)];
+        let views: Vec<FrameView> = ball_x
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| FrameView { frame: i as u64, people: &people, teams: &teams, ball: Some(BallPosition { x, y: 100.0, interpolated: false }) })
+            .collect();
+        let (state, _, events) = possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views);
+        (state, events)
+    }
+
+    #[test]
+    fn ball_moving_between_team_mates_is_a_pass_and_to_an_opponent_a_turnover() {
+        let mut xs = vec![100.0; 5];
+        xs.extend([200.0, 300.0]);
+        xs.extend(vec![400.0; 5]);
+        xs.extend([500.0, 600.0]);
+        xs.extend(vec![700.0; 5]);
+        let (state, events) = run(&xs);
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, vec![EventKind::PossessionChange, EventKind::Pass, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!(state.passes, [1, 0]);
+        assert_eq!(state.turnovers, [0, 1]);
+        assert_eq!(events[1].frame, 7);
+        assert_eq!(events[1].start_frame, Some(4));
+    }
+
+    #[test]
+    fn a_ball_brushing_past_a_player_for_a_frame_does_not_change_possession() {
+        let mut xs = vec![100.0; 5];
+        xs.extend([400.0, 400.0]);
+        xs.extend(vec![100.0; 5]);
+        let (state, events) = run(&xs);
+        assert_eq!(events.len(), 1);
+        assert_eq!(state.passes, [0, 0]);
+    }
+}

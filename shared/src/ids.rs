@@ -1,0 +1,95 @@
+//! Match ids and the object keys derived from them.
+//!
+//! Every key the pipeline touches is built here from a validated `MatchId`, so no client-supplied string
+//! can name an object outside its match's prefix.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MatchId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("invalid match id {0:?}: use 1 to 64 characters from A-Z a-z 0-9 '-' '_', not starting with '-'")]
+pub struct InvalidMatchId(pub String);
+
+impl MatchId {
+    pub fn new(id: impl Into<String>) -> Result<Self, InvalidMatchId> {
+        let id = id.into();
+        let ok = (1..=64).contains(&id.len())
+            && !id.starts_with('-')
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok { Ok(MatchId(id)) } else { Err(InvalidMatchId(id)) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn prefix(&self) -> String {
+        format!("matches/{}/", self.0)
+    }
+
+    pub fn manifest_key(&self) -> String {
+        format!("matches/{}/manifest.json", self.0)
+    }
+
+    pub fn checkpoint_key(&self) -> String {
+        format!("matches/{}/checkpoint.json", self.0)
+    }
+
+    pub fn segment_key(&self, index: u64) -> String {
+        format!("matches/{}/segments/{index:06}.mp4", self.0)
+    }
+
+    pub fn output_key(&self, index: u64) -> String {
+        format!("matches/{}/outputs/{index:06}.json", self.0)
+    }
+}
+
+impl TryFrom<String> for MatchId {
+    type Error = InvalidMatchId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        MatchId::new(s)
+    }
+}
+
+impl From<MatchId> for String {
+    fn from(id: MatchId) -> String {
+        id.0
+    }
+}
+
+impl std::str::FromStr for MatchId {
+    type Err = InvalidMatchId;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MatchId::new(s)
+    }
+}
+
+impl fmt::Display for MatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn match_ids_that_could_leave_their_prefix_are_refused() {
+        for bad in ["", "../x", "a/b", "-rf", "a b", "é", &"x".repeat(65), ".."] {
+            assert!(MatchId::new(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(MatchId::new("m1_final-2").unwrap().segment_key(3), "matches/m1_final-2/segments/000003.mp4");
+    }
+
+    #[test]
+    fn deserialising_validates_the_id() {
+        assert!(serde_json::from_str::<MatchId>("\"../etc\"").is_err());
+        assert_eq!(serde_json::from_str::<MatchId>("\"m1\"").unwrap().as_str(), "m1");
+    }
+}

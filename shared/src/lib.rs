@@ -1,0 +1,25 @@
+//! TacticEYE's pipeline library.
+//!
+//! The modules read as the pipeline: a source is cut into segments (`source`), each segment's frames go
+//! through `detect` -> `track` -> `teams` -> `ball` -> `events`, glued by `pipeline`. `state` holds the match
+//! state that is checkpointed after every segment through `storage`; `queue` hands segments to workers;
+//! `analysis` runs a match end to end over those two seams; `results` reads summaries and exports.
+//! `synth` renders synthetic matches with ground truth and `eval` scores an analysis against it.
+
+pub mod analysis;
+pub mod appearance;
+pub mod ball;
+pub mod detect;
+pub mod eval;
+pub mod events;
+pub mod geometry;
+pub mod ids;
+pub mod pipeline;
+pub mod queue;
+pub mod results;
+pub mod source;
+pub mod state;
+pub mod storage;
+pub mod synth;
+pub mod teams;
+pub mod track;

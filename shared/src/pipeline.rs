@@ -1,0 +1,177 @@
+//! One segment through every stage: detect -> track -> teams -> ball -> possession.
+//!
+//! Each stage is a function of (its state, the segment) returning (its new state, its outputs); this
+//! module only wires them and assembles the segment's output.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::appearance;
+use crate::ball::{self, BallPosition};
+use crate::detect::{Class, Detector};
+use crate::events::{self, Event, FrameView};
+use crate::geometry::BBox;
+use crate::source::Frame;
+use crate::state::MatchState;
+use crate::teams;
+use crate::track::{self, PersonDetection};
+
+/// A decoded segment: its index in the match and its frames (with global indices).
+pub struct Segment<'a> {
+    pub index: u64,
+    pub frames: &'a [Frame],
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentOutput {
+    pub index: u64,
+    pub first_frame: u64,
+    pub frames: Vec<FrameOutput>,
+    pub events: Vec<Event>,
+    pub stats: SegmentStats,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameOutput {
+    pub frame: u64,
+    pub time: f64,
+    pub objects: Vec<ObjectOutput>,
+    pub ball: Option<BallPosition>,
+    /// Track that owns the ball.
+    pub owner: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObjectOutput {
+    pub track_id: u64,
+    pub team: Option<u8>,
+    pub role: Class,
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    pub confidence: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SegmentStats {
+    pub frames: u64,
+    pub detections: u64,
+    pub tracked: u64,
+    pub ball_frames: u64,
+    pub ball_interpolated: u64,
+}
+
+/// Wall time per stage, for benchmarks and logs (never part of the output: outputs must be reproducible).
+#[derive(Clone, Debug, Default)]
+pub struct StageTimes {
+    pub detect: Duration,
+    pub appearance: Duration,
+    pub track: Duration,
+    pub teams: Duration,
+    pub ball: Duration,
+    pub possession: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("segment {got} cannot be applied: the match state expects segment {expected} (frame {frame})")]
+    OutOfOrder { got: u64, expected: u64, frame: u64 },
+    #[error("segment {0} has no frames")]
+    Empty(u64),
+    #[error("detection failed: {0}")]
+    Detect(anyhow::Error),
+}
+
+pub fn process_segment(
+    detector: &mut dyn Detector,
+    state: MatchState,
+    segment: &Segment,
+) -> Result<(MatchState, SegmentOutput, StageTimes), PipelineError> {
+    let first = segment.frames.first().ok_or(PipelineError::Empty(segment.index))?;
+    if segment.index != state.next_segment || first.index != state.next_frame {
+        return Err(PipelineError::OutOfOrder { got: segment.index, expected: state.next_segment, frame: state.next_frame });
+    }
+    let MatchState { config, fps, tracker, teams: team_state, ball: ball_state, possession, .. } = &state;
+    let (fps, first_frame) = (*fps, first.index);
+    let mut times = StageTimes::default();
+    let mut clock = Instant::now();
+    let mut lap = |slot: &mut Duration| {
+        *slot = clock.elapsed();
+        clock = Instant::now();
+    };
+
+    let detections = detector.detect(segment.frames).map_err(PipelineError::Detect)?;
+    lap(&mut times.detect);
+
+    let people: Vec<Vec<PersonDetection>> = segment
+        .frames
+        .iter()
+        .zip(&detections)
+        .map(|(frame, dets)| {
+            dets.iter()
+                .filter(|d| d.class.is_person())
+                .map(|d| PersonDetection { detection: d.clone(), appearance: appearance::of_person(frame, &d.bbox) })
+                .collect()
+        })
+        .collect();
+    lap(&mut times.appearance);
+
+    let (tracker, tracks) = track::track_segment(tracker.clone(), &config.tracker, fps, first_frame, &people);
+    lap(&mut times.track);
+
+    let per_frame: Vec<_> = tracks.into_iter().zip(people).collect();
+    let (team_state, teams) = teams::assign_segment(team_state.clone(), &config.teams, &per_frame);
+    lap(&mut times.teams);
+
+    let balls: Vec<Vec<_>> = detections.iter().map(|d| d.iter().filter(|d| d.class == Class::Ball).collect()).collect();
+    let (ball_state, ball) = ball::track_segment(ball_state.clone(), &config.ball, fps, first.width, first_frame, &balls);
+    lap(&mut times.ball);
+
+    let views: Vec<FrameView> = per_frame
+        .iter()
+        .zip(&teams)
+        .zip(&ball)
+        .enumerate()
+        .map(|(i, (((t, _), teams), ball))| FrameView { frame: first_frame + i as u64, people: &t.tracked, teams, ball: *ball })
+        .collect();
+    let (possession, owners, events) = events::possession_segment(possession.clone(), &config.possession, fps, &views);
+    lap(&mut times.possession);
+
+    let mut stats = SegmentStats { frames: segment.frames.len() as u64, ..Default::default() };
+    stats.detections = detections.iter().map(|d| d.len() as u64).sum();
+    let frames: Vec<FrameOutput> = per_frame
+        .iter()
+        .zip(&teams)
+        .zip(ball.iter().zip(owners))
+        .enumerate()
+        .map(|(i, (((t, _), teams), (ball, owner)))| {
+            stats.tracked += t.tracked.len() as u64;
+            stats.ball_frames += u64::from(ball.is_some());
+            stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
+            let frame = first_frame + i as u64;
+            FrameOutput {
+                frame,
+                time: frame as f64 / fps,
+                objects: t
+                    .tracked
+                    .iter()
+                    .zip(teams)
+                    .map(|(t, team)| ObjectOutput { track_id: t.track_id, team: *team, role: t.role, bbox: t.bbox, confidence: t.confidence })
+                    .collect(),
+                ball: *ball,
+                owner,
+            }
+        })
+        .collect();
+
+    let next = MatchState {
+        next_segment: segment.index + 1,
+        next_frame: first_frame + segment.frames.len() as u64,
+        tracker,
+        teams: team_state,
+        ball: ball_state,
+        possession,
+        ..state
+    };
+    Ok((next, SegmentOutput { index: segment.index, first_frame, frames, events, stats }, times))
+}

@@ -1,0 +1,139 @@
+//! What a user reads: the match summary and the exports, from the last committed segment.
+//!
+//! The checkpoint is read first and outputs only up to it, so a reader during an analysis sees a
+//! consistent prefix of the match.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{load_manifest, load_state};
+use crate::events::Event;
+use crate::ids::MatchId;
+use crate::pipeline::{FrameOutput, SegmentOutput};
+use crate::state::{MatchState, Status};
+use crate::storage::ObjectStore;
+
+/// Per-team figures, team 0 and team 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PerTeam<T> {
+    pub team_0: T,
+    pub team_1: T,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub match_id: MatchId,
+    /// `running` or `complete`.
+    pub status: String,
+    pub segments_done: u64,
+    pub segments_total: u64,
+    pub frames_done: u64,
+    pub frames_total: u64,
+    pub seconds_done: f64,
+    /// Share of the time with an owner, in percent.
+    pub possession: PerTeam<f64>,
+    pub passes: PerTeam<u64>,
+    pub turnovers_won: PerTeam<u64>,
+    /// Shirt colours, `#rrggbb`, once the teams are known.
+    pub kits: Option<PerTeam<String>>,
+}
+
+pub fn summarise(state: &MatchState, segments_total: u64, frames_total: u64) -> Summary {
+    let p = &state.possession;
+    let owned = (p.frames[0] + p.frames[1]) as f64;
+    let pct = |f: u64| if owned > 0.0 { (1000.0 * f as f64 / owned).round() / 10.0 } else { 0.0 };
+    let hex = |c: [f64; 3]| format!("#{:02x}{:02x}{:02x}", c[0].round() as u8, c[1].round() as u8, c[2].round() as u8);
+    Summary {
+        match_id: state.match_id.clone(),
+        status: match state.status {
+            Status::Running => "running",
+            Status::Complete => "complete",
+        }
+        .into(),
+        segments_done: state.next_segment,
+        segments_total,
+        frames_done: state.next_frame,
+        frames_total,
+        seconds_done: state.next_frame as f64 / state.fps,
+        possession: PerTeam { team_0: pct(p.frames[0]), team_1: pct(p.frames[1]) },
+        passes: PerTeam { team_0: p.passes[0], team_1: p.passes[1] },
+        turnovers_won: PerTeam { team_0: p.turnovers[0], team_1: p.turnovers[1] },
+        kits: state.teams.kits.map(|k| PerTeam { team_0: hex(k[0]), team_1: hex(k[1]) }),
+    }
+}
+
+pub async fn summary<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Summary> {
+    let (state, _) = load_state(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?;
+    let manifest = load_manifest(store, match_id).await?.with_context(|| format!("match {match_id} has no manifest"))?;
+    Ok(summarise(&state, manifest.segments.len() as u64, manifest.frames))
+}
+
+/// The summary and the outputs of every committed segment, read consistently.
+pub async fn committed<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<(Summary, Vec<SegmentOutput>)> {
+    let summary = summary(store, match_id).await?;
+    let mut outputs = Vec::with_capacity(summary.segments_done as usize);
+    for index in 0..summary.segments_done {
+        let key = match_id.output_key(index);
+        let obj = store.get(&key).await?.with_context(|| format!("committed output {key} is missing"))?;
+        outputs.push(serde_json::from_slice(&obj.bytes).with_context(|| format!("{key} is unreadable"))?);
+    }
+    Ok((summary, outputs))
+}
+
+#[derive(Serialize)]
+struct JsonExport<'a> {
+    summary: &'a Summary,
+    frames: Vec<&'a FrameOutput>,
+    events: Vec<&'a Event>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+/// JSON: one file with summary, per-frame positions and events. CSV: `out` is a folder receiving
+/// `positions.csv`, `events.csv` and `summary.json`.
+pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out: &Path) -> anyhow::Result<()> {
+    let frames = outputs.iter().flat_map(|o| &o.frames);
+    let events = outputs.iter().flat_map(|o| &o.events);
+    match format {
+        Format::Json => {
+            let doc = JsonExport { summary, frames: frames.collect(), events: events.collect() };
+            let mut file = std::io::BufWriter::new(std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?);
+            serde_json::to_writer(&mut file, &doc)?;
+            file.flush()?;
+        }
+        Format::Csv => {
+            std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+            let mut pos = csv::Writer::from_path(out.join("positions.csv"))?;
+            pos.write_record(["frame", "time", "track_id", "team", "role", "x1", "y1", "x2", "y2", "confidence", "has_ball"])?;
+            for f in frames {
+                for o in &f.objects {
+                    let b = o.bbox;
+                    pos.serialize((
+                        f.frame, f.time, o.track_id, o.team, o.role.name(), b.x1, b.y1, b.x2, b.y2, o.confidence,
+                        f.owner == Some(o.track_id),
+                    ))?;
+                }
+                if let Some(ball) = f.ball {
+                    pos.serialize((f.frame, f.time, "ball", None::<u8>, "ball", ball.x, ball.y, ball.x, ball.y, None::<f64>, false))?;
+                }
+            }
+            pos.flush()?;
+            let mut ev = csv::Writer::from_path(out.join("events.csv"))?;
+            ev.write_record(["kind", "frame", "time", "team", "from_track", "to_track", "start_frame"])?;
+            for e in events {
+                let kind = serde_json::to_value(e.kind)?;
+                ev.serialize((kind.as_str(), e.frame, e.time, e.team, e.from_track, e.to_track, e.start_frame))?;
+            }
+            ev.flush()?;
+            std::fs::write(out.join("summary.json"), serde_json::to_vec_pretty(summary)?)?;
+        }
+    }
+    Ok(())
+}

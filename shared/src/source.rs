@@ -1,0 +1,218 @@
+//! Sources and segments: probing a video, cutting it into 2-5 s segments, decoding a segment to RGB frames.
+//!
+//! All of it drives Debian's `ffmpeg` binary through ffmpeg-sidecar (`TACTICEYE_FFMPEG` overrides the path).
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg_sidecar::command::FfmpegCommand;
+use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
+
+/// One decoded RGB frame with its global index in the match.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub index: u64,
+    pub width: u32,
+    pub height: u32,
+    /// Packed RGB24, row-major.
+    pub rgb: Vec<u8>,
+}
+
+impl Frame {
+    pub fn pixel(&self, x: u32, y: u32) -> [u8; 3] {
+        let i = ((y * self.width + x) * 3) as usize;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoInfo {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub frames: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("video file not found: {0}")]
+    NotFound(PathBuf),
+    #[error("{path} is not a readable video: {reason}")]
+    NotVideo { path: PathBuf, reason: String },
+    #[error("could not run ffmpeg ({0}); install it (Debian: apt-get install ffmpeg) or set TACTICEYE_FFMPEG")]
+    NoFfmpeg(std::io::Error),
+    #[error("ffmpeg failed on {path}: {reason}")]
+    Ffmpeg { path: PathBuf, reason: String },
+}
+
+/// A segment cut from a source, before it is stored.
+#[derive(Clone, Debug)]
+pub struct CutSegment {
+    pub path: PathBuf,
+    pub first_frame: u64,
+    pub frames: u64,
+}
+
+fn ffmpeg() -> FfmpegCommand {
+    let bin = std::env::var_os("TACTICEYE_FFMPEG").unwrap_or_else(|| "ffmpeg".into());
+    let mut cmd = FfmpegCommand::new_with_path(bin);
+    cmd.hide_banner();
+    cmd
+}
+
+/// What one ffmpeg run told us.
+#[derive(Default)]
+struct Run {
+    video: Option<(u32, u32, f64)>,
+    last_frame: Option<u64>,
+    errors: Vec<String>,
+    frames: Vec<Vec<u8>>,
+    success: bool,
+}
+
+fn run(cmd: &mut FfmpegCommand, path: &Path, keep_frames: bool) -> Result<Run, SourceError> {
+    let mut child = cmd.spawn().map_err(SourceError::NoFfmpeg)?;
+    let mut out = Run::default();
+    let iter = child.iter().map_err(|e| SourceError::Ffmpeg { path: path.into(), reason: e.to_string() })?;
+    for event in iter {
+        match event {
+            FfmpegEvent::ParsedInputStream(s) if out.video.is_none() => {
+                if let Some(v) = s.video_data() {
+                    out.video = Some((v.width, v.height, v.fps as f64));
+                }
+            }
+            FfmpegEvent::Progress(p) => out.last_frame = Some(p.frame as u64),
+            FfmpegEvent::OutputFrame(f) if keep_frames => out.frames.push(f.data),
+            FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) | FfmpegEvent::Error(msg) => {
+                out.errors.push(msg.trim().to_string())
+            }
+            _ => {}
+        }
+    }
+    out.success = child.wait().map(|s| s.success()).unwrap_or(false);
+    Ok(out)
+}
+
+fn reason(errors: &[String]) -> String {
+    let useful: Vec<&str> = errors.iter().map(String::as_str).filter(|e| !e.is_empty()).collect();
+    if useful.is_empty() { "ffmpeg exited with an error".into() } else { useful.join("; ") }
+}
+
+/// Size, frame rate and frame count of a video's first video stream (counted by packets, no decoding).
+pub fn probe(path: &Path) -> Result<VideoInfo, SourceError> {
+    if !path.is_file() {
+        return Err(SourceError::NotFound(path.into()));
+    }
+    let mut cmd = ffmpeg();
+    cmd.input(path).args(["-map", "0:v:0", "-c", "copy", "-f", "null", "-"]);
+    let run = run(&mut cmd, path, false)?;
+    let not_video = |reason: String| SourceError::NotVideo { path: path.into(), reason };
+    if !run.success {
+        return Err(not_video(reason(&run.errors)));
+    }
+    let (width, height, fps) = run.video.ok_or_else(|| not_video("no video stream".into()))?;
+    let frames = run.last_frame.unwrap_or(0);
+    if frames == 0 || width == 0 || height == 0 || !(fps > 0.0) {
+        return Err(not_video(format!("no decodable frames ({width}x{height}, {fps} fps, {frames} frames)")));
+    }
+    Ok(VideoInfo { width, height, fps, frames })
+}
+
+/// Cuts `source` into segments of about `seconds` each in `out_dir`, each independently decodable.
+///
+/// Stream copy is tried first: it is lossless and fast, and exact when keyframes fall on segment
+/// boundaries. If the cuts land outside 2-5 s (sparse keyframes) the video is re-encoded with keyframes
+/// forced at the boundaries. Every segment but the last is 2-5 s long.
+pub fn cut(source: &Path, out_dir: &Path, seconds: f64) -> Result<Vec<CutSegment>, SourceError> {
+    let info = probe(source)?;
+    if let Ok(segments) = cut_with(source, out_dir, seconds, &info, false) {
+        if within_bounds(&segments, info.fps) {
+            return Ok(segments);
+        }
+    }
+    let segments = cut_with(source, out_dir, seconds, &info, true)?;
+    if !within_bounds(&segments, info.fps) {
+        return Err(SourceError::Ffmpeg {
+            path: source.into(),
+            reason: "could not cut segments of 2-5 s even after re-encoding".into(),
+        });
+    }
+    Ok(segments)
+}
+
+fn within_bounds(segments: &[CutSegment], fps: f64) -> bool {
+    let n = segments.len();
+    !segments.is_empty()
+        && segments.iter().enumerate().all(|(i, s)| {
+            let secs = s.frames as f64 / fps;
+            s.frames > 0 && (i + 1 == n || (1.999..=5.001).contains(&secs))
+        })
+}
+
+fn cut_with(
+    source: &Path,
+    out_dir: &Path,
+    seconds: f64,
+    info: &VideoInfo,
+    reencode: bool,
+) -> Result<Vec<CutSegment>, SourceError> {
+    if out_dir.exists() {
+        std::fs::remove_dir_all(out_dir).map_err(|e| SourceError::Ffmpeg { path: out_dir.into(), reason: e.to_string() })?;
+    }
+    std::fs::create_dir_all(out_dir).map_err(|e| SourceError::Ffmpeg { path: out_dir.into(), reason: e.to_string() })?;
+    let mut cmd = ffmpeg();
+    cmd.input(source).args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
+    if reencode {
+        let keys = format!("expr:gte(t,n_forced*{seconds})");
+        cmd.args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"])
+            .args(["-force_key_frames", &keys]);
+    } else {
+        cmd.args(["-c", "copy"]);
+    }
+    let pattern = out_dir.join("%06d.mp4");
+    cmd.args(["-f", "segment", "-segment_time", &seconds.to_string(), "-reset_timestamps", "1"])
+        .arg(pattern.to_string_lossy().as_ref());
+    let run = run(&mut cmd, source, false)?;
+    if !run.success {
+        return Err(SourceError::Ffmpeg { path: source.into(), reason: reason(&run.errors) });
+    }
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(out_dir)
+        .map_err(|e| SourceError::Ffmpeg { path: out_dir.into(), reason: e.to_string() })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "mp4"))
+        .collect();
+    paths.sort();
+    let mut first_frame = 0;
+    let mut segments = Vec::with_capacity(paths.len());
+    for path in paths {
+        let frames = probe(&path)?.frames;
+        segments.push(CutSegment { path, first_frame, frames });
+        first_frame += frames;
+    }
+    if first_frame != info.frames {
+        return Err(SourceError::Ffmpeg {
+            path: source.into(),
+            reason: format!("segments hold {first_frame} frames, the source {}", info.frames),
+        });
+    }
+    Ok(segments)
+}
+
+/// Decodes every frame of a segment to RGB, numbering them from `first_frame`.
+pub fn decode(path: &Path, first_frame: u64) -> Result<Vec<Frame>, SourceError> {
+    let mut cmd = ffmpeg();
+    cmd.input(path).args(["-map", "0:v:0"]).fps_mode("passthrough").rawvideo();
+    let run = run(&mut cmd, path, true)?;
+    let (width, height, _) = run.video.ok_or_else(|| SourceError::NotVideo {
+        path: path.into(),
+        reason: reason(&run.errors),
+    })?;
+    if !run.success || run.frames.is_empty() {
+        return Err(SourceError::NotVideo { path: path.into(), reason: reason(&run.errors) });
+    }
+    Ok(run
+        .frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, rgb)| Frame { index: first_frame + i as u64, width, height, rgb })
+        .collect())
+}

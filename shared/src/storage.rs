@@ -1,0 +1,175 @@
+//! Object storage: the seam between the pipeline and where its files live (a local folder here, S3 in
+//! the cloud). Keys are `/`-separated and validated; writes can be conditional on the current ETag.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use md5::{Digest, Md5};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+}
+
+/// When a put may happen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    Always,
+    /// Only if the object still has this ETag (S3 `If-Match`).
+    IfMatch(String),
+    /// Only if the object does not exist (S3 `If-None-Match: *`).
+    IfNoneMatch,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conditional write to {0} refused: the object changed since it was read")]
+    PreconditionFailed(String),
+    #[error("invalid object key {0:?}")]
+    InvalidKey(String),
+    #[error("storage I/O on {key}: {source}")]
+    Io { key: String, source: std::io::Error },
+}
+
+pub trait ObjectStore: Send + Sync {
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Object>, StoreError>> + Send;
+    /// Returns the new ETag.
+    fn put(&self, key: &str, bytes: Vec<u8>, condition: Condition) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Keys under `prefix`, sorted.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Keys are plain relative paths: no empty, `.` or `..` parts, no leading `/`, a safe character set.
+pub fn validate_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && key.len() <= 1024
+        && key.split('/').all(|part| !part.is_empty() && part != "." && part != "..")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b));
+    if ok { Ok(()) } else { Err(StoreError::InvalidKey(key.into())) }
+}
+
+pub fn etag_of(bytes: &[u8]) -> String {
+    format!("\"{:x}\"", Md5::digest(bytes))
+}
+
+/// A folder as an object store. Puts write a temporary file and rename it over the key, so a reader sees
+/// the old object or the new one, never half of one. Conditional puts are atomic within one process.
+pub struct LocalStore {
+    root: PathBuf,
+    write_lock: Mutex<()>,
+}
+
+impl LocalStore {
+    pub fn new(root: impl Into<PathBuf>) -> LocalStore {
+        LocalStore { root: root.into(), write_lock: Mutex::new(()) }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        validate_key(key)?;
+        Ok(self.root.join(key))
+    }
+
+    fn read(path: &Path, key: &str) -> Result<Option<Object>, StoreError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(Object { etag: etag_of(&bytes), bytes })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io { key: key.into(), source }),
+        }
+    }
+}
+
+impl ObjectStore for LocalStore {
+    async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        LocalStore::read(&self.path(key)?, key)
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, condition: Condition) -> Result<String, StoreError> {
+        let path = self.path(key)?;
+        let io = |source| StoreError::Io { key: key.into(), source };
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let current = LocalStore::read(&path, key)?;
+        let allowed = match (&condition, &current) {
+            (Condition::Always, _) => true,
+            (Condition::IfMatch(etag), Some(obj)) => &obj.etag == etag,
+            (Condition::IfMatch(_), None) => false,
+            (Condition::IfNoneMatch, current) => current.is_none(),
+        };
+        if !allowed {
+            return Err(StoreError::PreconditionFailed(key.into()));
+        }
+        let dir = path.parent().expect("keys have a parent");
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        std::io::Write::write_all(&mut tmp, &bytes).map_err(io)?;
+        tmp.as_file().sync_all().map_err(io)?;
+        tmp.persist(&path).map_err(|e| io(e.error))?;
+        Ok(etag_of(&bytes))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(StoreError::Io { key: prefix.into(), source }),
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(rel) = path.strip_prefix(&self.root) {
+                    let key = rel.to_string_lossy().replace('\\', "/");
+                    if key.starts_with(prefix) && validate_key(&key).is_ok() {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match std::fs::remove_file(self.path(key)?) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io { key: key.into(), source: e }),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_climb_out_or_look_odd_are_refused() {
+        for bad in ["", "/etc/passwd", "a/../b", "a//b", "./a", "a/", "a b", "a\\b"] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_key("matches/m1/segments/000001.mp4").is_ok());
+    }
+
+    #[tokio::test]
+    async fn conditional_puts_follow_if_match_and_if_none_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let e1 = store.put("m/c.json", b"one".to_vec(), Condition::IfNoneMatch).await.unwrap();
+        assert!(matches!(store.put("m/c.json", b"x".to_vec(), Condition::IfNoneMatch).await, Err(StoreError::PreconditionFailed(_))));
+        let e2 = store.put("m/c.json", b"two".to_vec(), Condition::IfMatch(e1.clone())).await.unwrap();
+        assert!(matches!(store.put("m/c.json", b"x".to_vec(), Condition::IfMatch(e1)).await, Err(StoreError::PreconditionFailed(_))));
+        let got = store.get("m/c.json").await.unwrap().unwrap();
+        assert_eq!((got.bytes.as_slice(), got.etag), (&b"two"[..], e2));
+        assert_eq!(store.list("m/").await.unwrap(), vec!["m/c.json".to_string()]);
+        store.delete("m/c.json").await.unwrap();
+        assert!(store.get("m/c.json").await.unwrap().is_none());
+    }
+}

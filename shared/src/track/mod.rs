@@ -1,0 +1,343 @@
+//! Multi-object tracking of people: ByteTrack's two-stage association (confident detections first, then
+//! weak ones to keep tracks alive through blur and occlusion) with Kalman motion and Hungarian assignment,
+//! plus a shirt-histogram cue that re-identifies a lost player when he reappears.
+
+mod assign;
+pub mod kalman;
+
+use serde::{Deserialize, Serialize};
+
+use crate::appearance::{Appearance, hist_distance};
+use crate::detect::{Class, Detection};
+use crate::geometry::{BBox, distance};
+use assign::assign;
+use kalman::Kalman;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackerConfig {
+    /// Detections at or above this confidence are matched first and may start tracks.
+    pub high_confidence: f64,
+    /// Detections below this are ignored.
+    pub low_confidence: f64,
+    /// A new track needs at least this confidence.
+    pub new_track_confidence: f64,
+    /// Least IoU with a track's predicted box for a match.
+    pub min_iou: f64,
+    /// Weight of the shirt histogram distance in the first-stage cost.
+    pub appearance_weight: f64,
+    /// Largest shirt histogram distance still taken as the same person.
+    pub max_appearance_distance: f64,
+    /// How long a lost track is kept for re-identification.
+    pub lost_seconds: f64,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            high_confidence: 0.5,
+            low_confidence: 0.1,
+            new_track_confidence: 0.6,
+            min_iou: 0.1,
+            appearance_weight: 0.5,
+            max_appearance_distance: 0.5,
+            lost_seconds: 3.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Seen once; becomes tracked when seen again on the next frame.
+    Tentative,
+    Tracked,
+    Lost,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Track {
+    pub id: u64,
+    pub status: Status,
+    pub kalman: Kalman,
+    pub last_frame: u64,
+    pub last_box: BBox,
+    /// Running shirt histogram.
+    pub hist: Vec<f64>,
+    /// Detector votes for player, goalkeeper, referee.
+    pub role_votes: [u32; 3],
+}
+
+impl Track {
+    pub fn role(&self) -> Class {
+        let v = self.role_votes;
+        if v[1] > v[0] && v[1] >= v[2] {
+            Class::Goalkeeper
+        } else if v[2] > v[0] && v[2] > v[1] {
+            Class::Referee
+        } else {
+            Class::Player
+        }
+    }
+
+    fn observe(&mut self, frame: u64, det: &Detection, look: &Appearance) {
+        self.kalman.update(&det.bbox);
+        self.last_frame = frame;
+        self.last_box = det.bbox;
+        if let Some(slot) = role_slot(det.class) {
+            self.role_votes[slot] += 1;
+        }
+        if look.pixels >= 8 {
+            if self.hist.is_empty() {
+                self.hist = look.hist.clone();
+            } else {
+                self.hist.iter_mut().zip(&look.hist).for_each(|(h, n)| *h = 0.9 * *h + 0.1 * n);
+            }
+        }
+    }
+}
+
+fn role_slot(class: Class) -> Option<usize> {
+    match class {
+        Class::Player => Some(0),
+        Class::Goalkeeper => Some(1),
+        Class::Referee => Some(2),
+        Class::Ball => None,
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackerState {
+    pub tracks: Vec<Track>,
+    pub next_id: u64,
+}
+
+/// A person detection with its shirt features.
+#[derive(Clone, Debug)]
+pub struct PersonDetection {
+    pub detection: Detection,
+    pub appearance: Appearance,
+}
+
+/// A confirmed track seen on this frame.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tracked {
+    pub track_id: u64,
+    pub role: Class,
+    pub bbox: BBox,
+    pub confidence: f64,
+    /// Index of the detection in the frame's person detections.
+    pub detection: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FrameTracks {
+    pub tracked: Vec<Tracked>,
+    /// Tracks dropped for good on this frame.
+    pub removed: Vec<u64>,
+}
+
+/// Tracks people over one segment: `frames[i]` holds the person detections of frame `first_frame + i`.
+pub fn track_segment(
+    mut state: TrackerState,
+    config: &TrackerConfig,
+    fps: f64,
+    first_frame: u64,
+    frames: &[Vec<PersonDetection>],
+) -> (TrackerState, Vec<FrameTracks>) {
+    let mut out = Vec::with_capacity(frames.len());
+    for (i, dets) in frames.iter().enumerate() {
+        out.push(step(&mut state, config, fps, first_frame + i as u64, dets));
+    }
+    (state, out)
+}
+
+fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, dets: &[PersonDetection]) -> FrameTracks {
+    for t in &mut state.tracks {
+        if t.status == Status::Lost {
+            t.kalman.freeze_size();
+        }
+        t.kalman.predict();
+    }
+    let high: Vec<usize> = (0..dets.len()).filter(|&d| dets[d].detection.confidence >= cfg.high_confidence).collect();
+    let low: Vec<usize> = (0..dets.len())
+        .filter(|&d| (cfg.low_confidence..cfg.high_confidence).contains(&dets[d].detection.confidence))
+        .collect();
+    let mut matched: Vec<(usize, usize)> = Vec::new(); // (track index, detection index)
+
+    // Stage 1: confident detections against tracked and lost tracks, by IoU and shirt.
+    let pool: Vec<usize> = (0..state.tracks.len()).filter(|&t| state.tracks[t].status != Status::Tentative).collect();
+    let cost = |t: &Track, d: &PersonDetection| -> Option<f64> {
+        let iou = t.kalman.bbox().iou(&d.detection.bbox);
+        let look = shirt_distance(t, &d.appearance);
+        (iou >= cfg.min_iou && look <= cfg.max_appearance_distance).then(|| 1.0 - iou + cfg.appearance_weight * look)
+    };
+    let unmatched_high = associate(state, &pool, &high, dets, cost, 1.0 + cfg.appearance_weight, &mut matched);
+
+    // Stage 2: weak detections keep tracked tracks alive, by IoU only.
+    let tracked_left: Vec<usize> =
+        pool.iter().copied().filter(|&t| state.tracks[t].status == Status::Tracked && !is_matched(&matched, t)).collect();
+    let iou_cost = |t: &Track, d: &PersonDetection| {
+        let iou = t.kalman.bbox().iou(&d.detection.bbox);
+        (iou >= 0.5).then(|| 1.0 - iou)
+    };
+    associate(state, &tracked_left, &low, dets, iou_cost, 0.5, &mut matched);
+
+    // Tentative tracks confirm on a second sighting.
+    let tentative: Vec<usize> = (0..state.tracks.len()).filter(|&t| state.tracks[t].status == Status::Tentative).collect();
+    let unmatched_high = associate(state, &tentative, &unmatched_high, dets, |t, d| {
+        let iou = t.kalman.bbox().iou(&d.detection.bbox);
+        (iou >= 0.3).then(|| 1.0 - iou)
+    }, 0.7, &mut matched);
+
+    // Re-identification: a lost player reappearing away from his predicted box, matched by shirt within a
+    // radius that grows with the time he was gone.
+    let lost_left: Vec<usize> =
+        pool.iter().copied().filter(|&t| state.tracks[t].status == Status::Lost && !is_matched(&matched, t)).collect();
+    let reid_cost = |t: &Track, d: &PersonDetection| -> Option<f64> {
+        let h = d.detection.bbox.height().max(t.last_box.height()).max(1.0);
+        let gone = (frame - t.last_frame) as f64;
+        let radius = h * (1.0 + 0.25 * gone).min(8.0);
+        let dist = distance(t.last_box.feet(), d.detection.bbox.feet());
+        let look = shirt_distance(t, &d.appearance);
+        (dist <= radius && look <= 0.35).then(|| look + 0.5 * dist / radius)
+    };
+    let unmatched_high = associate(state, &lost_left, &unmatched_high, dets, reid_cost, 1.0, &mut matched);
+
+    let mut out = FrameTracks::default();
+    for &(t, d) in &matched {
+        let track = &mut state.tracks[t];
+        track.observe(frame, &dets[d].detection, &dets[d].appearance);
+        track.status = Status::Tracked;
+        out.tracked.push(Tracked {
+            track_id: track.id,
+            role: track.role(),
+            bbox: dets[d].detection.bbox,
+            confidence: dets[d].detection.confidence,
+            detection: d,
+        });
+    }
+    let lost_frames = (cfg.lost_seconds * fps).round() as u64;
+    state.tracks.retain_mut(|t| {
+        if t.last_frame == frame {
+            return true;
+        }
+        let keep = t.status != Status::Tentative && frame - t.last_frame <= lost_frames;
+        if keep {
+            t.status = Status::Lost;
+        } else if t.status != Status::Tentative {
+            out.removed.push(t.id);
+        }
+        keep
+    });
+    for d in unmatched_high {
+        if dets[d].detection.confidence < cfg.new_track_confidence {
+            continue;
+        }
+        let mut track = Track {
+            id: state.next_id,
+            status: Status::Tentative,
+            kalman: Kalman::new(&dets[d].detection.bbox),
+            last_frame: frame,
+            last_box: dets[d].detection.bbox,
+            hist: Vec::new(),
+            role_votes: [0; 3],
+        };
+        state.next_id += 1;
+        track.observe(frame, &dets[d].detection, &dets[d].appearance);
+        track.kalman = Kalman::new(&dets[d].detection.bbox);
+        state.tracks.push(track);
+    }
+    out.tracked.sort_by_key(|t| t.track_id);
+    out
+}
+
+fn shirt_distance(t: &Track, look: &Appearance) -> f64 {
+    if t.hist.is_empty() || look.pixels < 8 { 0.0 } else { hist_distance(&t.hist, &look.hist) }
+}
+
+fn is_matched(matched: &[(usize, usize)], track: usize) -> bool {
+    matched.iter().any(|&(t, _)| t == track)
+}
+
+/// Assigns `dets` to `tracks` by `cost` (capped at `max_cost`), appends the pairs to `matched` and returns
+/// the detections left over.
+fn associate(
+    state: &TrackerState,
+    tracks: &[usize],
+    dets: &[usize],
+    all: &[PersonDetection],
+    cost: impl Fn(&Track, &PersonDetection) -> Option<f64>,
+    max_cost: f64,
+    matched: &mut Vec<(usize, usize)>,
+) -> Vec<usize> {
+    let costs: Vec<Option<f64>> =
+        tracks.iter().flat_map(|&t| dets.iter().map(|&d| cost(&state.tracks[t], &all[d])).collect::<Vec<_>>()).collect();
+    let pairs = assign(tracks.len(), dets.len(), &costs, max_cost);
+    let mut used = vec![false; dets.len()];
+    for (r, c) in pairs {
+        matched.push((tracks[r], dets[c]));
+        used[c] = true;
+    }
+    dets.iter().zip(used).filter(|(_, u)| !u).map(|(d, _)| *d).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(x: f64, conf: f64, colour: usize) -> PersonDetection {
+        let mut hist = vec![0.0; crate::appearance::HIST_BINS];
+        hist[colour] = 1.0;
+        PersonDetection {
+            detection: Detection { bbox: BBox::from([x, 100.0, x + 20.0, 160.0]), confidence: conf, class: Class::Player },
+            appearance: Appearance { colour: [0.0; 3], hist, pixels: 100 },
+        }
+    }
+
+    fn run(frames: Vec<Vec<PersonDetection>>) -> Vec<FrameTracks> {
+        track_segment(TrackerState::default(), &TrackerConfig::default(), 25.0, 0, &frames).1
+    }
+
+    #[test]
+    fn a_steady_player_keeps_one_id_and_weak_detections_keep_him_tracked() {
+        let frames: Vec<_> = (0..30).map(|i| vec![person(10.0 + 2.0 * i as f64, if i % 5 == 0 { 0.3 } else { 0.9 }, 0)]).collect();
+        let out = run(frames);
+        let ids: std::collections::BTreeSet<u64> = out.iter().flat_map(|f| f.tracked.iter().map(|t| t.track_id)).collect();
+        assert_eq!(ids.len(), 1);
+        assert!(out[1..].iter().all(|f| f.tracked.len() == 1), "lost on a weak detection");
+    }
+
+    #[test]
+    fn a_player_hidden_for_a_second_is_re_identified_by_his_shirt() {
+        let mut frames: Vec<Vec<PersonDetection>> = Vec::new();
+        for i in 0..10 {
+            frames.push(vec![person(100.0 + i as f64, 0.9, 3), person(400.0, 0.9, 7)]);
+        }
+        for _ in 0..25 {
+            frames.push(vec![person(400.0, 0.9, 7)]);
+        }
+        // Reappears 60 px from where he vanished, beyond any IoU with the predicted box.
+        for _ in 0..5 {
+            frames.push(vec![person(170.0, 0.9, 3), person(400.0, 0.9, 7)]);
+        }
+        let out = run(frames);
+        let first = out[5].tracked.iter().find(|t| t.bbox.x1 < 300.0).unwrap().track_id;
+        let last = out.last().unwrap().tracked.iter().find(|t| t.bbox.x1 < 300.0).unwrap().track_id;
+        assert_eq!(first, last);
+    }
+
+    #[test]
+    fn lost_tracks_are_dropped_after_the_configured_time() {
+        let mut frames = vec![vec![person(100.0, 0.9, 3)]; 5];
+        frames.extend(vec![vec![]; 80]);
+        let (state, out) = track_segment(TrackerState::default(), &TrackerConfig::default(), 25.0, 0, &frames);
+        assert!(state.tracks.is_empty());
+        assert_eq!(out.iter().map(|f| f.removed.len()).sum::<usize>(), 1);
+    }
+
+    #[test]
+    fn a_single_false_detection_never_becomes_a_track() {
+        let out = run(vec![vec![person(100.0, 0.9, 3)], vec![], vec![]]);
+        assert!(out.iter().all(|f| f.tracked.is_empty()));
+    }
+}
