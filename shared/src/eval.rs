@@ -1,0 +1,134 @@
+//! Scores an analysis against a synthetic clip's truth: people found, team accuracy, identity switches,
+//! passes and turnovers.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::EventKind;
+use crate::pipeline::SegmentOutput;
+use crate::synth::truth::{Truth, TruthEventKind};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventScore {
+    pub truth: usize,
+    pub found: usize,
+    pub matched: usize,
+    pub precision: f64,
+    pub recall: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub frames: u64,
+    /// Share of truth people (at least half visible) matched by an output box at IoU >= 0.5.
+    pub people_recall: f64,
+    /// Share of output boxes matching a truth person.
+    pub people_precision: f64,
+    /// Share of matched team players and goalkeepers given the right team (labels aligned to truth).
+    pub team_accuracy: f64,
+    /// Times a truth person's matched track id changed.
+    pub id_switches: u64,
+    pub truth_people: usize,
+    pub tracks: usize,
+    pub passes: EventScore,
+    pub turnovers: EventScore,
+    /// Share of frames with a visible ball where the output ball is within 10 px.
+    pub ball_within_10px: f64,
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 1.0 } else { a as f64 / b as f64 }
+}
+
+/// `tolerance` frames around the truth reception frame count as the same event.
+pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Report {
+    let (mut truth_seen, mut found, mut out_boxes, mut matched_boxes) = (0usize, 0usize, 0usize, 0usize);
+    let mut agree = [[0usize; 2]; 2]; // [output team][truth team]
+    let mut team_total = 0usize;
+    let mut last_track: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut switches = 0u64;
+    let mut tracks = std::collections::BTreeSet::new();
+    let (mut ball_frames, mut ball_hits) = (0usize, 0usize);
+    let mut frames = 0u64;
+    for f in outputs.iter().flat_map(|o| &o.frames) {
+        let Some(t) = truth.frame(f.frame) else { continue };
+        frames += 1;
+        out_boxes += f.objects.len();
+        tracks.extend(f.objects.iter().map(|o| o.track_id));
+        // Greedy IoU matching, best pairs first.
+        let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+        for (i, p) in t.people.iter().enumerate() {
+            for (j, o) in f.objects.iter().enumerate() {
+                let iou = p.bbox.iou(&o.bbox);
+                if iou >= 0.5 {
+                    pairs.push((iou, i, j));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let (mut used_t, mut used_o) = (vec![false; t.people.len()], vec![false; f.objects.len()]);
+        for (_, i, j) in pairs {
+            if used_t[i] || used_o[j] {
+                continue;
+            }
+            used_t[i] = true;
+            used_o[j] = true;
+            matched_boxes += 1;
+            let (p, o) = (&t.people[i], &f.objects[j]);
+            if p.visible >= 0.5 {
+                found += 1;
+            }
+            if let Some(tt) = p.team {
+                team_total += 1;
+                if let Some(ot) = o.team {
+                    agree[ot as usize][tt as usize] += 1;
+                }
+            }
+            if let Some(prev) = last_track.insert(p.id, o.track_id) {
+                switches += u64::from(prev != o.track_id);
+            }
+        }
+        truth_seen += t.people.iter().filter(|p| p.visible >= 0.5).count();
+        if let Some(b) = t.ball.as_ref().filter(|b| b.visible >= 0.5) {
+            ball_frames += 1;
+            let (bx, by) = b.bbox.center();
+            ball_hits += usize::from(f.ball.is_some_and(|o| (o.x - bx).hypot(o.y - by) <= 10.0));
+        }
+    }
+    let swap = agree[0][1] + agree[1][0] > agree[0][0] + agree[1][1];
+    let team_right = if swap { agree[0][1] + agree[1][0] } else { agree[0][0] + agree[1][1] };
+    let map_team = |team: u8| if swap { 1 - team } else { team };
+
+    let last_frame = outputs.last().and_then(|o| o.frames.last()).map_or(0, |f| f.frame);
+    let score = |kind_truth: TruthEventKind, kind_out: EventKind| {
+        let wanted: Vec<_> = truth.events.iter().filter(|e| e.kind == kind_truth && e.end_frame <= last_frame).collect();
+        let got: Vec<_> = outputs.iter().flat_map(|o| &o.events).filter(|e| e.kind == kind_out).collect();
+        let mut taken = vec![false; got.len()];
+        let mut matched = 0;
+        for w in &wanted {
+            let best = got
+                .iter()
+                .enumerate()
+                .filter(|(j, g)| !taken[*j] && map_team(g.team) == w.team && g.frame.abs_diff(w.end_frame) <= tolerance)
+                .min_by_key(|(_, g)| g.frame.abs_diff(w.end_frame));
+            if let Some((j, _)) = best {
+                taken[j] = true;
+                matched += 1;
+            }
+        }
+        EventScore { truth: wanted.len(), found: got.len(), matched, precision: ratio(matched, got.len()), recall: ratio(matched, wanted.len()) }
+    };
+    Report {
+        frames,
+        people_recall: ratio(found, truth_seen),
+        people_precision: ratio(matched_boxes, out_boxes),
+        team_accuracy: ratio(team_right, team_total),
+        id_switches: switches,
+        truth_people: last_track.len(),
+        tracks: tracks.len(),
+        passes: score(TruthEventKind::Pass, EventKind::Pass),
+        turnovers: score(TruthEventKind::Turnover, EventKind::Turnover),
+        ball_within_10px: ratio(ball_hits, ball_frames),
+    }
+}

@@ -17,11 +17,17 @@ pub struct PossessionConfig {
     /// A change of owner counts as a pass only over this distance, in box heights (shorter is a hand-over
     /// or a tracking slip, not a pass).
     pub min_pass_distance: f64,
+    /// A ball moving faster than this relative to a player, in his box heights per second, is going past
+    /// him, not under his control.
+    pub max_control_speed: f64,
+    /// Image distances across the pitch (vertical) are foreshortened by the camera's tilt; this stretches
+    /// them back before comparing with the reach.
+    pub depth_stretch: f64,
 }
 
 impl Default for PossessionConfig {
     fn default() -> Self {
-        PossessionConfig { max_distance: 0.6, confirm_frames: 3, min_pass_distance: 1.5 }
+        PossessionConfig { max_distance: 0.6, confirm_frames: 3, min_pass_distance: 1.5, max_control_speed: 4.0, depth_stretch: 2.5 }
     }
 }
 
@@ -43,6 +49,15 @@ pub struct PossessionState {
     pub passes: [u64; 2],
     /// Turnovers won, per team.
     pub turnovers: [u64; 2],
+    /// The previous frame's ball and feet, for speeds.
+    pub previous: Option<Previous>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Previous {
+    pub frame: u64,
+    pub ball: Option<(f64, f64)>,
+    pub feet: Vec<(u64, (f64, f64))>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,7 +110,14 @@ pub fn possession_segment(
 }
 
 fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &FrameView, events: &mut Vec<Event>) {
+    let previous = state.previous.take().filter(|p| p.frame + 1 == view.frame);
+    state.previous = Some(Previous {
+        frame: view.frame,
+        ball: view.ball.map(|b| (b.x, b.y)),
+        feet: view.people.iter().map(|p| (p.track_id, p.bbox.feet())).collect(),
+    });
     let Some(ball) = view.ball else { return };
+    let ball_step = previous.as_ref().and_then(|p| p.ball).map(|(x, y)| (ball.x - x, ball.y - y));
     let nearest = view
         .people
         .iter()
@@ -103,8 +125,18 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         .filter(|(p, _)| matches!(p.role, Class::Player | Class::Goalkeeper))
         .filter_map(|(p, team)| {
             let h = p.bbox.height().max(1.0);
-            let d = distance((ball.x, ball.y), p.bbox.feet()) / h;
-            Some((p, (*team)?, d)).filter(|_| d <= cfg.max_distance)
+            let (fx, fy) = p.bbox.feet();
+            let d = (ball.x - fx).hypot((ball.y - fy) * cfg.depth_stretch) / h;
+            // Speed of the ball relative to the player: fast means it is rolling past him.
+            let relative = ball_step.map(|(bx, by)| {
+                let (px, py) = previous
+                    .as_ref()
+                    .and_then(|prev| prev.feet.iter().find(|(id, _)| *id == p.track_id))
+                    .map_or((0.0, 0.0), |(_, (x, y))| (fx - x, fy - y));
+                (bx - px).hypot(by - py) / h * fps
+            });
+            let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed);
+            Some((p, (*team)?, d)).filter(|_| d <= cfg.max_distance && controlled)
         })
         .min_by(|a, b| a.2.total_cmp(&b.2));
     let Some((player, team, _)) = nearest else {

@@ -1,1 +1,234 @@
-fn main() {}
+//! `tacticeye`: the local mode. Thin over the `tacticeye` library; every command reads and writes the
+//! data folder through the same `ObjectStore` the cloud uses.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tacticeye::analysis;
+use tacticeye::detect::truth::Noise;
+use tacticeye::detect::{self, DetectorChoice};
+use tacticeye::ids::MatchId;
+use tacticeye::queue::LocalQueue;
+use tacticeye::results::{self, Format, Summary};
+use tacticeye::state::Config;
+use tacticeye::storage::LocalStore;
+use tacticeye::synth::{self, SynthOptions, truth::Truth};
+
+#[derive(Parser)]
+#[command(name = "tacticeye", version, about = "Football match video analysis: players, teams, ball, possession and passes")]
+struct Cli {
+    /// Where matches are kept.
+    #[arg(long, global = true, env = "TACTICEYE_DATA", default_value = "./tacticeye-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render a synthetic match and its ground truth (<OUT stem>.truth.json).
+    Synth {
+        out: PathBuf,
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        #[arg(long, default_value_t = 25)]
+        fps: u32,
+    },
+    /// Analyse a match video segment by segment; rerun the same command to resume after a stop.
+    Analyze {
+        video: PathBuf,
+        /// Defaults to the video's file name.
+        #[arg(long)]
+        match_id: Option<MatchId>,
+        /// Segment length, 2 to 5 seconds.
+        #[arg(long, default_value_t = 3.0)]
+        segment_seconds: f64,
+        /// `default` (our shipped model), `truth` (synthetic clips only) or a path to an .onnx model.
+        #[arg(long, default_value = "default")]
+        detector: String,
+        /// Truth file for `--detector truth` (default: <video stem>.truth.json beside the video).
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// Noise of the truth detector: `none`, `default`, or e.g. `miss=0.1,jitter=0.05,seed=3`.
+        #[arg(long, default_value = "default")]
+        noise: Noise,
+        /// Discard this match's checkpoint and results and start over.
+        #[arg(long)]
+        restart: bool,
+    },
+    /// Status and figures of a match, during or after its analysis.
+    Summary {
+        match_id: MatchId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per-frame positions, events and summary of the analysed part of a match.
+    Export {
+        match_id: MatchId,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// A file for json, a folder for csv.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Score an analysed synthetic match against its truth.
+    Evaluate {
+        match_id: MatchId,
+        #[arg(long)]
+        truth: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Json,
+    Csv,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TACTICEYE_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn bar(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} (eta {{eta}})"))
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = LocalStore::new(&cli.data_dir);
+    match cli.command {
+        Command::Synth { out, seconds, seed, width, height, fps } => {
+            let opts = SynthOptions { seconds, seed, width, height, fps };
+            let progress = bar((seconds * fps as f64).round() as u64, "rendering frames");
+            let p = progress.clone();
+            let truth = synth::generate(&out, &opts, move |done, _| p.set_position(done))?;
+            progress.finish_and_clear();
+            let passes = truth.events.iter().filter(|e| e.kind == synth::truth::TruthEventKind::Pass).count();
+            println!(
+                "wrote {} ({} frames, {}x{}) and {} ({} passes, {} turnovers)",
+                out.display(),
+                truth.frames.len(),
+                width,
+                height,
+                synth::truth_path(&out).display(),
+                passes,
+                truth.events.len() - passes
+            );
+        }
+        Command::Analyze { video, match_id, segment_seconds, detector, truth, noise, restart } => {
+            let match_id = match match_id {
+                Some(id) => id,
+                None => default_match_id(&video)?,
+            };
+            let choice = match detector.as_str() {
+                "default" => DetectorChoice::Default,
+                "truth" => DetectorChoice::Truth { truth: truth.unwrap_or_else(|| synth::truth_path(&video)), noise },
+                path => DetectorChoice::Onnx(PathBuf::from(path)),
+            };
+            let mut detector = detect::open(&choice)?;
+            if restart {
+                analysis::discard(&store, &match_id).await?;
+            }
+            let config = Config { segment_seconds, ..Config::default() };
+            let manifest = analysis::segment_video(&store, &match_id, &video, segment_seconds).await?;
+            let progress = bar(manifest.segments.len() as u64, &format!("analysing {match_id}"));
+            let state = analysis::run(&store, &LocalQueue::new(), detector.as_mut(), &manifest, &config, |done, _| {
+                progress.set_position(done)
+            })
+            .await?;
+            progress.finish_and_clear();
+            print_summary(&results::summarise(&state, manifest.segments.len() as u64, manifest.frames));
+        }
+        Command::Summary { match_id, json } => {
+            let summary = results::summary(&store, &match_id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_summary(&summary);
+            }
+        }
+        Command::Export { match_id, format, out } => {
+            let (summary, outputs) = results::committed(&store, &match_id).await?;
+            let format = match format {
+                ExportFormat::Json => Format::Json,
+                ExportFormat::Csv => Format::Csv,
+            };
+            results::export(&summary, &outputs, format, &out)?;
+            println!("exported {} frames of match {match_id} to {}", summary.frames_done, out.display());
+        }
+        Command::Evaluate { match_id, truth, json } => {
+            let truth = Truth::load(&truth)?;
+            let (_, outputs) = results::committed(&store, &match_id).await?;
+            let tolerance = (truth.fps / 2.0).round() as u64;
+            let report = tacticeye::eval::evaluate(&truth, &outputs, tolerance);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("frames evaluated     {}", report.frames);
+                println!("people recall        {:.3}  precision {:.3}", report.people_recall, report.people_precision);
+                println!("team accuracy        {:.3}", report.team_accuracy);
+                println!("id switches          {} ({} people, {} tracks)", report.id_switches, report.truth_people, report.tracks);
+                let line = |name: &str, s: &tacticeye::eval::EventScore| {
+                    println!("{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)", s.precision, s.recall, s.found, s.truth, s.matched)
+                };
+                line("passes", &report.passes);
+                line("turnovers", &report.turnovers);
+                println!("ball within 10 px    {:.3}", report.ball_within_10px);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The video's file name, made a valid match id.
+fn default_match_id(video: &Path) -> anyhow::Result<MatchId> {
+    let stem = video.file_stem().context("the video path has no file name")?.to_string_lossy();
+    let id: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).take(64).collect();
+    MatchId::new(id.trim_start_matches('-')).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))
+}
+
+fn print_summary(s: &Summary) {
+    println!(
+        "match {}: {}, {}/{} segments, {}/{} frames ({:.1} s analysed)",
+        s.match_id, s.status, s.segments_done, s.segments_total, s.frames_done, s.frames_total, s.seconds_done
+    );
+    let kit = |k: Option<&String>| k.map(|k| format!(" ({k})")).unwrap_or_default();
+    let kits = s.kits.as_ref();
+    println!(
+        "possession   team 0{}: {:.1}%   team 1{}: {:.1}%",
+        kit(kits.map(|k| &k.team_0)),
+        s.possession.team_0,
+        kit(kits.map(|k| &k.team_1)),
+        s.possession.team_1
+    );
+    println!("passes       team 0: {}   team 1: {}", s.passes.team_0, s.passes.team_1);
+    println!("turnovers won team 0: {}   team 1: {}", s.turnovers_won.team_0, s.turnovers_won.team_1);
+}

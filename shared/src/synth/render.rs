@@ -76,7 +76,7 @@ fn background(buf: &mut [u8], width: u32, rows: std::ops::Range<u32>, cam: &Came
                 if d[1] < 0.0 && (0.0..1.0).contains(&z) {
                     board_colours[((bx / 7.0).floor() as i64).rem_euclid(5) as usize]
                 } else {
-                    let n = hash((u / 3) as i64, (v / 3) as i64, frame / 8);
+                    let n = hash((u / 3) as i64, (v / 3) as i64, frame / 50);
                     let k = 60.0 + 40.0 * n;
                     if n > 0.85 { [200, 60, 60] } else if n < -0.9 { [220, 220, 220] } else { [k as u8, (k * 0.95) as u8, (k * 1.1) as u8] }
                 }

@@ -135,7 +135,7 @@ impl Sim {
                 let p = &self.people[i];
                 let wander = [p.wander.0 * (t * 6.28 / p.wander.1 + p.wander.2).sin(), p.wander.0 * (t * 6.28 / p.wander.1 + 1.7 * p.wander.2).cos()];
                 if chasers.contains(&i) {
-                    return (self.ball, 7.0);
+                    return (self.chase_point(), 7.0);
                 }
                 match (p.role, p.team) {
                     (Class::Referee, _) => ([self.ball[0] - 8.0 + wander[0], (self.ball[1] + 10.0).min(WIDTH - 4.0)], 6.0),
@@ -170,6 +170,18 @@ impl Sim {
             }
         }
         self.move_ball();
+    }
+
+    /// Where a chaser runs: at a loose ball, or goal-side of the carrier, a stride in front of him.
+    fn chase_point(&self) -> [f64; 2] {
+        match self.phase {
+            Phase::Held { by, .. } => {
+                let p = &self.people[by];
+                let dir = Self::attack_dir(p.team.unwrap_or(0));
+                [p.pos[0] + 1.8 * dir, p.pos[1]]
+            }
+            Phase::Rolling { .. } => self.ball,
+        }
     }
 
     /// Who runs at the ball: the nearest opponent of the carrier, or the nearest of each team to a loose ball.
@@ -222,10 +234,10 @@ impl Sim {
                 self.last_owner = (by, self.frame);
                 // A close opponent may win the ball.
                 let tackler = (0..self.people.len()).find(|&j| {
-                    self.people[j].team == Some(1 - team) && self.people[j].role == Class::Player && dist(self.people[j].pos, self.ball) < 0.8
+                    self.people[j].team == Some(1 - team) && self.people[j].role == Class::Player && dist(self.people[j].pos, self.ball) < 2.0
                 });
                 if let Some(j) = tackler {
-                    if self.rng.random::<f64>() < 0.04 {
+                    if self.rng.random::<f64>() < 0.015 {
                         self.take(j);
                         return;
                     }
@@ -296,7 +308,7 @@ impl Sim {
         };
         let mut target = self.people[aim].pos;
         let mut aim = Some(aim);
-        if self.rng.random::<f64>() < 0.07 {
+        if self.rng.random::<f64>() < 0.1 {
             // Misplaced: the ball runs loose.
             target = [
                 (target[0] + self.rng.random_range(-12.0..12.0)).clamp(3.0, LENGTH - 3.0),
