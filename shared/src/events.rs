@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::ball::BallPosition;
 use crate::detect::Class;
-use crate::geometry::distance;
 use crate::track::Tracked;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +27,13 @@ pub struct PossessionConfig {
 impl Default for PossessionConfig {
     fn default() -> Self {
         PossessionConfig { max_distance: 0.6, confirm_frames: 3, min_pass_distance: 1.5, max_control_speed: 4.0, depth_stretch: 2.5 }
+    }
+}
+
+impl PossessionConfig {
+    /// Image distance with the vertical part stretched back to its length on the ground.
+    fn ground_distance(&self, a: (f64, f64), b: (f64, f64)) -> f64 {
+        (a.0 - b.0).hypot((a.1 - b.1) * self.depth_stretch)
     }
 }
 
@@ -126,7 +132,7 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         .filter_map(|(p, team)| {
             let h = p.bbox.height().max(1.0);
             let (fx, fy) = p.bbox.feet();
-            let d = (ball.x - fx).hypot((ball.y - fy) * cfg.depth_stretch) / h;
+            let d = cfg.ground_distance((ball.x, ball.y), (fx, fy)) / h;
             // Speed of the ball relative to the player: fast means it is rolling past him.
             let relative = ball_step.map(|(bx, by)| {
                 let (px, py) = previous
@@ -170,7 +176,7 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     match &state.owner {
         None => events.push(event(EventKind::PossessionChange, None)),
         Some(prev) if prev.team == team => {
-            let travelled = distance(prev.feet, player.bbox.feet()) / prev.height.max(player.bbox.height()).max(1.0);
+            let travelled = cfg.ground_distance(prev.feet, player.bbox.feet()) / prev.height.max(player.bbox.height()).max(1.0);
             if travelled >= cfg.min_pass_distance {
                 state.passes[team as usize] += 1;
                 events.push(event(EventKind::Pass, Some(prev)));

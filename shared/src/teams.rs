@@ -113,7 +113,7 @@ pub fn assign_segment(
                 let d = [colour_distance(&look.colour, &kits[0]), colour_distance(&look.colour, &kits[1])];
                 let (near, far) = if d[0] <= d[1] { (0, 1) } else { (1, 0) };
                 if d[near] < config.vote_margin * d[far] {
-                    state.votes.entry(t.track_id).or_default()[near] += 1;
+                    vote(&mut state, t.track_id, near);
                 }
             }
             vote_goalkeepers(&mut state, tracks);
@@ -126,6 +126,19 @@ pub fn assign_segment(
         }
     }
     (state, teams)
+}
+
+/// Votes are capped (both halve at the cap) so that a track that slipped onto another player follows
+/// his team after a couple of seconds instead of keeping the old one for good.
+const VOTE_CAP: u32 = 64;
+
+fn vote(state: &mut TeamState, track: u64, team: usize) {
+    let v = state.votes.entry(track).or_default();
+    v[team] += 1;
+    if v[team] >= VOTE_CAP {
+        v[0] /= 2;
+        v[1] /= 2;
+    }
 }
 
 /// A goalkeeper votes for the team whose outfield players, on this frame, stand nearer to him on average.
@@ -147,7 +160,7 @@ fn vote_goalkeepers(state: &mut TeamState, tracks: &FrameTracks) {
         let d0 = distance(feet, centroid(sums[0]));
         let d1 = distance(feet, centroid(sums[1]));
         if d0 != d1 {
-            state.votes.entry(t.track_id).or_default()[usize::from(d1 < d0)] += 1;
+            vote(state, t.track_id, usize::from(d1 < d0));
         }
     }
 }

@@ -169,6 +169,7 @@ impl Sim {
                 self.move_person(i, target, speed);
             }
         }
+        self.separate();
         self.move_ball();
     }
 
@@ -178,7 +179,7 @@ impl Sim {
             Phase::Held { by, .. } => {
                 let p = &self.people[by];
                 let dir = Self::attack_dir(p.team.unwrap_or(0));
-                [p.pos[0] + 1.8 * dir, p.pos[1]]
+                [p.pos[0] + 2.5 * dir, p.pos[1]]
             }
             Phase::Rolling { .. } => self.ball,
         }
@@ -210,6 +211,23 @@ impl Sim {
         }
     }
 
+    /// Two bodies cannot share a place: people closer than a metre push each other apart.
+    fn separate(&mut self) {
+        const GAP: f64 = 1.0;
+        for i in 0..self.people.len() {
+            for j in i + 1..self.people.len() {
+                let (a, b) = (self.people[i].pos, self.people[j].pos);
+                let d = dist(a, b);
+                if d < GAP {
+                    let (ux, uy) = if d > 1e-6 { ((b[0] - a[0]) / d, (b[1] - a[1]) / d) } else { (1.0, 0.0) };
+                    let push = (GAP - d) / 2.0;
+                    self.people[i].pos = [a[0] - ux * push, a[1] - uy * push];
+                    self.people[j].pos = [b[0] + ux * push, b[1] + uy * push];
+                }
+            }
+        }
+    }
+
     fn move_person(&mut self, i: usize, target: [f64; 2], max_speed: f64) {
         let p = &mut self.people[i];
         let d = [target[0] - p.pos[0], target[1] - p.pos[1]];
@@ -234,10 +252,10 @@ impl Sim {
                 self.last_owner = (by, self.frame);
                 // A close opponent may win the ball.
                 let tackler = (0..self.people.len()).find(|&j| {
-                    self.people[j].team == Some(1 - team) && self.people[j].role == Class::Player && dist(self.people[j].pos, self.ball) < 2.0
+                    self.people[j].team == Some(1 - team) && self.people[j].role == Class::Player && dist(self.people[j].pos, self.ball) < 2.2
                 });
                 if let Some(j) = tackler {
-                    if self.rng.random::<f64>() < 0.015 {
+                    if self.rng.random::<f64>() < 0.006 {
                         self.take(j);
                         return;
                     }
@@ -282,7 +300,7 @@ impl Sim {
                 end_frame: self.frame,
             });
         }
-        let hold = self.rng.random_range(0.8..2.6) / self.dt;
+        let hold = self.rng.random_range(0.6..2.0) / self.dt;
         self.phase = Phase::Held { by: j, until: self.frame + hold as u64 };
         self.ball_vel = [0.0, 0.0];
         self.last_owner = (j, self.frame);

@@ -173,12 +173,12 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
     };
     let unmatched_high = associate(state, &pool, &high, dets, cost, 1.0 + cfg.appearance_weight, &mut matched);
 
-    // Stage 2: weak detections keep tracked tracks alive, by IoU only.
+    // Stage 2: weak detections keep tracked tracks alive, by IoU, as long as the shirt is not another's.
     let tracked_left: Vec<usize> =
         pool.iter().copied().filter(|&t| state.tracks[t].status == Status::Tracked && !is_matched(&matched, t)).collect();
     let iou_cost = |t: &Track, d: &PersonDetection| {
         let iou = t.kalman.bbox().iou(&d.detection.bbox);
-        (iou >= 0.5).then(|| 1.0 - iou)
+        (iou >= 0.5 && shirt_distance(t, &d.appearance) <= cfg.max_appearance_distance).then(|| 1.0 - iou)
     };
     associate(state, &tracked_left, &low, dets, iou_cost, 0.5, &mut matched);
 
