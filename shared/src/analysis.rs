@@ -238,8 +238,9 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
     enqueue(queue, manifest, state.next_segment).await?;
     while let Some(delivery) = queue.receive().await? {
         match handle(store, detector, &delivery.message).await {
-            Ok(Outcome::Applied { index, .. }) => {
+            Ok(Outcome::Applied { index, frames, times }) => {
                 queue.ack(&delivery.receipt).await?;
+                tracing::info!(match_id = %manifest.match_id, index, frames, ?times, "segment committed");
                 progress(index + 1, total);
             }
             Ok(Outcome::Ahead { index, expected }) => {

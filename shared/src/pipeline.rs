@@ -82,6 +82,10 @@ pub enum PipelineError {
     Detect(anyhow::Error),
 }
 
+/// No broadcast frame shows more people than this; a detector that reports more is mostly wrong, and the
+/// tracker's cost grows with the cube of the count.
+const MAX_PEOPLE_PER_FRAME: usize = 64;
+
 pub fn process_segment(
     detector: &mut dyn Detector,
     state: MatchState,
@@ -108,8 +112,11 @@ pub fn process_segment(
         .iter()
         .zip(&detections)
         .map(|(frame, dets)| {
-            dets.iter()
-                .filter(|d| d.class.is_person())
+            let mut people: Vec<_> = dets.iter().filter(|d| d.class.is_person()).collect();
+            people.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+            people.truncate(MAX_PEOPLE_PER_FRAME);
+            people
+                .into_iter()
                 .map(|d| PersonDetection { detection: d.clone(), appearance: appearance::of_person(frame, &d.bbox) })
                 .collect()
         })

@@ -109,6 +109,10 @@ pub fn probe(path: &Path) -> Result<VideoInfo, SourceError> {
     if !run.success {
         return Err(not_video(reason(&run.errors)));
     }
+    // ffmpeg reads a truncated or damaged file to the break and still exits 0; its error lines tell.
+    if !run.errors.is_empty() {
+        return Err(not_video(format!("damaged or truncated ({})", reason(&run.errors))));
+    }
     let (width, height, fps) = run.video.ok_or_else(|| not_video("no video stream".into()))?;
     let frames = run.last_frame.unwrap_or(0);
     if frames == 0 || width == 0 || height == 0 || !(fps > 0.0) {
@@ -144,7 +148,8 @@ fn within_bounds(segments: &[CutSegment], fps: f64) -> bool {
     !segments.is_empty()
         && segments.iter().enumerate().all(|(i, s)| {
             let secs = s.frames as f64 / fps;
-            s.frames > 0 && (i + 1 == n || (1.999..=5.001).contains(&secs))
+            // Only the last segment may be shorter than 2 s; none may be longer than 5 s.
+            s.frames > 0 && secs <= 5.001 && (i + 1 == n || secs >= 1.999)
         })
 }
 

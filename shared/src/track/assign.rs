@@ -7,9 +7,24 @@ pub fn assign(rows: usize, cols: usize, cost: &[Option<f64>], max_cost: f64) -> 
     if rows == 0 || cols == 0 {
         return Vec::new();
     }
-    let dense: Vec<f64> = cost.iter().map(|c| c.filter(|c| *c <= max_cost).unwrap_or(INFEASIBLE)).collect();
-    let Ok((r, c)) = lsap::solve(rows, cols, &dense, false) else { return Vec::new() };
-    r.into_iter().zip(c).filter(|&(r, c)| dense[r * cols + c] < INFEASIBLE).collect()
+    let feasible = |r: usize, c: usize| cost[r * cols + c].is_some_and(|v| v <= max_cost);
+    // Only rows and columns with some feasible pair enter the solver: it is cubic in their number.
+    let live_rows: Vec<usize> = (0..rows).filter(|&r| (0..cols).any(|c| feasible(r, c))).collect();
+    let live_cols: Vec<usize> = (0..cols).filter(|&c| (0..rows).any(|r| feasible(r, c))).collect();
+    if live_rows.is_empty() {
+        return Vec::new();
+    }
+    let dense: Vec<f64> = live_rows
+        .iter()
+        .flat_map(|&r| live_cols.iter().map(move |&c| (r, c)))
+        .map(|(r, c)| if feasible(r, c) { cost[r * cols + c].unwrap_or(INFEASIBLE) } else { INFEASIBLE })
+        .collect();
+    let Ok((rs, cs)) = lsap::solve(live_rows.len(), live_cols.len(), &dense, false) else { return Vec::new() };
+    rs.into_iter()
+        .zip(cs)
+        .filter(|&(r, c)| dense[r * live_cols.len() + c] < INFEASIBLE)
+        .map(|(r, c)| (live_rows[r], live_cols[c]))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,59 @@
+# Fresh machine: `make demo` (build, render a synthetic match, analyse it, print the summary) and
+# `make test` (the whole suite). Both install what they need: Debian's ffmpeg, the ONNX Runtime library
+# from the PyPI wheel, and the Python tools the tests use.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+ORT_VERSION := 1.31.1
+ORT_DIR := .cache/onnxruntime
+ORT_LIB := $(ORT_DIR)/libonnxruntime.so.$(ORT_VERSION)
+VENV := .venv
+TARGET := $(or $(CARGO_TARGET_DIR),target)
+BIN := $(TARGET)/release/tacticeye
+DEMO := .cache/demo
+
+export ORT_DYLIB_PATH := $(abspath $(ORT_LIB))
+export TACTICEYE_PYTHON := $(abspath $(VENV))/bin/python
+
+.PHONY: demo test build deps ffmpeg ort pytools bench clean
+
+demo: deps build
+	mkdir -p $(DEMO)
+	$(BIN) synth $(DEMO)/match.mp4 --seconds 30 --seed 7
+	$(BIN) --data-dir $(DEMO)/data analyze $(DEMO)/match.mp4 --match-id demo --detector truth --restart
+	$(BIN) --data-dir $(DEMO)/data evaluate demo --truth $(DEMO)/match.truth.json
+
+test: deps build
+	$(CARGO) test --release --workspace
+	@echo "tests finished"
+
+build:
+	$(CARGO) build --release --workspace --bins
+
+deps: ffmpeg ort pytools
+
+ffmpeg:
+	@command -v ffmpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; }
+
+ort: $(ORT_LIB)
+
+# ONNX Runtime as shipped inside the PyPI wheel; `ort` loads it at run time (ORT_DYLIB_PATH).
+$(ORT_LIB):
+	rm -rf $(ORT_DIR) && mkdir -p $(ORT_DIR)/wheel
+	python3 -m pip download -q --no-deps --only-binary=:all: --dest $(ORT_DIR)/wheel onnxruntime==$(ORT_VERSION)
+	python3 -m zipfile -e $(ORT_DIR)/wheel/onnxruntime-$(ORT_VERSION)-*.whl $(ORT_DIR)/wheel/x
+	cp $(ORT_DIR)/wheel/x/onnxruntime/capi/libonnxruntime.so.$(ORT_VERSION) $(ORT_LIB)
+	rm -rf $(ORT_DIR)/wheel
+
+pytools: $(VENV)/.installed
+
+$(VENV)/.installed: tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r tests/requirements.txt
+	touch $@
+
+bench: deps build
+	$(CARGO) run --release -p tacticeye-benchmarks --bin pipeline-bench
+
+clean:
+	rm -rf .cache $(VENV)
