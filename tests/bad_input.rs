@@ -5,11 +5,12 @@ use std::process::Output;
 
 use tacticeye_tests::{ok, stderr, synthetic_clip, tacticeye};
 
-fn analyze(data: &Path, video: &Path, extra: &[&str]) -> Output {
+/// `analyze` with the truth detector in `seconds`-long segments, plus `extra` options.
+fn analyze(data: &Path, video: &Path, seconds: &str, extra: &[&str]) -> Output {
     tacticeye(data)
         .arg("analyze")
         .arg(video)
-        .args(["--match-id", "m", "--segment-seconds", "2", "--detector", "truth", "--truth"])
+        .args(["--match-id", "m", "--segment-seconds", seconds, "--detector", "truth", "--truth"])
         .arg(video.with_extension("truth.json"))
         .args(extra)
         .output()
@@ -29,16 +30,16 @@ fn fails_with(out: &Output, words: &[&str]) {
 fn missing_non_video_and_truncated_files_are_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    fails_with(&analyze(&data, &dir.path().join("nope.mp4"), &[]), &["not found", "nope.mp4"]);
+    fails_with(&analyze(&data, &dir.path().join("nope.mp4"), "2", &[]), &["not found", "nope.mp4"]);
 
     let text = dir.path().join("notes.mp4");
     std::fs::write(&text, "this is not a video").unwrap();
-    fails_with(&analyze(&data, &text, &[]), &["not a readable video"]);
+    fails_with(&analyze(&data, &text, "2", &[]), &["not a readable video"]);
 
     let clip = std::fs::read(synthetic_clip(30, 5, 480, 270)).unwrap();
     let cut = dir.path().join("cut.mp4");
     std::fs::write(&cut, &clip[..clip.len() / 2]).unwrap();
-    fails_with(&analyze(&data, &cut, &[]), &["damaged or truncated"]);
+    fails_with(&analyze(&data, &cut, "2", &[]), &["damaged or truncated"]);
     assert!(!data.join("matches/m/checkpoint.json").exists(), "nothing should have been committed");
 }
 
@@ -89,21 +90,21 @@ fn unreadable_foreign_or_mismatched_checkpoints_are_refused_and_lose_nothing() {
     let before = half_done(&data, &video);
 
     // Other settings or another model than the checkpoint's: refused, pointing at --restart.
-    fails_with(&analyze(&data, &video, &["--segment-seconds", "3"]), &["different configuration", "--restart"]);
-    fails_with(&analyze(&data, &video, &["--noise", "miss=0.2"]), &["different detector", "--restart"]);
+    fails_with(&analyze(&data, &video, "3", &[]), &["different configuration", "--restart"]);
+    fails_with(&analyze(&data, &video, "2", &["--noise", "miss=0.2"]), &["different detector", "--restart"]);
     // Another video under the same match id.
     let other = synthetic_clip(30, 6, 480, 270);
-    fails_with(&analyze(&data, &other, &[]), &["another video", "--restart"]);
+    fails_with(&analyze(&data, &other, "2", &[]), &["another video", "--restart"]);
     assert_eq!(snapshot(&data), before, "a refused run changed committed files");
 
     // A garbled checkpoint and one from another match.
     let checkpoint = data.join("matches/m/checkpoint.json");
     let good = std::fs::read(&checkpoint).unwrap();
     std::fs::write(&checkpoint, &good[..good.len() / 2]).unwrap();
-    fails_with(&analyze(&data, &video, &[]), &["unreadable", "--restart"]);
+    fails_with(&analyze(&data, &video, "2", &[]), &["unreadable", "--restart"]);
     let foreign = String::from_utf8(good.clone()).unwrap().replacen("\"match_id\":\"m\"", "\"match_id\":\"x\"", 1);
     std::fs::write(&checkpoint, foreign).unwrap();
-    fails_with(&analyze(&data, &video, &[]), &["belongs to match x", "--restart"]);
+    fails_with(&analyze(&data, &video, "2", &[]), &["belongs to match x", "--restart"]);
 
     // Put back, the match resumes and completes.
     std::fs::write(&checkpoint, &good).unwrap();
@@ -123,6 +124,6 @@ fn malformed_match_ids_and_segment_lengths_are_refused() {
     let out = tacticeye(dir.path()).arg("analyze").arg(&video).args(["--match-id", "../escape", "--detector", "truth"]).output().unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("invalid match id"), "{}", stderr(&out));
-    fails_with(&analyze(dir.path(), &video, &["--segment-seconds", "7"]), &["2 to 5 seconds"]);
+    fails_with(&analyze(dir.path(), &video, "7", &[]), &["2 to 5 seconds"]);
     fails_with(&tacticeye(dir.path()).args(["summary", "ghost"]).output().unwrap(), &["no analysis of match ghost"]);
 }

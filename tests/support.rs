@@ -27,6 +27,9 @@ pub fn ok(cmd: &mut Command) -> Output {
 
 /// Renders a synthetic clip once per (seconds, seed, size) into a shared cache folder and returns its path.
 pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathBuf {
+    // Tests of one binary run on threads of one process: one renders, the others wait for it.
+    static RENDERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = RENDERING.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join("tacticeye-test-clips");
     std::fs::create_dir_all(&dir).unwrap();
     let video = dir.join(format!("s{seconds}-seed{seed}-{width}x{height}.mp4"));

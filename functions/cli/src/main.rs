@@ -153,6 +153,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "truth" => DetectorChoice::Truth { truth: truth.unwrap_or_else(|| synth::truth_path(&video)), noise },
                 path => DetectorChoice::Onnx(PathBuf::from(path)),
             };
+            // The video first: a wrong path is the likeliest mistake, and the cheapest to report.
+            tacticeye::source::probe(&video)?;
             let mut detector = detect::open(&choice)?;
             if restart {
                 analysis::discard(&store, &match_id).await?;
