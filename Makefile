@@ -25,7 +25,6 @@ demo: deps build
 
 test: deps build
 	$(CARGO) test --release --workspace
-	@echo "tests finished"
 
 build:
 	$(CARGO) build --release --workspace --bins
@@ -53,7 +52,8 @@ $(VENV)/.installed: tests/requirements.txt
 	touch $@
 
 bench: deps build
-	$(CARGO) run --release -p tacticeye-benchmarks --bin pipeline-bench
+	$(VENV)/bin/python tests/fixtures/tiny_detector.py .cache/tiny-detector.onnx
+	$(TARGET)/release/pipeline-bench --model .cache/tiny-detector.onnx
 
 clean:
 	rm -rf .cache $(VENV)

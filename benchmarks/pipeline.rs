@@ -1,1 +1,173 @@
-fn main() {}
+//! Pipeline benchmark: frames per second of each stage and of the whole pipeline on a synthetic 1080p
+//! clip, and the checkpoint cost per segment early and late in a long match.
+//!
+//! `pipeline-bench [--seconds N] [--long-minutes M] [--model tiny.onnx]`; prints markdown tables.
+//! Figures are wall time on this machine: compare ratios within one run.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tacticeye::analysis::{self, Manifest};
+use tacticeye::detect::truth::{Noise, TruthDetector};
+use tacticeye::detect::{Detector, onnx::OnnxDetector};
+use tacticeye::ids::MatchId;
+use tacticeye::pipeline::{Segment, StageTimes, process_segment};
+use tacticeye::source;
+use tacticeye::state::{Config, MatchState};
+use tacticeye::storage::{Condition, LocalStore, ObjectStore};
+use tacticeye::synth::{self, SynthOptions};
+
+struct Args {
+    seconds: f64,
+    long_minutes: f64,
+    model: Option<PathBuf>,
+}
+
+fn args() -> Args {
+    let mut a = Args { seconds: 12.0, long_minutes: 10.0, model: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        let v = it.next().unwrap_or_default();
+        match k.as_str() {
+            "--seconds" => a.seconds = v.parse().expect("--seconds N"),
+            "--long-minutes" => a.long_minutes = v.parse().expect("--long-minutes M"),
+            "--model" => a.model = Some(v.into()),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    a
+}
+
+fn fps(frames: u64, d: Duration) -> String {
+    format!("{:.1}", frames as f64 / d.as_secs_f64().max(1e-9))
+}
+
+fn add(total: &mut StageTimes, t: &StageTimes) {
+    total.detect += t.detect;
+    total.appearance += t.appearance;
+    total.track += t.track;
+    total.teams += t.teams;
+    total.ball += t.ball;
+    total.possession += t.possession;
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = args();
+    let work = tempfile::tempdir()?;
+    println!("## Pipeline throughput, synthetic 1920x1080 clip, {} s at 25 fps\n", args.seconds);
+    let video = work.path().join("bench.mp4");
+    let t = Instant::now();
+    let truth = synth::generate(&video, &SynthOptions { seconds: args.seconds, seed: 7, width: 1920, height: 1080, fps: 25 }, |_, _| {})?;
+    let frames = truth.frames.len() as u64;
+    let render = t.elapsed();
+
+    let store = LocalStore::new(work.path().join("data"));
+    let id = MatchId::new("bench")?;
+    let t = Instant::now();
+    let manifest = analysis::segment_video(&store, &id, &video, 3.0).await?;
+    let segmenting = t.elapsed();
+
+    let mut detectors: Vec<(String, Box<dyn Detector>)> =
+        vec![("truth (noisy)".into(), Box::new(TruthDetector::open(&synth::truth_path(&video), Noise::default())?))];
+    if let Some(model) = &args.model {
+        detectors.push((format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy()), Box::new(OnnxDetector::open(model)?)));
+    }
+    println!("| stage | detector | frames/s |\n|---|---|---|");
+    println!("| render synthetic frames (incl. H.264 encode) | - | {} |", fps(frames, render));
+    println!("| segment (ffmpeg cut + store) | - | {} |", fps(frames, segmenting));
+    for (name, mut detector) in detectors {
+        let (decode, times, whole) = run_match(&store, &manifest, detector.as_mut()).await?;
+        for (stage, d) in [
+            ("decode (ffmpeg to RGB)", decode),
+            ("detect", times.detect),
+            ("appearance (shirt colour)", times.appearance),
+            ("track", times.track),
+            ("teams", times.teams),
+            ("ball", times.ball),
+            ("possession and events", times.possession),
+        ] {
+            println!("| {stage} | {name} | {} |", fps(frames, d));
+        }
+        println!("| **whole pipeline** (decode + stages + commit) | {name} | **{}** |", fps(frames, whole));
+    }
+
+    checkpoint_cost(work.path(), args.long_minutes).await
+}
+
+/// Decodes and processes every segment, committing like the worker does; returns decode time, stage
+/// times and the wall time of the whole.
+async fn run_match(store: &LocalStore, manifest: &Manifest, detector: &mut dyn Detector) -> anyhow::Result<(Duration, StageTimes, Duration)> {
+    let mut state = MatchState::new(
+        manifest.match_id.clone(),
+        Config::default(),
+        detector.identity(),
+        manifest.fingerprint.clone(),
+        manifest.fps,
+        manifest.width,
+        manifest.height,
+    );
+    let (mut decode, mut times) = (Duration::ZERO, StageTimes::default());
+    let start = Instant::now();
+    for seg in &manifest.segments {
+        let bytes = store.get(&seg.key).await?.expect("segment stored").bytes;
+        let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;
+        std::fs::write(file.path(), bytes)?;
+        let t = Instant::now();
+        let frames = source::decode(file.path(), seg.first_frame)?;
+        decode += t.elapsed();
+        let (next, output, t) = process_segment(detector, state, &Segment { index: seg.index, frames: &frames })?;
+        add(&mut times, &t);
+        store.put(&manifest.match_id.output_key(seg.index), serde_json::to_vec(&output)?, Condition::Always).await?;
+        store.put(&manifest.match_id.checkpoint_key(), next.to_json(), Condition::Always).await?;
+        state = next;
+    }
+    Ok((decode, times, start.elapsed()))
+}
+
+/// A long match at low resolution through the real local run, timing each checkpoint write.
+async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
+    let video = work.join("long.mp4");
+    synth::generate(&video, &SynthOptions { seconds: minutes * 60.0, seed: 3, width: 480, height: 270, fps: 25 }, |_, _| {})?;
+    let store = LocalStore::new(work.join("long-data"));
+    let id = MatchId::new("long")?;
+    let manifest = analysis::segment_video(&store, &id, &video, 2.0).await?;
+    let mut detector = TruthDetector::open(&synth::truth_path(&video), Noise::default())?;
+    let mut state = MatchState::new(id.clone(), Config { segment_seconds: 2.0, ..Config::default() }, detector.identity(), manifest.fingerprint.clone(), manifest.fps, manifest.width, manifest.height);
+    let mut rows: Vec<(u64, usize, Duration, Duration)> = Vec::new(); // index, bytes, serialise+put, load+parse
+    for seg in &manifest.segments {
+        let bytes = store.get(&seg.key).await?.expect("segment").bytes;
+        let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;
+        std::fs::write(file.path(), bytes)?;
+        let frames = source::decode(file.path(), seg.first_frame)?;
+        let (next, _, _) = process_segment(&mut detector, state, &Segment { index: seg.index, frames: &frames })?;
+        let t = Instant::now();
+        let json = next.to_json();
+        let size = json.len();
+        store.put(&id.checkpoint_key(), json, Condition::Always).await?;
+        let write = t.elapsed();
+        let t = Instant::now();
+        let (loaded, _) = analysis::load_state(&store, &id).await?.expect("checkpoint");
+        let read = t.elapsed();
+        assert_eq!(loaded, next, "checkpoint must round-trip exactly");
+        rows.push((seg.index, size, write, read));
+        state = loaded;
+    }
+    let n = rows.len();
+    let window = 10.min(n / 2).max(1);
+    let mean = |r: &[(u64, usize, Duration, Duration)]| {
+        let k = r.len() as f64;
+        (
+            r.iter().map(|x| x.1 as f64).sum::<f64>() / k,
+            r.iter().map(|x| x.2.as_secs_f64() * 1e3).sum::<f64>() / k,
+            r.iter().map(|x| x.3.as_secs_f64() * 1e3).sum::<f64>() / k,
+        )
+    };
+    let (early, late) = (mean(&rows[..window]), mean(&rows[n - window..]));
+    println!("\n## Checkpoint cost per segment, {minutes} min match in 2 s segments ({n} segments)\n");
+    println!("| part of the match | checkpoint bytes | write ms (serialise + atomic put) | read ms (get + parse) |\n|---|---|---|---|");
+    println!("| first {window} segments | {:.0} | {:.2} | {:.2} |", early.0, early.1, early.2);
+    println!("| last {window} segments | {:.0} | {:.2} | {:.2} |", late.0, late.1, late.2);
+    println!("| late / early | {:.2} | {:.2} | {:.2} |", late.0 / early.0, late.1 / early.1, late.2 / early.2);
+    Ok(())
+}
