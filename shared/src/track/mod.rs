@@ -79,9 +79,28 @@ impl Track {
         }
     }
 
+    fn new(id: u64, frame: u64, first: &PersonDetection) -> Track {
+        let mut track = Track {
+            id,
+            status: Status::Tentative,
+            kalman: Kalman::new(&first.detection.bbox),
+            last_frame: frame,
+            last_box: first.detection.bbox,
+            hist: Vec::new(),
+            role_votes: [0; 3],
+        };
+        track.remember(&first.detection, &first.appearance);
+        track
+    }
+
     fn observe(&mut self, frame: u64, det: &Detection, look: &Appearance) {
         self.kalman.update(&det.bbox);
         self.last_frame = frame;
+        self.remember(det, look);
+    }
+
+    /// Keeps the box, the role vote and the shirt of a sighting.
+    fn remember(&mut self, det: &Detection, look: &Appearance) {
         self.last_box = det.bbox;
         if let Some(slot) = role_slot(det.class) {
             self.role_votes[slot] += 1;
@@ -233,18 +252,8 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
         if dets[d].detection.confidence < cfg.new_track_confidence {
             continue;
         }
-        let mut track = Track {
-            id: state.next_id,
-            status: Status::Tentative,
-            kalman: Kalman::new(&dets[d].detection.bbox),
-            last_frame: frame,
-            last_box: dets[d].detection.bbox,
-            hist: Vec::new(),
-            role_votes: [0; 3],
-        };
+        let track = Track::new(state.next_id, frame, &dets[d]);
         state.next_id += 1;
-        track.observe(frame, &dets[d].detection, &dets[d].appearance);
-        track.kalman = Kalman::new(&dets[d].detection.bbox);
         state.tracks.push(track);
     }
     out.tracked.sort_by_key(|t| t.track_id);
