@@ -2,7 +2,7 @@
 //! uninterrupted run. Real processes, real SIGKILL.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use tacticeye_tests::{ok, synthetic_clip, tacticeye};
@@ -31,24 +31,30 @@ fn kill_at(data: &Path, video: &Path, fault: &str) {
     assert!(!child.wait().unwrap().success());
 }
 
-#[test]
-fn a_killed_analysis_resumes_to_exactly_the_uninterrupted_result() {
+fn summary(data: &Path) -> serde_json::Value {
+    serde_json::from_slice(&ok(tacticeye(data).args(["summary", "m", "--json"])).stdout).unwrap()
+}
+
+/// The clip and the export of its uninterrupted analysis.
+fn uninterrupted() -> (PathBuf, Vec<u8>) {
     let video = synthetic_clip(30, 5, 480, 270);
     let base = tempfile::tempdir().unwrap();
     ok(&mut analyze(base.path(), &video));
-    let expected = export(base.path());
-    let summary: serde_json::Value = serde_json::from_slice(&ok(tacticeye(base.path()).args(["summary", "m", "--json"])).stdout).unwrap();
-    assert_eq!(summary["segments_done"], SEGMENTS);
-    assert_eq!(summary["status"], "complete");
+    let s = summary(base.path());
+    assert_eq!((s["segments_done"].as_u64(), s["status"].as_str()), (Some(SEGMENTS), Some("complete")));
+    (video, export(base.path()))
+}
+
+#[test]
+fn a_killed_analysis_resumes_to_exactly_the_uninterrupted_result() {
+    let (video, expected) = uninterrupted();
 
     // After the first, a middle and the last segment's commit, and between a segment's output and its
     // checkpoint (the window where a crash could double or lose a segment if the commit were wrong).
     for fault in ["after-commit:0", "after-commit:7", &format!("after-commit:{}", SEGMENTS - 1), "before-checkpoint:3"] {
         let dir = tempfile::tempdir().unwrap();
         kill_at(dir.path(), &video, fault);
-        let partial: serde_json::Value =
-            serde_json::from_slice(&ok(tacticeye(dir.path()).args(["summary", "m", "--json"])).stdout).unwrap();
-        assert_eq!(partial["status"], "running", "{fault}");
+        assert_eq!(summary(dir.path())["status"], "running", "{fault}");
         ok(&mut analyze(dir.path(), &video));
         assert!(export(dir.path()) == expected, "export after a kill at {fault} differs from the uninterrupted run");
     }
@@ -56,10 +62,7 @@ fn a_killed_analysis_resumes_to_exactly_the_uninterrupted_result() {
 
 #[test]
 fn a_second_kill_after_a_resume_still_gives_the_same_result() {
-    let video = synthetic_clip(30, 5, 480, 270);
-    let base = tempfile::tempdir().unwrap();
-    ok(&mut analyze(base.path(), &video));
-    let expected = export(base.path());
+    let (video, expected) = uninterrupted();
     let dir = tempfile::tempdir().unwrap();
     kill_at(dir.path(), &video, "after-commit:2");
     kill_at(dir.path(), &video, "before-checkpoint:9");
