@@ -157,13 +157,20 @@ pub enum Outcome {
     NotYetComplete { done: u64, total: u64 },
 }
 
-/// The worker's step: applies one message to its match, idempotently.
-pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, message: &Message) -> anyhow::Result<Outcome> {
+/// The worker's step: applies one message to its match, idempotently. `config` is the worker's; the
+/// segment length comes from the match's manifest. The first message of a match writes its checkpoint.
+pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, config: &Config, message: &Message) -> anyhow::Result<Outcome> {
     let id = message.match_id();
-    let (state, etag) = load_state(store, id).await?.with_context(|| format!("match {id} has no checkpoint"))?;
-    if state.detector != detector.identity() {
-        anyhow::bail!("match {id} is analysed with detector {}, this worker runs {}", state.detector, detector.identity());
-    }
+    let manifest = load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
+    let config = Config { segment_seconds: manifest.segment_seconds, ..config.clone() };
+    let (state, etag) = match load_state(store, id).await? {
+        Some(found) => found,
+        None => {
+            start(store, &manifest, &config, &detector.identity()).await?;
+            load_state(store, id).await?.context("checkpoint vanished")?
+        }
+    };
+    state.check_compatible(&config, &detector.identity(), &manifest.fingerprint)?;
     let index = match message {
         Message::End { segments, .. } => {
             if state.next_segment < *segments {
@@ -183,7 +190,6 @@ pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, mess
     if index > state.next_segment {
         return Ok(Outcome::Ahead { index, expected: state.next_segment });
     }
-    let manifest = load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
     let info = manifest.segments.get(index as usize).with_context(|| format!("match {id} has no segment {index}"))?;
     let video = store.get(&info.key).await?.with_context(|| format!("segment {} is missing from storage", info.key))?;
     let tmp = tempfile::Builder::new().suffix(".mp4").tempfile()?;
@@ -207,11 +213,16 @@ async fn commit<S: ObjectStore>(store: &S, state: &MatchState, output: &SegmentO
 }
 
 /// Crash tests stop a real process at an exact point: `TACTICEYE_FAULT=after-commit:K` (or
-/// `before-checkpoint:K`) makes it announce itself on stderr and hang at that point of segment K, for the
-/// test to SIGKILL it there.
+/// `before-checkpoint:K`; `K+` for the first segment at or after K) makes it announce itself on stderr
+/// and hang at that point of that segment, for the test to SIGKILL it there.
 fn fault_point(point: &str, index: u64) {
     let Ok(spec) = std::env::var("TACTICEYE_FAULT") else { return };
-    if spec == format!("{point}:{index}") {
+    let Some((at, k)) = spec.split_once(':') else { return };
+    let hit = match k.strip_suffix('+') {
+        Some(k) => k.parse::<u64>().is_ok_and(|k| index >= k),
+        None => k.parse::<u64>() == Ok(index),
+    };
+    if at == point && hit {
         eprintln!("TACTICEYE_FAULT reached {point}:{index}");
         loop {
             std::thread::park();
@@ -237,7 +248,7 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
     }
     enqueue(queue, manifest, state.next_segment).await?;
     while let Some(delivery) = queue.receive().await? {
-        match handle(store, detector, &delivery.message).await {
+        match handle(store, detector, config, &delivery.message).await {
             Ok(Outcome::Applied { index, frames, times }) => {
                 queue.ack(&delivery.receipt).await?;
                 tracing::info!(match_id = %manifest.match_id, index, frames, ?times, "segment committed");

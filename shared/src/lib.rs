@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod appearance;
+pub mod aws;
 pub mod ball;
 pub mod detect;
 pub mod eval;

@@ -1,10 +1,9 @@
 //! `tacticeye`: the local mode. Thin over the `tacticeye` library; every command reads and writes the
 //! data folder through the same `ObjectStore` the cloud uses.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tacticeye::analysis;
@@ -146,13 +145,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Analyze { video, match_id, segment_seconds, detector, truth, noise, restart } => {
             let match_id = match match_id {
                 Some(id) => id,
-                None => default_match_id(&video)?,
+                None => MatchId::from_file_name(&video).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))?,
             };
-            let choice = match detector.as_str() {
-                "default" => DetectorChoice::Default,
-                "truth" => DetectorChoice::Truth { truth: truth.unwrap_or_else(|| synth::truth_path(&video)), noise },
-                path => DetectorChoice::Onnx(PathBuf::from(path)),
-            };
+            let choice = DetectorChoice::parse(&detector, Some(truth.unwrap_or_else(|| synth::truth_path(&video))), noise)?;
             // The video first: a wrong path is the likeliest mistake, and the cheapest to report.
             tacticeye::source::probe(&video)?;
             let mut detector = detect::open(&choice)?;
@@ -208,13 +203,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The video's file name, made a valid match id.
-fn default_match_id(video: &Path) -> anyhow::Result<MatchId> {
-    let stem = video.file_stem().context("the video path has no file name")?.to_string_lossy();
-    let id: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).take(64).collect();
-    MatchId::new(id.trim_start_matches('-')).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))
 }
 
 fn print_summary(s: &Summary) {

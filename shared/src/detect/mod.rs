@@ -74,6 +74,20 @@ pub enum DetectorChoice {
     Onnx(PathBuf),
 }
 
+impl DetectorChoice {
+    /// From a command line: `default`, `truth` (with its truth file) or a model path.
+    pub fn parse(name: &str, truth: Option<PathBuf>, noise: truth::Noise) -> anyhow::Result<DetectorChoice> {
+        Ok(match name {
+            "default" => DetectorChoice::Default,
+            "truth" => DetectorChoice::Truth {
+                truth: truth.ok_or_else(|| anyhow::anyhow!("--detector truth needs --truth FILE"))?,
+                noise,
+            },
+            path => DetectorChoice::Onnx(PathBuf::from(path)),
+        })
+    }
+}
+
 /// Where the shipped default model is looked for, in order.
 pub fn default_model_paths() -> Vec<PathBuf> {
     let mut paths = Vec::new();

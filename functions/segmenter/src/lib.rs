@@ -1,0 +1,77 @@
+//! The segmenter: an upload under `uploads/` becomes a match. The video is cut into 2-5 s segments in S3
+//! (`analysis::segment_video`, as in the local mode) and each segment is enqueued on the FIFO queue in
+//! the match's own message group, followed by an end-of-match message.
+
+use std::path::Path;
+
+use anyhow::Context;
+use aws_lambda_events::event::s3::S3Event;
+use tacticeye::analysis::{self, Manifest};
+use tacticeye::ids::MatchId;
+use tacticeye::queue::SegmentQueue;
+use tacticeye::storage::ObjectStore;
+
+pub const UPLOADS: &str = "uploads/";
+
+pub struct Segmenter<S, Q> {
+    pub store: S,
+    pub queue: Q,
+    /// The bucket the store writes to: events from any other are refused.
+    pub bucket: String,
+    pub segment_seconds: f64,
+    pub max_upload_bytes: u64,
+}
+
+/// S3 event keys are URL-encoded, with `+` for spaces.
+fn decode_key(key: &str) -> anyhow::Result<String> {
+    let spaced = key.replace('+', " ");
+    Ok(percent_encoding::percent_decode_str(&spaced).decode_utf8().context("upload key is not UTF-8")?.into_owned())
+}
+
+impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
+    /// Handles every record of an S3 `ObjectCreated` notification.
+    pub async fn on_event(&self, event: S3Event) -> anyhow::Result<Vec<Manifest>> {
+        let mut done = Vec::new();
+        for record in event.records {
+            let bucket = record.s3.bucket.name.unwrap_or_default();
+            if bucket != self.bucket {
+                anyhow::bail!("event for bucket {bucket:?}, this segmenter serves {:?}", self.bucket);
+            }
+            let key = decode_key(&record.s3.object.key.context("event record without an object key")?)?;
+            done.push(self.on_upload(&key, record.s3.object.size).await?);
+        }
+        Ok(done)
+    }
+
+    /// Segments one uploaded video and enqueues its segments. Safe to run twice for one upload: the
+    /// manifest is reused and the queue drops duplicate messages; workers skip applied segments.
+    pub async fn on_upload(&self, key: &str, size: Option<i64>) -> anyhow::Result<Manifest> {
+        let name = key.strip_prefix(UPLOADS).filter(|n| !n.is_empty() && !n.contains('/'));
+        let name = name.with_context(|| format!("{key:?} is not a file directly under {UPLOADS}"))?;
+        let match_id = MatchId::from_file_name(Path::new(name))?;
+        if size.is_some_and(|s| s as u64 > self.max_upload_bytes) {
+            anyhow::bail!("upload {key} is {} bytes, over the limit of {}", size.unwrap_or(0), self.max_upload_bytes);
+        }
+        let object = self.store.get(key).await?.with_context(|| format!("upload {key} is gone"))?;
+        if object.bytes.len() as u64 > self.max_upload_bytes {
+            anyhow::bail!("upload {key} is {} bytes, over the limit of {}", object.bytes.len(), self.max_upload_bytes);
+        }
+        let work = tempfile::tempdir()?;
+        let video = work.path().join(name);
+        std::fs::write(&video, &object.bytes)?;
+        let manifest = analysis::segment_video(&self.store, &match_id, &video, self.segment_seconds).await?;
+        analysis::enqueue(&self.queue, &manifest, 0).await?;
+        tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "segmented and enqueued");
+        Ok(manifest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_are_url_decoded() {
+        assert_eq!(decode_key("uploads/Cup+Final%282026%29.mp4").unwrap(), "uploads/Cup Final(2026).mp4");
+    }
+}

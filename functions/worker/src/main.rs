@@ -1,0 +1,104 @@
+//! The GPU container task: a long-running loop that takes segment messages off the match FIFO queue and
+//! applies each to its match's checkpoint in S3, through the same `analysis::handle` as the local mode.
+//! While a segment is processed its message is kept hidden from other workers by a heartbeat.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use tacticeye::analysis::{self, Outcome};
+use tacticeye::detect::{self, DetectorChoice, truth::Noise};
+use tacticeye::queue::{SegmentQueue, SqsQueue};
+use tacticeye::state::Config;
+use tacticeye::storage::S3Store;
+use tacticeye::aws;
+
+#[derive(Parser)]
+#[command(name = "tacticeye-worker", about = "Applies queued segments to their matches in S3")]
+struct Args {
+    #[arg(long, env = "TACTICEYE_BUCKET")]
+    bucket: String,
+    #[arg(long, env = "TACTICEYE_QUEUE_URL")]
+    queue_url: String,
+    /// `default`, `truth` (tests) or a path to an .onnx model.
+    #[arg(long, env = "TACTICEYE_DETECTOR", default_value = "default")]
+    detector: String,
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    #[arg(long, default_value = "default")]
+    noise: Noise,
+    /// How long a received segment stays hidden from other workers; the heartbeat renews it.
+    #[arg(long, default_value_t = 120)]
+    visibility_seconds: u32,
+    #[arg(long, default_value_t = 20)]
+    wait_seconds: u32,
+    /// Exit after this long without messages (0: never), so a scaled-in task stops by itself.
+    #[arg(long, default_value_t = 0)]
+    idle_exit_seconds: u64,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TACTICEYE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let mut detector = detect::open(&DetectorChoice::parse(&args.detector, args.truth.clone(), args.noise.clone())?)?;
+    let sdk = aws::sdk_config().await;
+    let store = S3Store::new(aws::s3_client(&sdk), &args.bucket);
+    let mut queue = SqsQueue::new(aws::sqs_client(&sdk), &args.queue_url);
+    queue.wait_seconds = args.wait_seconds as i32;
+    queue.visibility_seconds = args.visibility_seconds as i32;
+    let config = Config::default();
+    let mut idle_since = Instant::now();
+    loop {
+        let Some(delivery) = queue.receive().await? else {
+            if args.idle_exit_seconds > 0 && idle_since.elapsed() >= Duration::from_secs(args.idle_exit_seconds) {
+                tracing::info!("idle for {} s, exiting", args.idle_exit_seconds);
+                return Ok(());
+            }
+            continue;
+        };
+        let heartbeat = {
+            let (queue, receipt, every) = (queue.clone(), delivery.receipt.clone(), args.visibility_seconds);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs((every / 3).max(1) as u64)).await;
+                    if let Err(e) = queue.extend(&receipt, every).await {
+                        tracing::warn!("could not extend the message's visibility: {e:#}");
+                    }
+                }
+            })
+        };
+        let outcome = analysis::handle(&store, detector.as_mut(), &config, &delivery.message).await;
+        heartbeat.abort();
+        let id = delivery.message.match_id();
+        match outcome {
+            Ok(Outcome::Applied { index, frames, times }) => {
+                tracing::info!(match_id = %id, index, frames, ?times, "segment committed");
+                queue.ack(&delivery.receipt).await?;
+            }
+            Ok(Outcome::AlreadyApplied { index }) => {
+                tracing::info!(match_id = %id, index, "segment already applied: duplicate or redelivery, dropped");
+                queue.ack(&delivery.receipt).await?;
+            }
+            Ok(Outcome::Completed) => {
+                tracing::info!(match_id = %id, "match complete");
+                queue.ack(&delivery.receipt).await?;
+            }
+            // Not applicable yet: leave the message hidden for a while; retries end in the dead-letter queue.
+            Ok(Outcome::Ahead { index, expected }) => {
+                tracing::warn!(match_id = %id, index, expected, "segment ahead of the checkpoint, not applied");
+            }
+            Ok(Outcome::NotYetComplete { done, total }) => {
+                tracing::warn!(match_id = %id, done, total, "end of match before all its segments were applied");
+            }
+            Err(e) => {
+                tracing::error!(match_id = %id, "segment failed: {e:#}");
+                queue.extend(&delivery.receipt, 10).await.ok();
+            }
+        }
+        idle_since = Instant::now();
+    }
+}

@@ -1,0 +1,144 @@
+//! The serverless path on loopback: moto provides S3 and SQS FIFO; an upload is segmented by the
+//! segmenter's handler, workers (real processes) consume the queue, one is SIGKILLed mid-segment, and the
+//! committed results equal those of the local mode on the same clip. Duplicated and redelivered
+//! messages change nothing; a segment ahead of the checkpoint is not applied.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::s3::S3Event;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_sqs::types::QueueAttributeName;
+use tacticeye::analysis::{self, Outcome};
+use tacticeye::aws;
+use tacticeye::detect::{DetectorChoice, open, truth::Noise};
+use tacticeye::ids::MatchId;
+use tacticeye::queue::{Message, SegmentQueue, SqsQueue};
+use tacticeye::results;
+use tacticeye::state::Config;
+use tacticeye::storage::{LocalStore, ObjectStore, S3Store};
+use tacticeye_segmenter::Segmenter;
+use tacticeye_tests::{Moto, bin, ok, synthetic_clip, tacticeye};
+
+const BUCKET: &str = "tacticeye-test";
+
+fn worker(moto: &Moto, queue_url: &str, truth: &Path, fault: Option<&str>) -> Child {
+    let mut cmd = Command::new(bin().with_file_name("tacticeye-worker"));
+    cmd.envs(moto.env())
+        .args(["--bucket", BUCKET, "--queue-url", queue_url, "--detector", "truth", "--truth"])
+        .arg(truth)
+        .args(["--visibility-seconds", "3", "--wait-seconds", "1", "--idle-exit-seconds", "6"])
+        .stderr(Stdio::piped());
+    if let Some(f) = fault {
+        cmd.env("TACTICEYE_FAULT", f);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn wait_exit(children: Vec<Child>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    for mut c in children {
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                assert!(status.success(), "a worker failed");
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!("a worker did not finish in time");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+fn upload_event(key: &str, size: usize) -> S3Event {
+    serde_json::from_value(serde_json::json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-24T12:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "test"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "uploads",
+               "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
+               "object": {"key": key, "size": size}}
+    }]}))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let (s3, sqs) = (aws::s3_client(&sdk), aws::sqs_client(&sdk));
+    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("segments.fifo")
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let video = synthetic_clip(30, 5, 480, 270);
+    let truth = video.with_extension("truth.json");
+    let bytes = std::fs::read(&video).unwrap();
+    s3.put_object().bucket(BUCKET).key("uploads/cup final.mp4").body(ByteStream::from(bytes.clone())).send().await.unwrap();
+
+    let store = S3Store::new(s3.clone(), BUCKET);
+    let mut queue = SqsQueue::new(sqs.clone(), &queue_url);
+    queue.wait_seconds = 1;
+    let segmenter = Segmenter { store: store.clone(), queue: queue.clone(), bucket: BUCKET.into(), segment_seconds: 2.0, max_upload_bytes: 1 << 30 };
+    let manifests = segmenter.on_event(upload_event("uploads/cup+final.mp4", bytes.len())).await.unwrap();
+    let id = MatchId::new("cup_final").unwrap();
+    assert_eq!(manifests[0].match_id, id);
+    assert_eq!(manifests[0].segments.len(), 15);
+
+    // The first worker is killed in the middle of a segment (its output written, its checkpoint not).
+    let mut first = worker(&moto, &queue_url, &truth, Some("before-checkpoint:4+"));
+    let lines = BufReader::new(first.stderr.take().unwrap()).lines().map_while(Result::ok);
+    assert!(lines.into_iter().any(|l| l.contains("TACTICEYE_FAULT reached")), "the first worker never got to segment 4");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // Two more finish the match: the killed worker's message reappears after its visibility timeout.
+    wait_exit(vec![worker(&moto, &queue_url, &truth, None), worker(&moto, &queue_url, &truth, None)], Duration::from_secs(240));
+    let summary = results::summary(&store, &id).await.unwrap();
+    assert_eq!((summary.status.as_str(), summary.segments_done), ("complete", 15));
+
+    // The same clip in the local mode.
+    let local = tempfile::tempdir().unwrap();
+    ok(tacticeye(local.path()).arg("analyze").arg(&video).args(["--match-id", "local", "--segment-seconds", "2", "--detector", "truth"]));
+    let (_, local_outputs) = results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap();
+    let (_, cloud_outputs) = results::committed(&store, &id).await.unwrap();
+    assert!(cloud_outputs == local_outputs, "cloud and local results differ");
+
+    // A redelivered segment and a duplicate send change nothing.
+    let checkpoint = store.get(&id.checkpoint_key()).await.unwrap().unwrap();
+    let output = store.get(&id.output_key(7)).await.unwrap().unwrap();
+    let segment = Message::Segment { match_id: id.clone(), index: 7 };
+    queue.send(&segment).await.unwrap(); // same deduplication id as the segmenter's: dropped, or skipped
+    sqs.send_message()
+        .queue_url(&queue_url)
+        .message_body(serde_json::to_string(&segment).unwrap())
+        .message_group_id(id.as_str())
+        .message_deduplication_id("redelivery-7")
+        .send()
+        .await
+        .unwrap();
+    wait_exit(vec![worker(&moto, &queue_url, &truth, None)], Duration::from_secs(60));
+    assert_eq!(store.get(&id.checkpoint_key()).await.unwrap().unwrap(), checkpoint);
+    assert_eq!(store.get(&id.output_key(7)).await.unwrap().unwrap(), output);
+
+    // A segment ahead of the checkpoint is refused and writes nothing.
+    let fresh = MatchId::new("fresh").unwrap();
+    let fresh_manifest = analysis::segment_video(&store, &fresh, &video, 2.0).await.unwrap();
+    let mut detector = open(&DetectorChoice::Truth { truth: truth.clone(), noise: Noise::default() }).unwrap();
+    let config = Config::default();
+    let ahead = analysis::handle(&store, detector.as_mut(), &config, &Message::Segment { match_id: fresh.clone(), index: 3 }).await.unwrap();
+    assert!(matches!(ahead, Outcome::Ahead { index: 3, expected: 0 }), "{ahead:?}");
+    assert!(store.get(&fresh.output_key(3)).await.unwrap().is_none());
+    assert_eq!(analysis::load_state(&store, &fresh).await.unwrap().unwrap().0.next_segment, 0);
+    assert_eq!(fresh_manifest.segments.len(), 15);
+}
