@@ -54,6 +54,26 @@ fn wait_exit(children: Vec<Child>, limit: Duration) {
     }
 }
 
+/// GET `path` on the HTTP function as API Gateway (HTTP API, payload 2.0) would deliver it to Lambda.
+async fn api_get(store: &S3Store, path: &str) -> serde_json::Value {
+    use tower::ServiceExt;
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": {"host": "api.example.com"},
+        "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+            "domainPrefix": "api", "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+            "sourceIp": "127.0.0.1", "userAgent": "test"}, "requestId": "r", "routeKey": "$default",
+            "stage": "$default", "time": "24/Nov/2026:12:00:00 +0000", "timeEpoch": 0},
+        "isBase64Encoded": false
+    });
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let request = request.map(|body| axum::body::Body::from(body.to_vec()));
+    let response = tacticeye_api::router(store.clone(), None).oneshot(request).await.unwrap();
+    assert!(response.status().is_success(), "{path}: {}", response.status());
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 fn upload_event(key: &str, size: usize) -> S3Event {
     serde_json::from_value(serde_json::json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
@@ -102,10 +122,13 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     assert!(lines.into_iter().any(|l| l.contains("TACTICEYE_FAULT reached")), "the first worker never got to segment 4");
     first.kill().unwrap();
     first.wait().unwrap();
+    // Partial results while the match is analysed: the segments committed so far.
+    let partial = api_get(&store, "/matches/cup_final/summary").await;
+    assert_eq!((partial["status"].as_str(), partial["segments_done"].as_u64()), (Some("running"), Some(4)), "{partial}");
     // Two more finish the match: the killed worker's message reappears after its visibility timeout.
     wait_exit(vec![worker(&moto, &queue_url, &truth, None), worker(&moto, &queue_url, &truth, None)], Duration::from_secs(240));
-    let summary = results::summary(&store, &id).await.unwrap();
-    assert_eq!((summary.status.as_str(), summary.segments_done), ("complete", 15));
+    let summary = api_get(&store, "/matches/cup_final/summary").await;
+    assert_eq!((summary["status"].as_str(), summary["segments_done"].as_u64()), (Some("complete"), Some(15)), "{summary}");
 
     // The same clip in the local mode.
     let local = tempfile::tempdir().unwrap();

@@ -137,3 +137,66 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
     }
     Ok(())
 }
+
+/// One page of a longer list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: usize,
+    pub per_page: usize,
+    /// Items in the whole filtered list.
+    pub total: usize,
+}
+
+fn paginate<T>(all: Vec<T>, page: usize, per_page: usize) -> Page<T> {
+    let per_page = per_page.clamp(1, 1000);
+    let total = all.len();
+    let items = all.into_iter().skip(page.saturating_mul(per_page)).take(per_page).collect();
+    Page { items, page, per_page, total }
+}
+
+/// Outputs of the committed segments that overlap frames `from..=to`, read consistently.
+async fn committed_range<S: ObjectStore>(store: &S, match_id: &MatchId, from: u64, to: u64) -> anyhow::Result<Vec<SegmentOutput>> {
+    let (state, _) = load_state(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?;
+    let manifest = load_manifest(store, match_id).await?.with_context(|| format!("match {match_id} has no manifest"))?;
+    let mut outputs = Vec::new();
+    for seg in manifest.segments.iter().take(state.next_segment as usize) {
+        if seg.first_frame + seg.frames <= from || seg.first_frame > to {
+            continue;
+        }
+        let key = match_id.output_key(seg.index);
+        let obj = store.get(&key).await?.with_context(|| format!("committed output {key} is missing"))?;
+        outputs.push(serde_json::from_slice(&obj.bytes).with_context(|| format!("{key} is unreadable"))?);
+    }
+    Ok(outputs)
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventFilter {
+    #[serde(rename = "type")]
+    pub kind: Option<crate::events::EventKind>,
+    /// Seconds from the start of the match.
+    pub from: Option<f64>,
+    pub to: Option<f64>,
+}
+
+/// Events of the committed part of a match, filtered by type and time.
+pub async fn events<S: ObjectStore>(store: &S, match_id: &MatchId, filter: &EventFilter, page: usize, per_page: usize) -> anyhow::Result<Page<Event>> {
+    let fps = load_manifest(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?.fps;
+    let from = filter.from.map_or(0, |t| (t.max(0.0) * fps).floor() as u64);
+    let to = filter.to.map_or(u64::MAX, |t| (t.max(0.0) * fps).ceil() as u64);
+    let outputs = committed_range(store, match_id, from, to).await?;
+    let all: Vec<Event> = outputs
+        .into_iter()
+        .flat_map(|o| o.events)
+        .filter(|e| filter.kind.is_none_or(|k| e.kind == k) && (from..=to).contains(&e.frame))
+        .collect();
+    Ok(paginate(all, page, per_page))
+}
+
+/// Per-frame positions of the committed part of a match, frames `from..=to`.
+pub async fn positions<S: ObjectStore>(store: &S, match_id: &MatchId, from: u64, to: u64, page: usize, per_page: usize) -> anyhow::Result<Page<FrameOutput>> {
+    let outputs = committed_range(store, match_id, from, to).await?;
+    let all: Vec<FrameOutput> = outputs.into_iter().flat_map(|o| o.frames).filter(|f| (from..=to).contains(&f.frame)).collect();
+    Ok(paginate(all, page, per_page))
+}

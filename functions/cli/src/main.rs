@@ -79,6 +79,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Serve the HTTP API over the data folder (the same router as the cloud's HTTP function).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Bearer token the mutating routes require.
+        #[arg(long, env = "TACTICEYE_API_TOKEN")]
+        token: String,
+    },
     /// Score an analysed synthetic match against its truth.
     Evaluate {
         match_id: MatchId,
@@ -180,6 +188,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             results::export(&summary, &outputs, format, &out)?;
             println!("exported {} frames of match {match_id} to {}", summary.frames_done, out.display());
+        }
+        Command::Serve { addr, token } => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            println!("serving {} on http://{}", cli.data_dir.display(), listener.local_addr()?);
+            axum::serve(listener, tacticeye_api::router(store, Some(token))).await?;
         }
         Command::Evaluate { match_id, truth, json } => {
             let truth = Truth::load(&truth)?;

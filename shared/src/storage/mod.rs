@@ -45,6 +45,9 @@ pub trait ObjectStore: Send + Sync {
     /// Keys under `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A URL a client can PUT the object to directly, valid for `seconds`; `None` where the store has no
+    /// such thing (a local folder).
+    fn presign_put(&self, key: &str, seconds: u64) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
 }
 
 /// Keys are plain relative paths: no empty, `.` or `..` parts, no leading `/`, no control characters or

@@ -1,0 +1,249 @@
+//! The HTTP API over an axum router: the same router serves from Lambda (`lambda_http`) and locally
+//! (`tacticeye serve`). Reads come from the last committed segment; ids from clients are validated before
+//! any key is built, so no request reaches outside its match's prefix.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tacticeye::ids::MatchId;
+use tacticeye::results::{self, EventFilter};
+use tacticeye::storage::ObjectStore;
+
+/// An error as the client sees it: a status and a message in `{"error": ...}`.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn internal(e: anyhow::Error) -> ApiError {
+    tracing::error!("{e:#}");
+    ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+}
+
+struct AppState<S> {
+    store: S,
+    /// Bearer token for mutating routes; `None` when a gateway authorizer guards them instead.
+    token: Option<String>,
+}
+
+pub fn router<S: ObjectStore + 'static>(store: S, token: Option<String>) -> Router {
+    Router::new()
+        .route("/matches", get(list_matches::<S>))
+        .route("/matches/{id}/summary", get(summary::<S>))
+        .route("/matches/{id}/events", get(events::<S>))
+        .route("/matches/{id}/positions", get(positions::<S>))
+        .route("/uploads", post(upload::<S>))
+        .with_state(Arc::new(AppState { store, token }))
+}
+
+fn match_id(raw: &str) -> ApiResult<MatchId> {
+    MatchId::new(raw).map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))
+}
+
+/// 404 unless the match has been started.
+async fn known<S: ObjectStore>(store: &S, id: &MatchId) -> ApiResult<()> {
+    match store.get(&id.checkpoint_key()).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ApiError(StatusCode::NOT_FOUND, format!("no analysis of match {id}"))),
+        Err(e) => Err(internal(e.into())),
+    }
+}
+
+async fn list_matches<S: ObjectStore>(State(app): State<Arc<AppState<S>>>) -> ApiResult<Json<serde_json::Value>> {
+    let keys = app.store.list("matches/").await.map_err(|e| internal(e.into()))?;
+    let ids: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix("matches/")?.strip_suffix("/checkpoint.json")).collect();
+    Ok(Json(serde_json::json!({ "matches": ids })))
+}
+
+async fn summary<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Path<String>) -> ApiResult<Json<results::Summary>> {
+    let id = match_id(&id)?;
+    known(&app.store, &id).await?;
+    results::summary(&app.store, &id).await.map(Json).map_err(internal)
+}
+
+fn default_per_page() -> usize {
+    100
+}
+
+// Query strings are flat: serde's `flatten` would read every value as a string, so no shared paging struct.
+#[derive(Deserialize)]
+struct EventParams {
+    #[serde(rename = "type")]
+    kind: Option<tacticeye::events::EventKind>,
+    from: Option<f64>,
+    to: Option<f64>,
+    #[serde(default)]
+    page: usize,
+    #[serde(default = "default_per_page")]
+    per_page: usize,
+}
+
+async fn events<S: ObjectStore>(
+    State(app): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+    Query(q): Query<EventParams>,
+) -> ApiResult<Json<results::Page<tacticeye::events::Event>>> {
+    let id = match_id(&id)?;
+    known(&app.store, &id).await?;
+    if let (Some(from), Some(to)) = (q.from, q.to) {
+        if from > to {
+            return Err(ApiError(StatusCode::BAD_REQUEST, "`from` is after `to`".into()));
+        }
+    }
+    let filter = EventFilter { kind: q.kind, from: q.from, to: q.to };
+    results::events(&app.store, &id, &filter, q.page, q.per_page).await.map(Json).map_err(internal)
+}
+
+#[derive(Deserialize)]
+struct PositionParams {
+    #[serde(default)]
+    from_frame: u64,
+    to_frame: Option<u64>,
+    #[serde(default)]
+    page: usize,
+    #[serde(default = "default_per_page")]
+    per_page: usize,
+}
+
+async fn positions<S: ObjectStore>(
+    State(app): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+    Query(q): Query<PositionParams>,
+) -> ApiResult<Json<results::Page<tacticeye::pipeline::FrameOutput>>> {
+    let id = match_id(&id)?;
+    known(&app.store, &id).await?;
+    let to = q.to_frame.unwrap_or(u64::MAX);
+    if q.from_frame > to {
+        return Err(ApiError(StatusCode::BAD_REQUEST, "`from_frame` is after `to_frame`".into()));
+    }
+    results::positions(&app.store, &id, q.from_frame, to, q.page, q.per_page).await.map(Json).map_err(internal)
+}
+
+fn authorise<S>(app: &AppState<S>, headers: &HeaderMap) -> ApiResult<()> {
+    let Some(token) = &app.token else { return Ok(()) };
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if given == Some(token.as_str()) { Ok(()) } else { Err(ApiError(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into())) }
+}
+
+#[derive(Deserialize)]
+struct UploadRequest {
+    /// The file's name; the upload lands at `uploads/{file_name}` and becomes match `{stem}`.
+    file_name: String,
+}
+
+/// A presigned PUT URL for a new upload; the upload itself starts the analysis.
+async fn upload<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: HeaderMap, Json(req): Json<UploadRequest>) -> ApiResult<Response> {
+    authorise(&app, &headers)?;
+    let name = req.file_name.trim();
+    let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, m.into());
+    if name.is_empty() || name.contains('/') || name.contains('\\') || name.starts_with('.') {
+        return Err(bad("file_name must be a plain file name"));
+    }
+    let id = MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(&e.to_string()))?;
+    let key = format!("uploads/{name}");
+    match app.store.presign_put(&key, 3600).await {
+        Ok(Some(url)) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "match_id": id, "key": key, "upload_url": url }))).into_response()),
+        Ok(None) => Err(ApiError(StatusCode::NOT_IMPLEMENTED, "this store takes no uploads: copy the video and run `tacticeye analyze`".into())),
+        Err(e) => Err(bad(&e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tacticeye::analysis::{Manifest, SegmentInfo};
+    use tacticeye::detect::Class;
+    use tacticeye::events::{Event, EventKind};
+    use tacticeye::geometry::BBox;
+    use tacticeye::pipeline::{FrameOutput, ObjectOutput, SegmentOutput, SegmentStats};
+    use tacticeye::state::{Config, MatchState};
+    use tacticeye::storage::{Condition, LocalStore};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A match of two 2-frame segments, the first committed, with one pass in it.
+    async fn store() -> (tempfile::TempDir, LocalStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let id = MatchId::new("m1").unwrap();
+        let segments = (0..2).map(|i| SegmentInfo { index: i, key: id.segment_key(i), first_frame: 2 * i, frames: 2, start_time: 2.0 * i as f64 / 25.0 }).collect();
+        let manifest = Manifest { match_id: id.clone(), source: "x.mp4".into(), fingerprint: "md5:x".into(), width: 100, height: 50, fps: 25.0, frames: 4, segment_seconds: 2.0, segments };
+        store.put(&id.manifest_key(), serde_json::to_vec(&manifest).unwrap(), Condition::Always).await.unwrap();
+        let mut state = MatchState::new(id.clone(), Config::default(), "truth:x".into(), "md5:x".into(), 25.0, 100, 50);
+        state.next_segment = 1;
+        state.next_frame = 2;
+        store.put(&id.checkpoint_key(), state.to_json(), Condition::Always).await.unwrap();
+        let object = ObjectOutput { track_id: 3, team: Some(0), role: Class::Player, bbox: BBox::from([1.0, 2.0, 3.0, 4.0]), confidence: 0.9 };
+        let frames = (0..2).map(|f| FrameOutput { frame: f, time: f as f64 / 25.0, objects: vec![object.clone()], ball: None, owner: None }).collect();
+        let pass = Event { kind: EventKind::Pass, frame: 1, time: 0.04, team: 0, from_track: Some(3), to_track: 4, start_frame: Some(0) };
+        let output = SegmentOutput { index: 0, first_frame: 0, frames, events: vec![pass], stats: SegmentStats::default() };
+        store.put(&id.output_key(0), serde_json::to_vec(&output).unwrap(), Condition::Always).await.unwrap();
+        (dir, store)
+    }
+
+    async fn call(app: Router, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, serde_json::Value) {
+        let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let res = app.oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    }
+
+    #[tokio::test]
+    async fn summary_events_and_positions_come_from_committed_segments() {
+        let (_dir, store) = store().await;
+        let app = router(store, Some("secret".into()));
+        let (status, summary) = call(app.clone(), "GET", "/matches/m1/summary", None, "").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!((summary["segments_done"].as_u64(), summary["status"].as_str()), (Some(1), Some("running")));
+        let (_, events) = call(app.clone(), "GET", "/matches/m1/events?type=pass&from=0&to=1", None, "").await;
+        assert_eq!(events["total"], 1);
+        let (_, none) = call(app.clone(), "GET", "/matches/m1/events?type=turnover", None, "").await;
+        assert_eq!(none["total"], 0);
+        let (_, positions) = call(app.clone(), "GET", "/matches/m1/positions?from_frame=1&per_page=10", None, "").await;
+        assert_eq!(positions["items"].as_array().unwrap().len(), 1, "only frame 1 of the committed segment");
+        let (_, list) = call(app, "GET", "/matches", None, "").await;
+        assert_eq!(list["matches"], serde_json::json!(["m1"]));
+    }
+
+    #[tokio::test]
+    async fn bad_ids_unknown_matches_and_malformed_queries_get_clear_4xx() {
+        let (_dir, store) = store().await;
+        let app = router(store, Some("secret".into()));
+        let (status, body) = call(app.clone(), "GET", "/matches/..%2Fetc/summary", None, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"].as_str().unwrap().contains("invalid match id"));
+        assert_eq!(call(app.clone(), "GET", "/matches/ghost/summary", None, "").await.0, StatusCode::NOT_FOUND);
+        assert_eq!(call(app.clone(), "GET", "/matches/m1/events?from=5&to=1", None, "").await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(call(app, "GET", "/matches/m1/positions?from_frame=x", None, "").await.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn uploads_need_the_token_and_a_plain_file_name() {
+        let (_dir, store) = store().await;
+        let app = router(store, Some("secret".into()));
+        let body = r#"{"file_name": "final.mp4"}"#;
+        assert_eq!(call(app.clone(), "POST", "/uploads", None, body).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(app.clone(), "POST", "/uploads", Some("wrong"), body).await.0, StatusCode::UNAUTHORIZED);
+        let (status, _) = call(app.clone(), "POST", "/uploads", Some("secret"), r#"{"file_name": "../x.mp4"}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(call(app.clone(), "POST", "/uploads", Some("secret"), "{not json").await.0.is_client_error());
+        // A local folder cannot presign: it says so rather than pretending.
+        assert_eq!(call(app, "POST", "/uploads", Some("secret"), body).await.0, StatusCode::NOT_IMPLEMENTED);
+    }
+}

@@ -1,0 +1,14 @@
+//! Lambda entry point of the HTTP API (API Gateway HTTP API; the gateway's IAM authorizer guards the
+//! mutating routes, so no bearer token is checked here).
+
+use tacticeye::aws;
+use tacticeye::storage::S3Store;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
+    let bucket = std::env::var("TACTICEYE_BUCKET").map_err(|_| "environment variable TACTICEYE_BUCKET is not set")?;
+    let sdk = aws::sdk_config().await;
+    let app = tacticeye_api::router(S3Store::new(aws::s3_client(&sdk), bucket), None);
+    lambda_http::run(app).await
+}
