@@ -77,8 +77,13 @@ impl OnnxDetector {
         let env = environment()?;
         let threads = std::env::var("TACTICEYE_THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(2);
         let unusable = |e: String| anyhow::anyhow!("{} is not a usable ONNX model: {e}", path.display());
-        let session = Session::builder(&env)
-            .map_err(|e| unusable(e.to_string()))?
+        let mut builder = Session::builder(&env).map_err(|e| unusable(e.to_string()))?;
+        // On the GPU worker (`TACTICEYE_EXECUTION=cuda`, ONNX Runtime built with CUDA); falls back to the
+        // CPU, with a warning in the log, where the provider cannot load.
+        if std::env::var("TACTICEYE_EXECUTION").is_ok_and(|e| e == "cuda") {
+            builder = builder.with_execution_providers([ort::ep::CUDA::default().build()]).map_err(|e| unusable(e.to_string()))?;
+        }
+        let session = builder
             .with_intra_threads(threads)
             .map_err(|e| unusable(e.to_string()))?
             .commit_from_memory(&bytes)
