@@ -12,6 +12,7 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use tacticeye::analysis::{self, Outcome};
+use tacticeye::cost::Prices;
 use tacticeye::aws;
 use tacticeye::detect::{DetectorChoice, open, truth::Noise};
 use tacticeye::ids::MatchId;
@@ -110,7 +111,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let store = S3Store::new(s3.clone(), BUCKET);
     let mut queue = SqsQueue::new(sqs.clone(), &queue_url);
     queue.wait_seconds = 1;
-    let segmenter = Segmenter { store: store.clone(), queue: queue.clone(), bucket: BUCKET.into(), segment_seconds: 2.0, max_upload_bytes: 1 << 30 };
+    let segmenter = Segmenter::new(store.clone(), queue.clone(), BUCKET, 2.0, 1 << 30, Prices::default());
     let manifests = segmenter.on_event(upload_event("uploads/cup+final.mp4", bytes.len())).await.unwrap();
     let id = MatchId::new("cup_final").unwrap();
     assert_eq!(manifests[0].match_id, id);
@@ -129,6 +130,20 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     wait_exit(vec![worker(&moto, &queue_url, &truth, None), worker(&moto, &queue_url, &truth, None)], Duration::from_secs(240));
     let summary = api_get(&store, "/matches/cup_final/summary").await;
     assert_eq!((summary["status"].as_str(), summary["segments_done"].as_u64()), (Some("complete"), Some(15)), "{summary}");
+
+    // Cost: what the segmenter and the workers used, priced.
+    let cost = api_get(&store, "/matches/cup_final/cost").await;
+    eprintln!("cost of the test match: {cost}");
+    let usage = &cost["usage"];
+    let n = |k: &str| usage[k].as_u64().unwrap();
+    assert_eq!(n("lambda_invocations"), 1, "{cost}");
+    // At least: 15 segments + manifest + 15 outputs + 16 checkpoints (initial, then one per segment).
+    assert!(n("s3_put") >= 15 + 1 + 15 + 16, "{cost}");
+    // At least one send, one receive and one delete per message (15 segments and the end).
+    assert!(n("sqs_requests") >= 3 * 16, "{cost}");
+    assert!(n("s3_bytes_in") as usize > bytes.len() / 2, "segments are most of what was written: {cost}");
+    assert!(usage["worker_seconds"]["local"].as_f64().unwrap() > 0.0, "{cost}");
+    assert!(summary["cost_usd"].as_f64().unwrap() > 0.0, "{summary}");
 
     // The same clip in the local mode.
     let local = tempfile::tempdir().unwrap();

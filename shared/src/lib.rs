@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod appearance;
 pub mod aws;
+pub mod cost;
 pub mod ball;
 pub mod detect;
 pub mod eval;

@@ -6,7 +6,11 @@ use std::path::Path;
 
 use anyhow::Context;
 use aws_lambda_events::event::s3::S3Event;
+use std::sync::Arc;
+use std::time::Instant;
+
 use tacticeye::analysis::{self, Manifest};
+use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::SegmentQueue;
 use tacticeye::storage::ObjectStore;
@@ -14,12 +18,16 @@ use tacticeye::storage::ObjectStore;
 pub const UPLOADS: &str = "uploads/";
 
 pub struct Segmenter<S, Q> {
-    pub store: S,
-    pub queue: Q,
+    store: Metered<S>,
+    queue: MeteredQueue<Q>,
+    meter: Arc<Meter>,
     /// The bucket the store writes to: events from any other are refused.
-    pub bucket: String,
-    pub segment_seconds: f64,
-    pub max_upload_bytes: u64,
+    bucket: String,
+    segment_seconds: f64,
+    max_upload_bytes: u64,
+    prices: Prices,
+    /// The function's memory, to meter GB-seconds (Lambda's `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    memory_mb: u64,
 }
 
 /// S3 event keys are URL-encoded, with `+` for spaces.
@@ -29,6 +37,20 @@ fn decode_key(key: &str) -> anyhow::Result<String> {
 }
 
 impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
+    pub fn new(store: S, queue: Q, bucket: impl Into<String>, segment_seconds: f64, max_upload_bytes: u64, prices: Prices) -> Self {
+        let meter = Meter::new();
+        Segmenter {
+            store: Metered { inner: store, meter: meter.clone() },
+            queue: MeteredQueue { inner: queue, meter: meter.clone() },
+            meter,
+            bucket: bucket.into(),
+            segment_seconds,
+            max_upload_bytes,
+            prices,
+            memory_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(0),
+        }
+    }
+
     /// Handles every record of an S3 `ObjectCreated` notification.
     pub async fn on_event(&self, event: S3Event) -> anyhow::Result<Vec<Manifest>> {
         let mut done = Vec::new();
@@ -46,6 +68,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
     /// Segments one uploaded video and enqueues its segments. Safe to run twice for one upload: the
     /// manifest is reused and the queue drops duplicate messages; workers skip applied segments.
     pub async fn on_upload(&self, key: &str, size: Option<i64>) -> anyhow::Result<Manifest> {
+        let started = Instant::now();
         let name = key.strip_prefix(UPLOADS).filter(|n| !n.is_empty() && !n.contains('/'));
         let name = name.with_context(|| format!("{key:?} is not a file directly under {UPLOADS}"))?;
         let match_id = MatchId::from_file_name(Path::new(name))?;
@@ -62,6 +85,13 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let manifest = analysis::segment_video(&self.store, &match_id, &video, self.segment_seconds).await?;
         analysis::enqueue(&self.queue, &manifest, 0).await?;
         tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "segmented and enqueued");
+        // Billed duration is rounded up to the millisecond.
+        let billed = (started.elapsed().as_secs_f64() * 1000.0).ceil() / 1000.0;
+        self.meter.record(&match_id, |u| {
+            u.lambda_invocations += 1;
+            u.lambda_gb_seconds += self.memory_mb as f64 / 1024.0 * billed;
+        });
+        self.meter.flush(&self.store.inner, &match_id, &self.prices).await?;
         Ok(manifest)
     }
 }

@@ -3,6 +3,7 @@
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tacticeye::aws;
+use tacticeye::cost::Prices;
 use tacticeye::queue::SqsQueue;
 use tacticeye::storage::S3Store;
 use tacticeye_segmenter::Segmenter;
@@ -16,13 +17,14 @@ async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
     let sdk = aws::sdk_config().await;
     let bucket = env("TACTICEYE_BUCKET")?;
-    let segmenter = Segmenter {
-        store: S3Store::new(aws::s3_client(&sdk), &bucket),
-        queue: SqsQueue::new(aws::sqs_client(&sdk), env("TACTICEYE_QUEUE_URL")?),
+    let segmenter = Segmenter::new(
+        S3Store::new(aws::s3_client(&sdk), &bucket),
+        SqsQueue::new(aws::sqs_client(&sdk), env("TACTICEYE_QUEUE_URL")?),
         bucket,
-        segment_seconds: env("TACTICEYE_SEGMENT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0),
-        max_upload_bytes: env("TACTICEYE_MAX_UPLOAD_BYTES").ok().and_then(|s| s.parse().ok()).unwrap_or(4 << 30),
-    };
+        env("TACTICEYE_SEGMENT_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0),
+        env("TACTICEYE_MAX_UPLOAD_BYTES").ok().and_then(|s| s.parse().ok()).unwrap_or(4 << 30),
+        Prices::from_env()?,
+    );
     let segmenter = &segmenter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
         let manifests = segmenter.on_event(event.payload).await?;

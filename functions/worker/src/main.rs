@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use tacticeye::analysis::{self, Outcome};
+use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::detect::{self, DetectorChoice, truth::Noise};
 use tacticeye::queue::{SegmentQueue, SqsQueue};
 use tacticeye::state::Config;
@@ -35,6 +36,9 @@ struct Args {
     /// Exit after this long without messages (0: never), so a scaled-in task stops by itself.
     #[arg(long, default_value_t = 0)]
     idle_exit_seconds: u64,
+    /// Instance type the task runs on, to price its compute time.
+    #[arg(long, env = "TACTICEYE_INSTANCE_TYPE", default_value = "local")]
+    instance_type: String,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -45,11 +49,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let mut detector = detect::open(&DetectorChoice::parse(&args.detector, args.truth.clone(), args.noise.clone())?)?;
+    let prices = Prices::from_env()?;
     let sdk = aws::sdk_config().await;
-    let store = S3Store::new(aws::s3_client(&sdk), &args.bucket);
-    let mut queue = SqsQueue::new(aws::sqs_client(&sdk), &args.queue_url);
-    queue.wait_seconds = args.wait_seconds as i32;
-    queue.visibility_seconds = args.visibility_seconds as i32;
+    let meter = Meter::new();
+    let store = Metered { inner: S3Store::new(aws::s3_client(&sdk), &args.bucket), meter: meter.clone() };
+    let mut sqs = SqsQueue::new(aws::sqs_client(&sdk), &args.queue_url);
+    sqs.wait_seconds = args.wait_seconds as i32;
+    sqs.visibility_seconds = args.visibility_seconds as i32;
+    let queue = MeteredQueue { inner: sqs, meter: meter.clone() };
     let config = Config::default();
     let mut idle_since = Instant::now();
     loop {
@@ -71,9 +78,11 @@ async fn main() -> anyhow::Result<()> {
                 }
             })
         };
+        let started = Instant::now();
         let outcome = analysis::handle(&store, detector.as_mut(), &config, &delivery.message).await;
         heartbeat.abort();
         let id = delivery.message.match_id();
+        meter.record(id, |u| *u.worker_seconds.entry(args.instance_type.clone()).or_default() += started.elapsed().as_secs_f64());
         match outcome {
             Ok(Outcome::Applied { index, frames, times }) => {
                 tracing::info!(match_id = %id, index, frames, ?times, "segment committed");
@@ -98,6 +107,9 @@ async fn main() -> anyhow::Result<()> {
                 tracing::error!(match_id = %id, "segment failed: {e:#}");
                 queue.extend(&delivery.receipt, 10).await.ok();
             }
+        }
+        if let Err(e) = meter.flush(&store.inner, id, &prices).await {
+            tracing::warn!(match_id = %id, "cost not recorded yet, kept for the next flush: {e}");
         }
         idle_since = Instant::now();
     }
