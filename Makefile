@@ -15,7 +15,7 @@ DEMO := .cache/demo
 export ORT_DYLIB_PATH := $(abspath $(ORT_LIB))
 export TACTICEYE_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: demo test build deps ffmpeg ort pytools bench clean
+.PHONY: demo test build deps ffmpeg ort pytools bench lambda clean
 
 demo: deps build
 	mkdir -p $(DEMO)
@@ -54,6 +54,11 @@ $(VENV)/.installed: tests/requirements.txt
 bench: deps build
 	$(VENV)/bin/python tests/fixtures/tiny_detector.py .cache/tiny-detector.onnx
 	$(TARGET)/release/pipeline-bench --model .cache/tiny-detector.onnx
+
+# The Lambda functions as `sam build` packages them (cargo-lambda and zig from PyPI).
+lambda: pytools
+	$(VENV)/bin/pip install -q cargo-lambda==1.9.2 ziglang==0.17.1
+	PATH=$(abspath $(VENV))/bin:$$PATH $(CARGO) lambda build --release -p tacticeye-segmenter -p tacticeye-api
 
 clean:
 	rm -rf .cache $(VENV)

@@ -42,15 +42,6 @@ fn fps(frames: u64, d: Duration) -> String {
     format!("{:.1}", frames as f64 / d.as_secs_f64().max(1e-9))
 }
 
-fn add(total: &mut StageTimes, t: &StageTimes) {
-    total.detect += t.detect;
-    total.appearance += t.appearance;
-    total.track += t.track;
-    total.teams += t.teams;
-    total.ball += t.ball;
-    total.possession += t.possession;
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = args();
@@ -117,7 +108,7 @@ async fn run_match(store: &LocalStore, manifest: &Manifest, detector: &mut dyn D
         let frames = source::decode(file.path(), seg.first_frame)?;
         decode += t.elapsed();
         let (next, output, t) = process_segment(detector, state, &Segment { index: seg.index, frames: &frames })?;
-        add(&mut times, &t);
+        times.add(&t);
         store.put(&manifest.match_id.output_key(seg.index), serde_json::to_vec(&output)?, Condition::Always).await?;
         store.put(&manifest.match_id.checkpoint_key(), next.to_json(), Condition::Always).await?;
         state = next;

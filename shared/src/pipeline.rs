@@ -72,6 +72,18 @@ pub struct StageTimes {
     pub possession: Duration,
 }
 
+impl StageTimes {
+    /// Accumulates another segment's times.
+    pub fn add(&mut self, o: &StageTimes) {
+        self.detect += o.detect;
+        self.appearance += o.appearance;
+        self.track += o.track;
+        self.teams += o.teams;
+        self.ball += o.ball;
+        self.possession += o.possession;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error("segment {got} cannot be applied: the match state expects segment {expected} (frame {frame})")]
