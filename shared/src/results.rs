@@ -33,6 +33,10 @@ pub struct Summary {
     pub frames_done: u64,
     pub frames_total: u64,
     pub seconds_done: f64,
+    /// Segments done over segments known, 0..1.
+    pub progress: f64,
+    /// Seconds of received video not analysed yet.
+    pub lag_seconds: f64,
     /// Share of the time with an owner, in percent.
     pub possession: PerTeam<f64>,
     pub passes: PerTeam<u64>,
@@ -58,6 +62,8 @@ pub fn summarise(state: &MatchState, segments_total: u64, frames_total: u64) -> 
         frames_done: state.next_frame,
         frames_total,
         seconds_done: state.next_frame as f64 / state.fps,
+        progress: if segments_total == 0 { 0.0 } else { state.next_segment as f64 / segments_total as f64 },
+        lag_seconds: frames_total.saturating_sub(state.next_frame) as f64 / state.fps,
         possession: PerTeam { team_0: pct(p.frames[0]), team_1: pct(p.frames[1]) },
         passes: PerTeam { team_0: p.passes[0], team_1: p.passes[1] },
         turnovers_won: PerTeam { team_0: p.turnovers[0], team_1: p.turnovers[1] },

@@ -233,6 +233,7 @@ mod tests {
         let (status, summary) = call(app.clone(), "GET", "/matches/m1/summary", None, "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!((summary["segments_done"].as_u64(), summary["status"].as_str()), (Some(1), Some("running")));
+        assert_eq!((summary["progress"].as_f64(), summary["lag_seconds"].as_f64()), (Some(0.5), Some(2.0 / 25.0)));
         let (_, events) = call(app.clone(), "GET", "/matches/m1/events?type=pass&from=0&to=1", None, "").await;
         assert_eq!(events["total"], 1);
         let (_, none) = call(app.clone(), "GET", "/matches/m1/events?type=turnover", None, "").await;
