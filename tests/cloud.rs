@@ -88,8 +88,14 @@ fn upload_event(key: &str, size: usize) -> S3Event {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
+fn dir_file(bytes: &[u8]) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new().suffix(".mp4").tempfile().unwrap();
+    std::fs::write(file.path(), bytes).unwrap();
+    file
+}
+
+/// A bucket and a FIFO queue on a fresh moto server.
+async fn cloud() -> (Moto, aws_sdk_s3::Client, aws_sdk_sqs::Client, String) {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let (s3, sqs) = (aws::s3_client(&sdk), aws::sqs_client(&sdk));
@@ -103,6 +109,61 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
         .unwrap()
         .queue_url
         .unwrap();
+    (moto, s3, sqs, queue_url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_too_long_for_one_invocation_is_segmented_over_several_as_if_in_one() {
+    let (_moto, s3, sqs, queue_url) = cloud().await;
+    // One keyframe in 30 s: no stream copy can cut it, it must be re-encoded, here 4 segments at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let sparse = dir.path().join("sparse.mp4");
+    ok(Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-i"])
+        .arg(synthetic_clip(30, 5, 480, 270))
+        .args(["-an", "-c:v", "libx264", "-preset", "veryfast", "-g", "10000"])
+        .arg(&sparse));
+    let bytes = std::fs::read(&sparse).unwrap();
+    for key in ["uploads/once.mp4", "uploads/long.mp4"] {
+        s3.put_object().bucket(BUCKET).key(key).body(ByteStream::from(bytes.clone())).send().await.unwrap();
+    }
+    let store = S3Store::new(s3.clone(), BUCKET);
+    let mut segmenter = Segmenter::new(store.clone(), SqsQueue::new(sqs, &queue_url), BUCKET, 2.0, 1 << 30, Prices::default());
+    segmenter.chunk_segments = 4;
+    let once = segmenter.on_event(upload_event("uploads/once.mp4", bytes.len()), None).await.unwrap().remove(0);
+    assert!(once.complete && once.reencoded);
+
+    // With no time left after each step, every chunk ends its invocation and the next starts from the
+    // request object's creation, as S3 would deliver it.
+    let mut invocations = 1;
+    let mut long = segmenter.on_event(upload_event("uploads/long.mp4", bytes.len()), Some(Instant::now())).await.unwrap().remove(0);
+    while !long.complete {
+        assert!(store.get("requests/long.json").await.unwrap().is_some(), "no request to go on");
+        long = segmenter.on_event(upload_event("requests/long.json", 40), Some(Instant::now())).await.unwrap().remove(0);
+        invocations += 1;
+    }
+    assert_eq!(invocations, 4, "15 segments in chunks of 4");
+    assert!(store.get("requests/long.json").await.unwrap().is_none(), "the request is removed once done");
+    let frames = |m: &analysis::Manifest| m.segments.iter().map(|s| (s.first_frame, s.frames)).collect::<Vec<_>>();
+    assert_eq!(frames(&long), frames(&once));
+    assert_eq!(long.frames, 750);
+    // What the workers will see: the decoded frames of every segment are the same.
+    for (a, b) in long.segments.iter().zip(&once.segments) {
+        let decode = |key: String, first: u64| {
+            let store = store.clone();
+            async move {
+                let file = dir_file(&store.get(&key).await.unwrap().unwrap().bytes);
+                tacticeye::source::decode(file.path(), first).unwrap().into_iter().map(|f| f.rgb).collect::<Vec<_>>()
+            }
+        };
+        let (fa, fb) = (decode(a.key.clone(), a.first_frame).await, decode(b.key.clone(), b.first_frame).await);
+        assert!(fa == fb, "segment {} decodes differently in the continued run", a.index);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
+    let (moto, s3, sqs, queue_url) = cloud().await;
     let video = synthetic_clip(30, 5, 480, 270);
     let truth = video.with_extension("truth.json");
     let bytes = std::fs::read(&video).unwrap();
@@ -112,7 +173,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let mut queue = SqsQueue::new(sqs.clone(), &queue_url);
     queue.wait_seconds = 1;
     let segmenter = Segmenter::new(store.clone(), queue.clone(), BUCKET, 2.0, 1 << 30, Prices::default());
-    let manifests = segmenter.on_event(upload_event("uploads/cup+final.mp4", bytes.len())).await.unwrap();
+    let manifests = segmenter.on_event(upload_event("uploads/cup+final.mp4", bytes.len()), None).await.unwrap();
     let id = MatchId::new("cup_final").unwrap();
     assert_eq!(manifests[0].match_id, id);
     assert_eq!(manifests[0].segments.len(), 15);

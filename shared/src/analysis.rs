@@ -31,7 +31,14 @@ pub struct Manifest {
     pub frames: u64,
     pub segment_seconds: f64,
     pub segments: Vec<SegmentInfo>,
+    /// Cut by re-encoding, chunk by chunk (when the source's keyframes do not allow a stream copy).
+    pub reencoded: bool,
+    /// Every segment is listed: the segmenting is done.
+    pub complete: bool,
 }
+
+/// Segments per re-encoded chunk: one step of the segmenter, small enough to fit a Lambda invocation.
+pub const CHUNK_SEGMENTS: u64 = 20;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SegmentInfo {
@@ -58,50 +65,91 @@ pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> any
     Ok(Some(manifest))
 }
 
-/// The segmenter: cuts a local video into segments, stores them, then the manifest (which marks the
-/// segmenting done). Rerunning it over a stored manifest for the same video does nothing.
-pub async fn segment_video<S: ObjectStore>(
+/// The segmenter, whole: cuts a local video into segments, stores them and the manifest. Rerunning it
+/// over a stored manifest for the same video goes on where it stopped, or does nothing.
+pub async fn segment_video<S: ObjectStore>(store: &S, match_id: &MatchId, video: &Path, segment_seconds: f64) -> anyhow::Result<Manifest> {
+    loop {
+        let (manifest, _) = segment_step(store, match_id, video, segment_seconds, CHUNK_SEGMENTS).await?;
+        if manifest.complete {
+            return Ok(manifest);
+        }
+    }
+}
+
+/// One step of the segmenter: a stream copy of the whole video when its keyframes allow, else the next
+/// re-encoded chunk of `chunk` segments. Stores the new segments, then the manifest that lists them, and
+/// returns it with the segments added. The manifest is the progress: a later step continues from it.
+pub async fn segment_step<S: ObjectStore>(
     store: &S,
     match_id: &MatchId,
     video: &Path,
     segment_seconds: f64,
-) -> anyhow::Result<Manifest> {
+    chunk: u64,
+) -> anyhow::Result<(Manifest, Vec<SegmentInfo>)> {
     if !(2.0..=5.0).contains(&segment_seconds) {
         anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
     }
     let info = source::probe(video)?;
     let fingerprint = fingerprint(video)?;
-    if let Some(m) = load_manifest(store, match_id).await? {
+    let existing = load_manifest(store, match_id).await?;
+    if let Some(m) = &existing {
         if m.fingerprint != fingerprint {
             anyhow::bail!(
                 "match {match_id} was started on another video ({}); use another --match-id, or --restart to discard it",
                 m.source
             );
         }
-        return Ok(m);
+        if m.complete {
+            return Ok((m.clone(), Vec::new()));
+        }
     }
     let work = tempfile::tempdir()?;
-    let cut = source::cut(video, &work.path().join("segments"), segment_seconds)?;
-    let mut segments = Vec::with_capacity(cut.len());
-    for (index, seg) in cut.iter().enumerate() {
-        let index = index as u64;
+    let dir = work.path().join("segments");
+    let (mut manifest, cut) = match existing {
+        Some(m) => {
+            let next = m.segments.last().map_or(0, |s| s.first_frame + s.frames);
+            let cut = source::cut_reencoded(video, &dir, &info, segment_seconds, (m.segments.len() as u64, chunk), next)?;
+            (m, cut)
+        }
+        None => {
+            let mut m = Manifest {
+                match_id: match_id.clone(),
+                source: video.display().to_string(),
+                fingerprint,
+                width: info.width,
+                height: info.height,
+                fps: info.fps,
+                frames: info.frames,
+                segment_seconds,
+                segments: Vec::new(),
+                reencoded: false,
+                complete: false,
+            };
+            let cut = match source::cut_copy(video, &dir, segment_seconds)? {
+                Some(cut) => cut,
+                None => {
+                    m.reencoded = true;
+                    source::cut_reencoded(video, &dir, &info, segment_seconds, (0, chunk), 0)?
+                }
+            };
+            (m, cut)
+        }
+    };
+    let mut added = Vec::with_capacity(cut.len());
+    for seg in &cut {
+        let index = (manifest.segments.len() + added.len()) as u64;
         let key = match_id.segment_key(index);
         store.put(&key, std::fs::read(&seg.path)?, Condition::Always).await?;
-        segments.push(SegmentInfo { index, key, first_frame: seg.first_frame, frames: seg.frames, start_time: seg.first_frame as f64 / info.fps });
+        added.push(SegmentInfo { index, key, first_frame: seg.first_frame, frames: seg.frames, start_time: seg.first_frame as f64 / info.fps });
     }
-    let manifest = Manifest {
-        match_id: match_id.clone(),
-        source: video.display().to_string(),
-        fingerprint,
-        width: info.width,
-        height: info.height,
-        fps: info.fps,
-        frames: info.frames,
-        segment_seconds,
-        segments,
-    };
+    manifest.segments.extend(added.iter().cloned());
+    // A short chunk is the last one.
+    manifest.complete = !manifest.reencoded || (cut.len() as u64) < chunk;
+    if manifest.complete {
+        manifest.frames = manifest.segments.last().map_or(0, |s| s.first_frame + s.frames);
+    }
     store.put(&match_id.manifest_key(), serde_json::to_vec_pretty(&manifest)?, Condition::Always).await?;
-    Ok(manifest)
+    Ok((manifest, added))
 }
 
 pub async fn load_state<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Option<(MatchState, String)>> {
@@ -137,11 +185,16 @@ pub async fn start<S: ObjectStore>(store: &S, manifest: &Manifest, config: &Conf
     }
 }
 
+/// Sends the manifest's segments from `from_segment` on, and the end of the match once the manifest is
+/// complete. Sending one twice is harmless: the queue drops duplicates and workers skip applied segments.
 pub async fn enqueue<Q: SegmentQueue>(queue: &Q, manifest: &Manifest, from_segment: u64) -> anyhow::Result<()> {
     for seg in manifest.segments.iter().filter(|s| s.index >= from_segment) {
         queue.send(&Message::Segment { match_id: manifest.match_id.clone(), index: seg.index }).await?;
     }
-    queue.send(&Message::End { match_id: manifest.match_id.clone(), segments: manifest.segments.len() as u64 }).await
+    if manifest.complete {
+        queue.send(&Message::End { match_id: manifest.match_id.clone(), segments: manifest.segments.len() as u64 }).await?;
+    }
+    Ok(())
 }
 
 /// What the worker did with a message.

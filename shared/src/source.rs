@@ -121,26 +121,44 @@ pub fn probe(path: &Path) -> Result<VideoInfo, SourceError> {
     Ok(VideoInfo { width, height, fps, frames })
 }
 
-/// Cuts `source` into segments of about `seconds` each in `out_dir`, each independently decodable.
-///
-/// Stream copy is tried first: it is lossless and fast, and exact when keyframes fall on segment
-/// boundaries. If the cuts land outside 2-5 s (sparse keyframes) the video is re-encoded with keyframes
-/// forced at the boundaries. Every segment but the last is 2-5 s long.
-pub fn cut(source: &Path, out_dir: &Path, seconds: f64) -> Result<Vec<CutSegment>, SourceError> {
+/// Cuts the whole of `source` into segments of about `seconds` by stream copy: lossless and fast, exact
+/// when keyframes fall on segment boundaries. `None` when they do not (the cuts land outside 2-5 s).
+pub fn cut_copy(source: &Path, out_dir: &Path, seconds: f64) -> Result<Option<Vec<CutSegment>>, SourceError> {
     let info = probe(source)?;
-    if let Ok(segments) = cut_with(source, out_dir, seconds, &info, false) {
-        if within_bounds(&segments, info.fps) {
-            return Ok(segments);
-        }
-    }
-    let segments = cut_with(source, out_dir, seconds, &info, true)?;
+    let args = ["-c", "copy"].map(String::from).to_vec();
+    Ok(cut_with(source, out_dir, seconds, &[], &args, 0).ok().filter(|s| within_bounds(s, info.fps) && total(s) == info.frames))
+}
+
+/// Re-encodes `count` segments of `seconds` starting with segment `first` (a chunk of the source), with
+/// keyframes forced at the segment boundaries; frames are numbered on from `first_frame`. Chunks cut this
+/// way one after another add up to the whole source, so a long source can be cut over several runs.
+pub fn cut_reencoded(
+    source: &Path,
+    out_dir: &Path,
+    info: &VideoInfo,
+    seconds: f64,
+    (first, count): (u64, u64),
+    first_frame: u64,
+) -> Result<Vec<CutSegment>, SourceError> {
+    // Seeking before the input while transcoding is frame-accurate: ffmpeg decodes from the keyframe
+    // before and drops what precedes the start.
+    let before = vec!["-ss".to_string(), (first as f64 * seconds).to_string()];
+    let keys = format!("expr:gte(t,n_forced*{seconds})");
+    let length = (count as f64 * seconds).to_string();
+    // One encoder thread: x264's frame threads make the output vary from run to run, and a chunk cut
+    // again must come out the same.
+    let codec = ["-t", &length, "-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-force_key_frames", &keys]
+        .map(String::from)
+        .to_vec();
+    let segments = cut_with(source, out_dir, seconds, &before, &codec, first_frame)?;
     if !within_bounds(&segments, info.fps) {
-        return Err(SourceError::Ffmpeg {
-            path: source.into(),
-            reason: "could not cut segments of 2-5 s even after re-encoding".into(),
-        });
+        return Err(SourceError::Ffmpeg { path: source.into(), reason: "could not cut segments of 2-5 s even after re-encoding".into() });
     }
     Ok(segments)
+}
+
+fn total(segments: &[CutSegment]) -> u64 {
+    segments.iter().map(|s| s.frames).sum()
 }
 
 fn within_bounds(segments: &[CutSegment], fps: f64) -> bool {
@@ -157,22 +175,16 @@ fn cut_with(
     source: &Path,
     out_dir: &Path,
     seconds: f64,
-    info: &VideoInfo,
-    reencode: bool,
+    before_input: &[String],
+    codec: &[String],
+    first_frame: u64,
 ) -> Result<Vec<CutSegment>, SourceError> {
     if out_dir.exists() {
         std::fs::remove_dir_all(out_dir).map_err(|e| SourceError::Ffmpeg { path: out_dir.into(), reason: e.to_string() })?;
     }
     std::fs::create_dir_all(out_dir).map_err(|e| SourceError::Ffmpeg { path: out_dir.into(), reason: e.to_string() })?;
     let mut cmd = ffmpeg();
-    cmd.input(source).args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
-    if reencode {
-        let keys = format!("expr:gte(t,n_forced*{seconds})");
-        cmd.args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"])
-            .args(["-force_key_frames", &keys]);
-    } else {
-        cmd.args(["-c", "copy"]);
-    }
+    cmd.args(before_input).input(source).args(["-map", "0:v:0", "-an", "-sn", "-dn"]).args(codec);
     let pattern = out_dir.join("%06d.mp4");
     cmd.args(["-f", "segment", "-segment_time", &seconds.to_string(), "-reset_timestamps", "1"])
         .arg(pattern.to_string_lossy().as_ref());
@@ -186,18 +198,12 @@ fn cut_with(
         .filter(|p| p.extension().is_some_and(|x| x == "mp4"))
         .collect();
     paths.sort();
-    let mut first_frame = 0;
+    let mut first_frame = first_frame;
     let mut segments = Vec::with_capacity(paths.len());
     for path in paths {
         let frames = probe(&path)?.frames;
         segments.push(CutSegment { path, first_frame, frames });
         first_frame += frames;
-    }
-    if first_frame != info.frames {
-        return Err(SourceError::Ffmpeg {
-            path: source.into(),
-            reason: format!("segments hold {first_frame} frames, the source {}", info.frames),
-        });
     }
     Ok(segments)
 }

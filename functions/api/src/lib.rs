@@ -201,7 +201,7 @@ mod tests {
         let store = LocalStore::new(dir.path());
         let id = MatchId::new("m1").unwrap();
         let segments = (0..2).map(|i| SegmentInfo { index: i, key: id.segment_key(i), first_frame: 2 * i, frames: 2, start_time: 2.0 * i as f64 / 25.0 }).collect();
-        let manifest = Manifest { match_id: id.clone(), source: "x.mp4".into(), fingerprint: "md5:x".into(), width: 100, height: 50, fps: 25.0, frames: 4, segment_seconds: 2.0, segments };
+        let manifest = Manifest { match_id: id.clone(), source: "x.mp4".into(), fingerprint: "md5:x".into(), width: 100, height: 50, fps: 25.0, frames: 4, segment_seconds: 2.0, segments, reencoded: false, complete: true };
         store.put(&id.manifest_key(), serde_json::to_vec(&manifest).unwrap(), Condition::Always).await.unwrap();
         let mut state = MatchState::new(id.clone(), Config::default(), "truth:x".into(), "md5:x".into(), 25.0, 100, 50);
         state.next_segment = 1;

@@ -1,6 +1,10 @@
 //! The segmenter: an upload under `uploads/` becomes a match. The video is cut into 2-5 s segments in S3
-//! (`analysis::segment_video`, as in the local mode) and each segment is enqueued on the FIFO queue in
-//! the match's own message group, followed by an end-of-match message.
+//! (`analysis::segment_step`, as in the local mode) and each segment is enqueued on the FIFO queue in the
+//! match's own message group, followed by an end-of-match message.
+//!
+//! A source that cannot be cut within one invocation (re-encoding a long video) is cut chunk by chunk;
+//! when the time left would not fit another chunk, the segmenter writes `requests/{match}.json` naming the
+//! upload, and that object's creation starts the next invocation, which goes on from the manifest.
 
 use std::path::Path;
 
@@ -16,6 +20,13 @@ use tacticeye::queue::SegmentQueue;
 use tacticeye::storage::ObjectStore;
 
 pub const UPLOADS: &str = "uploads/";
+pub const REQUESTS: &str = "requests/";
+
+/// What `requests/{match}.json` holds: the upload whose segmenting goes on.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Request {
+    upload: String,
+}
 
 pub struct Segmenter<S, Q> {
     store: Metered<S>,
@@ -28,6 +39,8 @@ pub struct Segmenter<S, Q> {
     prices: Prices,
     /// The function's memory, to meter GB-seconds (Lambda's `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
     memory_mb: u64,
+    /// Segments per re-encoded chunk (one step).
+    pub chunk_segments: u64,
 }
 
 /// S3 event keys are URL-encoded, with `+` for spaces.
@@ -48,11 +61,13 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             max_upload_bytes,
             prices,
             memory_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(0),
+            chunk_segments: analysis::CHUNK_SEGMENTS,
         }
     }
 
-    /// Handles every record of an S3 `ObjectCreated` notification.
-    pub async fn on_event(&self, event: S3Event) -> anyhow::Result<Vec<Manifest>> {
+    /// Handles every record of an S3 `ObjectCreated` notification: an upload, or a request to go on.
+    /// `deadline` is when this invocation ends (Lambda's deadline).
+    pub async fn on_event(&self, event: S3Event, deadline: Option<Instant>) -> anyhow::Result<Vec<Manifest>> {
         let mut done = Vec::new();
         for record in event.records {
             let bucket = record.s3.bucket.name.unwrap_or_default();
@@ -60,14 +75,21 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
                 anyhow::bail!("event for bucket {bucket:?}, this segmenter serves {:?}", self.bucket);
             }
             let key = decode_key(&record.s3.object.key.context("event record without an object key")?)?;
-            done.push(self.on_upload(&key, record.s3.object.size).await?);
+            if key.starts_with(REQUESTS) {
+                let request = self.store.get(&key).await?.with_context(|| format!("request {key} is gone"))?;
+                let request: Request = serde_json::from_slice(&request.bytes).with_context(|| format!("request {key} is malformed"))?;
+                done.push(self.on_upload(&request.upload, None, deadline).await?);
+            } else {
+                done.push(self.on_upload(&key, record.s3.object.size, deadline).await?);
+            }
         }
         Ok(done)
     }
 
-    /// Segments one uploaded video and enqueues its segments. Safe to run twice for one upload: the
-    /// manifest is reused and the queue drops duplicate messages; workers skip applied segments.
-    pub async fn on_upload(&self, key: &str, size: Option<i64>) -> anyhow::Result<Manifest> {
+    /// Segments one uploaded video and enqueues its segments, as far as `deadline` allows. Safe to run
+    /// twice for one upload: it goes on from the manifest, the queue drops duplicate messages, and workers
+    /// skip applied segments.
+    pub async fn on_upload(&self, key: &str, size: Option<i64>, deadline: Option<Instant>) -> anyhow::Result<Manifest> {
         let started = Instant::now();
         let name = key.strip_prefix(UPLOADS).filter(|n| !n.is_empty() && !n.contains('/'));
         let name = name.with_context(|| format!("{key:?} is not a file directly under {UPLOADS}"))?;
@@ -82,9 +104,24 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let work = tempfile::tempdir()?;
         let video = work.path().join(name);
         std::fs::write(&video, &object.bytes)?;
-        let manifest = analysis::segment_video(&self.store, &match_id, &video, self.segment_seconds).await?;
-        analysis::enqueue(&self.queue, &manifest, 0).await?;
-        tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "segmented and enqueued");
+        let request = format!("{REQUESTS}{match_id}.json");
+        let manifest = loop {
+            let step = Instant::now();
+            let (manifest, added) = analysis::segment_step(&self.store, &match_id, &video, self.segment_seconds, self.chunk_segments).await?;
+            analysis::enqueue(&self.queue, &manifest, added.first().map_or(manifest.segments.len() as u64, |s| s.index)).await?;
+            if manifest.complete {
+                self.store.delete(&request).await?;
+                tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "segmented and enqueued");
+                break manifest;
+            }
+            // Another step takes about as long as this one; hand over if it might not fit.
+            if deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < 2 * step.elapsed()) {
+                let body = serde_json::to_vec(&Request { upload: key.to_string() })?;
+                self.store.put(&request, body, tacticeye::storage::Condition::Always).await?;
+                tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "out of time: continues in a new invocation");
+                break manifest;
+            }
+        };
         // Billed duration is rounded up to the millisecond.
         let billed = (started.elapsed().as_secs_f64() * 1000.0).ceil() / 1000.0;
         self.meter.record(&match_id, |u| {
