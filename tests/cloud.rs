@@ -69,7 +69,8 @@ async fn api_get(store: &S3Store, path: &str) -> serde_json::Value {
     });
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     let request = request.map(|body| axum::body::Body::from(body.to_vec()));
-    let response = tacticeye_api::router(store.clone(), None).oneshot(request).await.unwrap();
+    let config = tacticeye_api::ApiConfig { token: None, starts_matches: true };
+    let response = tacticeye_api::router(store.clone(), config).oneshot(request).await.unwrap();
     assert!(response.status().is_success(), "{path}: {}", response.status());
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
     serde_json::from_slice(&bytes).unwrap()

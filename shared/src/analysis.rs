@@ -37,6 +37,12 @@ pub struct Manifest {
     pub complete: bool,
 }
 
+/// What `requests/{match}.json` holds: the upload to segment (or to go on segmenting).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRequest {
+    pub upload: String,
+}
+
 /// Segments per re-encoded chunk: one step of the segmenter, small enough to fit a Lambda invocation.
 pub const CHUNK_SEGMENTS: u64 = 20;
 

@@ -52,6 +52,11 @@ impl MatchId {
         format!("matches/{}/segments/{index:06}.mp4", self.0)
     }
 
+    /// Asks the segmenter to (go on) segmenting this match; its creation starts an invocation.
+    pub fn request_key(&self) -> String {
+        format!("requests/{}.json", self.0)
+    }
+
     pub fn output_key(&self, index: u64) -> String {
         format!("matches/{}/outputs/{index:06}.json", self.0)
     }

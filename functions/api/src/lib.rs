@@ -31,21 +31,29 @@ fn internal(e: anyhow::Error) -> ApiError {
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
 }
 
-struct AppState<S> {
-    store: S,
+/// How the router is deployed.
+#[derive(Clone, Debug, Default)]
+pub struct ApiConfig {
     /// Bearer token for mutating routes; `None` when a gateway authorizer guards them instead.
-    token: Option<String>,
+    pub token: Option<String>,
+    /// Whether `POST /matches` can start an analysis (a segmenter listens to `requests/`: the cloud).
+    pub starts_matches: bool,
 }
 
-pub fn router<S: ObjectStore + 'static>(store: S, token: Option<String>) -> Router {
+struct AppState<S> {
+    store: S,
+    config: ApiConfig,
+}
+
+pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
     Router::new()
-        .route("/matches", get(list_matches::<S>))
+        .route("/matches", get(list_matches::<S>).post(start_match::<S>))
         .route("/matches/{id}/summary", get(summary::<S>))
         .route("/matches/{id}/events", get(events::<S>))
         .route("/matches/{id}/positions", get(positions::<S>))
         .route("/matches/{id}/cost", get(cost::<S>))
         .route("/uploads", post(upload::<S>))
-        .with_state(Arc::new(AppState { store, token }))
+        .with_state(Arc::new(AppState { store, config }))
 }
 
 fn match_id(raw: &str) -> ApiResult<MatchId> {
@@ -152,9 +160,36 @@ async fn positions<S: ObjectStore>(
 }
 
 fn authorise<S>(app: &AppState<S>, headers: &HeaderMap) -> ApiResult<()> {
-    let Some(token) = &app.token else { return Ok(()) };
+    let Some(token) = &app.config.token else { return Ok(()) };
     let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if given == Some(token.as_str()) { Ok(()) } else { Err(ApiError(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into())) }
+}
+
+#[derive(Deserialize)]
+struct StartRequest {
+    /// An uploaded video, `uploads/{file}`.
+    key: String,
+}
+
+/// Starts (or resumes) the analysis of an uploaded video: 202 with the match id. The segmenter is asked
+/// through `requests/{match}.json`, whose creation invokes it.
+async fn start_match<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: HeaderMap, Json(req): Json<StartRequest>) -> ApiResult<Response> {
+    authorise(&app, &headers)?;
+    let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+    let name = req.key.strip_prefix("uploads/").filter(|n| !n.is_empty() && !n.contains('/') && !n.starts_with('.'));
+    let name = name.ok_or_else(|| bad(format!("{:?} is not a file directly under uploads/", req.key)))?;
+    let id = MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(e.to_string()))?;
+    if !app.config.starts_matches {
+        return Err(ApiError(StatusCode::NOT_IMPLEMENTED, "no segmenter here: run `tacticeye analyze` on the video".into()));
+    }
+    let listed = app.store.list(&req.key).await.map_err(|e| bad(e.to_string()))?;
+    if !listed.iter().any(|k| *k == req.key) {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {}", req.key)));
+    }
+    let body = serde_json::to_vec(&tacticeye::analysis::SegmentRequest { upload: req.key.clone() }).map_err(|e| internal(e.into()))?;
+    app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await.map_err(|e| internal(e.into()))?;
+    let summary = format!("/matches/{id}/summary");
+    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "match_id": id, "summary": summary }))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -229,7 +264,7 @@ mod tests {
     #[tokio::test]
     async fn summary_events_and_positions_come_from_committed_segments() {
         let (_dir, store) = store().await;
-        let app = router(store, Some("secret".into()));
+        let app = router(store, ApiConfig { token: Some("secret".into()), starts_matches: true });
         let (status, summary) = call(app.clone(), "GET", "/matches/m1/summary", None, "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!((summary["segments_done"].as_u64(), summary["status"].as_str()), (Some(1), Some("running")));
@@ -247,7 +282,7 @@ mod tests {
     #[tokio::test]
     async fn bad_ids_unknown_matches_and_malformed_queries_get_clear_4xx() {
         let (_dir, store) = store().await;
-        let app = router(store, Some("secret".into()));
+        let app = router(store, ApiConfig { token: Some("secret".into()), starts_matches: true });
         let (status, body) = call(app.clone(), "GET", "/matches/..%2Fetc/summary", None, "").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error"].as_str().unwrap().contains("invalid match id"));
@@ -259,7 +294,7 @@ mod tests {
     #[tokio::test]
     async fn uploads_need_the_token_and_a_plain_file_name() {
         let (_dir, store) = store().await;
-        let app = router(store, Some("secret".into()));
+        let app = router(store, ApiConfig { token: Some("secret".into()), starts_matches: true });
         let body = r#"{"file_name": "final.mp4"}"#;
         assert_eq!(call(app.clone(), "POST", "/uploads", None, body).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(call(app.clone(), "POST", "/uploads", Some("wrong"), body).await.0, StatusCode::UNAUTHORIZED);
@@ -268,5 +303,21 @@ mod tests {
         assert!(call(app.clone(), "POST", "/uploads", Some("secret"), "{not json").await.0.is_client_error());
         // A local folder cannot presign: it says so rather than pretending.
         assert_eq!(call(app, "POST", "/uploads", Some("secret"), body).await.0, StatusCode::NOT_IMPLEMENTED);
+    }
+
+    #[tokio::test]
+    async fn starting_a_match_asks_the_segmenter_for_an_existing_upload_only() {
+        let (dir, store) = store().await;
+        store.put("uploads/Cup Final.mp4", b"video".to_vec(), Condition::Always).await.unwrap();
+        let app = router(LocalStore::new(dir.path()), ApiConfig { token: Some("secret".into()), starts_matches: true });
+        let start = |key: &str| format!(r#"{{"key": "{key}"}}"#);
+        assert_eq!(call(app.clone(), "POST", "/matches", None, &start("uploads/Cup Final.mp4")).await.0, StatusCode::UNAUTHORIZED);
+        let (status, body) = call(app.clone(), "POST", "/matches", Some("secret"), &start("uploads/Cup Final.mp4")).await;
+        assert_eq!((status, body["match_id"].as_str()), (StatusCode::ACCEPTED, Some("Cup_Final")));
+        let request = store.get("requests/Cup_Final.json").await.unwrap().unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&request.bytes).unwrap()["upload"], "uploads/Cup Final.mp4");
+        assert_eq!(call(app.clone(), "POST", "/matches", Some("secret"), &start("uploads/none.mp4")).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(call(app.clone(), "POST", "/matches", Some("secret"), &start("matches/m1/checkpoint.json")).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(call(app, "POST", "/matches", Some("secret"), &start("uploads/../x.mp4")).await.0, StatusCode::BAD_REQUEST);
     }
 }

@@ -1,5 +1,6 @@
 //! Lambda entry point of the HTTP API (API Gateway HTTP API; the gateway's IAM authorizer guards the
-//! mutating routes, so no bearer token is checked here).
+//! mutating routes, so no bearer token is checked here). `POST /matches` writes `requests/`, which the
+//! segmenter listens to.
 
 use tacticeye::aws;
 use tacticeye::storage::S3Store;
@@ -9,6 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
     let bucket = std::env::var("TACTICEYE_BUCKET").map_err(|_| "environment variable TACTICEYE_BUCKET is not set")?;
     let sdk = aws::sdk_config().await;
-    let app = tacticeye_api::router(S3Store::new(aws::s3_client(&sdk), bucket), None);
+    let config = tacticeye_api::ApiConfig { token: None, starts_matches: true };
+    let app = tacticeye_api::router(S3Store::new(aws::s3_client(&sdk), bucket), config);
     lambda_http::run(app).await
 }

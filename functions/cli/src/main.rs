@@ -192,7 +192,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { addr, token } => {
             let listener = tokio::net::TcpListener::bind(addr).await?;
             println!("serving {} on http://{}", cli.data_dir.display(), listener.local_addr()?);
-            axum::serve(listener, tacticeye_api::router(store, Some(token))).await?;
+            let config = tacticeye_api::ApiConfig { token: Some(token), starts_matches: false };
+            axum::serve(listener, tacticeye_api::router(store, config)).await?;
         }
         Command::Evaluate { match_id, truth, json } => {
             let truth = Truth::load(&truth)?;

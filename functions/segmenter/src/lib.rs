@@ -13,7 +13,7 @@ use aws_lambda_events::event::s3::S3Event;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tacticeye::analysis::{self, Manifest};
+use tacticeye::analysis::{self, Manifest, SegmentRequest};
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::SegmentQueue;
@@ -21,12 +21,6 @@ use tacticeye::storage::ObjectStore;
 
 pub const UPLOADS: &str = "uploads/";
 pub const REQUESTS: &str = "requests/";
-
-/// What `requests/{match}.json` holds: the upload whose segmenting goes on.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Request {
-    upload: String,
-}
 
 pub struct Segmenter<S, Q> {
     store: Metered<S>,
@@ -77,7 +71,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             let key = decode_key(&record.s3.object.key.context("event record without an object key")?)?;
             if key.starts_with(REQUESTS) {
                 let request = self.store.get(&key).await?.with_context(|| format!("request {key} is gone"))?;
-                let request: Request = serde_json::from_slice(&request.bytes).with_context(|| format!("request {key} is malformed"))?;
+                let request: SegmentRequest = serde_json::from_slice(&request.bytes).with_context(|| format!("request {key} is malformed"))?;
                 done.push(self.on_upload(&request.upload, None, deadline).await?);
             } else {
                 done.push(self.on_upload(&key, record.s3.object.size, deadline).await?);
@@ -104,7 +98,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let work = tempfile::tempdir()?;
         let video = work.path().join(name);
         std::fs::write(&video, &object.bytes)?;
-        let request = format!("{REQUESTS}{match_id}.json");
+        let request = match_id.request_key();
         let manifest = loop {
             let step = Instant::now();
             let (manifest, added) = analysis::segment_step(&self.store, &match_id, &video, self.segment_seconds, self.chunk_segments).await?;
@@ -116,7 +110,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             }
             // Another step takes about as long as this one; hand over if it might not fit.
             if deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < 2 * step.elapsed()) {
-                let body = serde_json::to_vec(&Request { upload: key.to_string() })?;
+                let body = serde_json::to_vec(&SegmentRequest { upload: key.to_string() })?;
                 self.store.put(&request, body, tacticeye::storage::Condition::Always).await?;
                 tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "out of time: continues in a new invocation");
                 break manifest;
