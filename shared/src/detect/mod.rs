@@ -20,8 +20,6 @@ pub enum Class {
 }
 
 impl Class {
-    pub const ALL: [Class; 4] = [Class::Player, Class::Goalkeeper, Class::Referee, Class::Ball];
-
     pub fn name(self) -> &'static str {
         match self {
             Class::Player => "player",

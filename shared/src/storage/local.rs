@@ -15,10 +15,6 @@ impl LocalStore {
         LocalStore { root: root.into(), write_lock: Mutex::new(()) }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
         validate_key(key)?;
         Ok(self.root.join(key))

@@ -15,10 +15,6 @@ impl S3Store {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> S3Store {
         S3Store { client, bucket: bucket.into() }
     }
-
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
 }
 
 fn backend<E: std::error::Error + 'static, R: std::fmt::Debug>(key: &str, e: SdkError<E, R>) -> StoreError {
