@@ -77,7 +77,11 @@ async fn api_get(store: &S3Store, path: &str) -> serde_json::Value {
 }
 
 fn upload_event(key: &str, size: usize) -> S3Event {
-    serde_json::from_value(serde_json::json!({"Records": [{
+    serde_json::from_value(upload_event_json(key, size)).unwrap()
+}
+
+fn upload_event_json(key: &str, size: usize) -> serde_json::Value {
+    serde_json::json!({"Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-11-24T12:00:00.000Z", "eventName": "ObjectCreated:Put",
         "userIdentity": {"principalId": "test"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
@@ -85,8 +89,61 @@ fn upload_event(key: &str, size: usize) -> S3Event {
         "s3": {"s3SchemaVersion": "1.0", "configurationId": "uploads",
                "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
                "object": {"key": key, "size": size}}
-    }]}))
-    .unwrap()
+    }]})
+}
+
+/// Runs the segmenter's Lambda binary against a stand-in for the Lambda Runtime API on loopback (what
+/// cargo-lambda's local runtime does): hands it `event` once and returns its response, or its error.
+async fn invoke_segmenter(moto: &Moto, queue_url: &str, event: serde_json::Value) -> Result<serde_json::Value, String> {
+    use axum::routing::{get, post};
+    type Reply = tokio::sync::mpsc::UnboundedSender<Result<serde_json::Value, String>>;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deadline = (std::time::SystemTime::now() + Duration::from_secs(900)).duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let next = move || {
+        let (served, event) = (served.clone(), event.clone());
+        async move {
+            if served.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                std::future::pending::<()>().await; // one invocation only
+            }
+            let headers = [
+                ("lambda-runtime-aws-request-id", "request-1".to_string()),
+                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:segmenter".to_string()),
+            ];
+            (headers, axum::Json(event))
+        }
+    };
+    let reply = |ok: bool| move |axum::extract::State(tx): axum::extract::State<Reply>, body: axum::body::Bytes| async move {
+        let text = String::from_utf8_lossy(&body).to_string();
+        let _ = tx.send(if ok { serde_json::from_str(&text).map_err(|e| e.to_string()) } else { Err(text) });
+        axum::http::StatusCode::ACCEPTED
+    };
+    let api = axum::Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(reply(true)))
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(reply(false)))
+        .route("/2018-06-01/runtime/init/error", post(reply(false)))
+        .with_state(tx);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
+    let mut function = Command::new(bin().with_file_name("tacticeye-segmenter"))
+        .envs(moto.env())
+        .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+        .env("AWS_LAMBDA_FUNCTION_NAME", "segmenter")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .env("TACTICEYE_BUCKET", BUCKET)
+        .env("TACTICEYE_QUEUE_URL", queue_url)
+        .env("TACTICEYE_SEGMENT_SECONDS", "2")
+        .spawn()
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(180), rx.recv()).await.expect("the function did not answer").expect("reply");
+    function.kill().unwrap();
+    function.wait().unwrap();
+    server.abort();
+    result
 }
 
 fn dir_file(bytes: &[u8]) -> tempfile::NamedTempFile {
@@ -173,11 +230,14 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let store = S3Store::new(s3.clone(), BUCKET);
     let mut queue = SqsQueue::new(sqs.clone(), &queue_url);
     queue.wait_seconds = 1;
-    let segmenter = Segmenter::new(store.clone(), queue.clone(), BUCKET, 2.0, 1 << 30, Prices::default());
-    let manifests = segmenter.on_event(upload_event("uploads/cup+final.mp4", bytes.len()), None).await.unwrap();
+    // The segmenter's own binary, through the Lambda runtime, on the event S3 sends for the upload.
+    let response = invoke_segmenter(&moto, &queue_url, upload_event_json("uploads/cup+final.mp4", bytes.len())).await.unwrap();
+    assert_eq!(response, serde_json::json!({"matches": ["cup_final"]}));
     let id = MatchId::new("cup_final").unwrap();
-    assert_eq!(manifests[0].match_id, id);
-    assert_eq!(manifests[0].segments.len(), 15);
+    assert_eq!(analysis::load_manifest(&store, &id).await.unwrap().unwrap().segments.len(), 15);
+    // A key outside uploads/ is refused with an error, through the runtime too.
+    let refused = invoke_segmenter(&moto, &queue_url, upload_event_json("elsewhere/x.mp4", 10)).await.unwrap_err();
+    assert!(refused.contains("not a file directly under uploads/"), "{refused}");
 
     // The first worker is killed in the middle of a segment (its output written, its checkpoint not).
     let mut first = worker(&moto, &queue_url, &truth, Some("before-checkpoint:4+"));
@@ -199,6 +259,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let usage = &cost["usage"];
     let n = |k: &str| usage[k].as_u64().unwrap();
     assert_eq!(n("lambda_invocations"), 1, "{cost}");
+    assert!(usage["lambda_gb_seconds"].as_f64().unwrap() > 0.0, "{cost}");
     // At least: 15 segments + manifest + 15 outputs + 16 checkpoints (initial, then one per segment).
     assert!(n("s3_put") >= 15 + 1 + 15 + 16, "{cost}");
     // At least one send, one receive and one delete per message (15 segments and the end).
