@@ -122,6 +122,8 @@ pub fn generate(video: &Path, opts: &SynthOptions, mut progress: impl FnMut(u64,
         .rate(fps as f32)
         .input("-")
         .codec_video("libx264")
+        // One encoder thread: the same seed must give the same file, byte for byte.
+        .args(["-threads", "1"])
         .preset("veryfast")
         .crf(20)
         .pix_fmt("yuv420p")
