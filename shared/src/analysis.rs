@@ -71,11 +71,25 @@ pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> any
     Ok(Some(manifest))
 }
 
+/// A local video about to be segmented, probed and fingerprinted once.
+pub struct Video {
+    pub path: std::path::PathBuf,
+    pub info: source::VideoInfo,
+    pub fingerprint: String,
+}
+
+impl Video {
+    pub fn open(path: &Path) -> anyhow::Result<Video> {
+        Ok(Video { path: path.to_path_buf(), info: source::probe(path)?, fingerprint: fingerprint(path)? })
+    }
+}
+
 /// The segmenter, whole: cuts a local video into segments, stores them and the manifest. Rerunning it
 /// over a stored manifest for the same video goes on where it stopped, or does nothing.
 pub async fn segment_video<S: ObjectStore>(store: &S, match_id: &MatchId, video: &Path, segment_seconds: f64) -> anyhow::Result<Manifest> {
+    let video = Video::open(video)?;
     loop {
-        let (manifest, _) = segment_step(store, match_id, video, segment_seconds, CHUNK_SEGMENTS).await?;
+        let (manifest, _) = segment_step(store, match_id, &video, segment_seconds, CHUNK_SEGMENTS).await?;
         if manifest.complete {
             return Ok(manifest);
         }
@@ -88,15 +102,15 @@ pub async fn segment_video<S: ObjectStore>(store: &S, match_id: &MatchId, video:
 pub async fn segment_step<S: ObjectStore>(
     store: &S,
     match_id: &MatchId,
-    video: &Path,
+    video: &Video,
     segment_seconds: f64,
     chunk: u64,
 ) -> anyhow::Result<(Manifest, Vec<SegmentInfo>)> {
     if !(2.0..=5.0).contains(&segment_seconds) {
         anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
     }
-    let info = source::probe(video)?;
-    let fingerprint = fingerprint(video)?;
+    let (info, fingerprint) = (&video.info, video.fingerprint.clone());
+    let path = video.path.as_path();
     let existing = load_manifest(store, match_id).await?;
     if let Some(m) = &existing {
         if m.fingerprint != fingerprint {
@@ -114,13 +128,13 @@ pub async fn segment_step<S: ObjectStore>(
     let (mut manifest, cut) = match existing {
         Some(m) => {
             let next = m.segments.last().map_or(0, |s| s.first_frame + s.frames);
-            let cut = source::cut_reencoded(video, &dir, &info, segment_seconds, (m.segments.len() as u64, chunk), next)?;
+            let cut = source::cut_reencoded(path, &dir, info, segment_seconds, (m.segments.len() as u64, chunk), next)?;
             (m, cut)
         }
         None => {
             let mut m = Manifest {
                 match_id: match_id.clone(),
-                source: video.display().to_string(),
+                source: path.display().to_string(),
                 fingerprint,
                 width: info.width,
                 height: info.height,
@@ -131,11 +145,11 @@ pub async fn segment_step<S: ObjectStore>(
                 reencoded: false,
                 complete: false,
             };
-            let cut = match source::cut_copy(video, &dir, segment_seconds)? {
+            let cut = match source::cut_copy(path, &dir, info, segment_seconds)? {
                 Some(cut) => cut,
                 None => {
                     m.reencoded = true;
-                    source::cut_reencoded(video, &dir, &info, segment_seconds, (0, chunk), 0)?
+                    source::cut_reencoded(path, &dir, info, segment_seconds, (0, chunk), 0)?
                 }
             };
             (m, cut)

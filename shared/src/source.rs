@@ -123,8 +123,7 @@ pub fn probe(path: &Path) -> Result<VideoInfo, SourceError> {
 
 /// Cuts the whole of `source` into segments of about `seconds` by stream copy: lossless and fast, exact
 /// when keyframes fall on segment boundaries. `None` when they do not (the cuts land outside 2-5 s).
-pub fn cut_copy(source: &Path, out_dir: &Path, seconds: f64) -> Result<Option<Vec<CutSegment>>, SourceError> {
-    let info = probe(source)?;
+pub fn cut_copy(source: &Path, out_dir: &Path, info: &VideoInfo, seconds: f64) -> Result<Option<Vec<CutSegment>>, SourceError> {
     let args = ["-c", "copy"].map(String::from).to_vec();
     Ok(cut_with(source, out_dir, seconds, &[], &args, 0).ok().filter(|s| within_bounds(s, info.fps) && total(s) == info.frames))
 }

@@ -98,6 +98,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let work = tempfile::tempdir()?;
         let video = work.path().join(name);
         std::fs::write(&video, &object.bytes)?;
+        let video = analysis::Video::open(&video)?;
         let request = match_id.request_key();
         let manifest = loop {
             let step = Instant::now();
