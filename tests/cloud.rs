@@ -12,6 +12,7 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use tacticeye::analysis::{self, Outcome};
+use tacticeye::segment;
 use tacticeye::cost::Prices;
 use tacticeye::aws;
 use tacticeye::detect::{DetectorChoice, open, truth::Noise};
@@ -202,7 +203,7 @@ async fn a_source_too_long_for_one_invocation_is_segmented_over_several_as_if_in
     }
     assert_eq!(invocations, 4, "15 segments in chunks of 4");
     assert!(store.get("requests/long.json").await.unwrap().is_none(), "the request is removed once done");
-    let frames = |m: &analysis::Manifest| m.segments.iter().map(|s| (s.first_frame, s.frames)).collect::<Vec<_>>();
+    let frames = |m: &segment::Manifest| m.segments.iter().map(|s| (s.first_frame, s.frames)).collect::<Vec<_>>();
     assert_eq!(frames(&long), frames(&once));
     assert_eq!(long.frames, 750);
     // What the workers will see: the decoded frames of every segment are the same.
@@ -234,7 +235,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let response = invoke_segmenter(&moto, &queue_url, upload_event_json("uploads/cup+final.mp4", bytes.len())).await.unwrap();
     assert_eq!(response, serde_json::json!({"matches": ["cup_final"]}));
     let id = MatchId::new("cup_final").unwrap();
-    assert_eq!(analysis::load_manifest(&store, &id).await.unwrap().unwrap().segments.len(), 15);
+    assert_eq!(segment::load_manifest(&store, &id).await.unwrap().unwrap().segments.len(), 15);
     // A key outside uploads/ is refused with an error, through the runtime too.
     let refused = invoke_segmenter(&moto, &queue_url, upload_event_json("elsewhere/x.mp4", 10)).await.unwrap_err();
     assert!(refused.contains("not a file directly under uploads/"), "{refused}");
@@ -294,7 +295,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
 
     // A segment ahead of the checkpoint is refused and writes nothing.
     let fresh = MatchId::new("fresh").unwrap();
-    let fresh_manifest = analysis::segment_video(&store, &fresh, &video, 2.0).await.unwrap();
+    let fresh_manifest = segment::segment_video(&store, &fresh, &video, 2.0).await.unwrap();
     let mut detector = open(&DetectorChoice::Truth { truth: truth.clone(), noise: Noise::default() }).unwrap();
     let config = Config::default();
     let ahead = analysis::handle(&store, detector.as_mut(), &config, &Message::Segment { match_id: fresh.clone(), index: 3 }).await.unwrap();

@@ -1,6 +1,6 @@
 //! TacticEYE's pipeline library.
 //!
-//! The modules read as the pipeline: a source is cut into segments (`source`), each segment's frames go
+//! The modules read as the pipeline: a source is cut into segments (`source`, `segment`), each segment's frames go
 //! through `detect` -> `track` -> `teams` -> `ball` -> `events`, glued by `pipeline`. `state` holds the match
 //! state that is checkpointed after every segment through `storage`; `queue` hands segments to workers;
 //! `analysis` runs a match end to end over those two seams; `results` reads summaries and exports.
@@ -19,6 +19,7 @@ pub mod ids;
 pub mod pipeline;
 pub mod queue;
 pub mod results;
+pub mod segment;
 pub mod source;
 pub mod state;
 pub mod storage;

@@ -9,7 +9,8 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{load_manifest, load_state};
+use crate::analysis::load_state;
+use crate::segment::load_manifest;
 use crate::events::Event;
 use crate::ids::MatchId;
 use crate::pipeline::{FrameOutput, SegmentOutput};

@@ -186,7 +186,7 @@ async fn start_match<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, header
     if !listed.iter().any(|k| *k == req.key) {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {}", req.key)));
     }
-    let body = serde_json::to_vec(&tacticeye::analysis::SegmentRequest { upload: req.key.clone() }).map_err(|e| internal(e.into()))?;
+    let body = serde_json::to_vec(&tacticeye::segment::SegmentRequest { upload: req.key.clone() }).map_err(|e| internal(e.into()))?;
     app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await.map_err(|e| internal(e.into()))?;
     let summary = format!("/matches/{id}/summary");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "match_id": id, "summary": summary }))).into_response())
@@ -219,7 +219,7 @@ async fn upload<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: He
 mod tests {
     use axum::body::Body;
     use axum::http::Request;
-    use tacticeye::analysis::{Manifest, SegmentInfo};
+    use tacticeye::segment::{Manifest, SegmentInfo};
     use tacticeye::detect::Class;
     use tacticeye::events::{Event, EventKind};
     use tacticeye::geometry::BBox;

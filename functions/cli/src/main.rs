@@ -163,7 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 analysis::discard(&store, &match_id).await?;
             }
             let config = Config { segment_seconds, ..Config::default() };
-            let manifest = analysis::segment_video(&store, &match_id, &video, segment_seconds).await?;
+            let manifest = tacticeye::segment::segment_video(&store, &match_id, &video, segment_seconds).await?;
             let progress = bar(manifest.segments.len() as u64, &format!("analysing {match_id}"));
             let state = analysis::run(&store, &LocalQueue::new(), detector.as_mut(), &manifest, &config, |done, _| {
                 progress.set_position(done)

@@ -1,5 +1,5 @@
 //! The segmenter: an upload under `uploads/` becomes a match. The video is cut into 2-5 s segments in S3
-//! (`analysis::segment_step`, as in the local mode) and each segment is enqueued on the FIFO queue in the
+//! (`segment::segment_step`, as in the local mode) and each segment is enqueued on the FIFO queue in the
 //! match's own message group, followed by an end-of-match message.
 //!
 //! A source that cannot be cut within one invocation (re-encoding a long video) is cut chunk by chunk;
@@ -13,7 +13,8 @@ use aws_lambda_events::event::s3::S3Event;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tacticeye::analysis::{self, Manifest, SegmentRequest};
+use tacticeye::analysis;
+use tacticeye::segment::{self, Manifest, SegmentRequest};
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::SegmentQueue;
@@ -55,7 +56,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             max_upload_bytes,
             prices,
             memory_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(0),
-            chunk_segments: analysis::CHUNK_SEGMENTS,
+            chunk_segments: segment::CHUNK_SEGMENTS,
         }
     }
 
@@ -98,11 +99,11 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let work = tempfile::tempdir()?;
         let video = work.path().join(name);
         std::fs::write(&video, &object.bytes)?;
-        let video = analysis::Video::open(&video)?;
+        let video = segment::Video::open(&video)?;
         let request = match_id.request_key();
         let manifest = loop {
             let step = Instant::now();
-            let (manifest, added) = analysis::segment_step(&self.store, &match_id, &video, self.segment_seconds, self.chunk_segments).await?;
+            let (manifest, added) = segment::segment_step(&self.store, &match_id, &video, self.segment_seconds, self.chunk_segments).await?;
             analysis::enqueue(&self.queue, &manifest, added.first().map_or(manifest.segments.len() as u64, |s| s.index)).await?;
             if manifest.complete {
                 self.store.delete(&request).await?;

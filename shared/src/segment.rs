@@ -1,0 +1,166 @@
+//! Segmenting: a source becomes a manifest of 2-5 s segments in storage. A stream copy when the
+//! source's keyframes allow, else a re-encode chunk by chunk, so that a long source can be cut over
+//! several runs (the manifest is the progress).
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::MatchId;
+use crate::source;
+use crate::storage::{Condition, ObjectStore};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub match_id: MatchId,
+    /// What the user pointed at (a path or URL), for display.
+    pub source: String,
+    /// Content fingerprint of the source.
+    pub fingerprint: String,
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub frames: u64,
+    pub segment_seconds: f64,
+    pub segments: Vec<SegmentInfo>,
+    /// Cut by re-encoding, chunk by chunk (when the source's keyframes do not allow a stream copy).
+    pub reencoded: bool,
+    /// Every segment is listed: the segmenting is done.
+    pub complete: bool,
+}
+
+/// What `requests/{match}.json` holds: the upload to segment (or to go on segmenting).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentRequest {
+    pub upload: String,
+}
+
+/// Segments per re-encoded chunk: one step of the segmenter, small enough to fit a Lambda invocation.
+pub const CHUNK_SEGMENTS: u64 = 20;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    pub index: u64,
+    pub key: String,
+    pub first_frame: u64,
+    pub frames: u64,
+    pub start_time: f64,
+}
+
+/// MD5 of a file's bytes, streamed.
+pub fn fingerprint(path: &Path) -> anyhow::Result<String> {
+    use md5::Digest;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = md5::Md5::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(format!("md5:{:x}", hasher.finalize()))
+}
+
+pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Option<Manifest>> {
+    let Some(obj) = store.get(&match_id.manifest_key()).await? else { return Ok(None) };
+    let manifest: Manifest = serde_json::from_slice(&obj.bytes)
+        .with_context(|| format!("the manifest of match {match_id} is unreadable; run again with --restart"))?;
+    Ok(Some(manifest))
+}
+
+/// A local video about to be segmented, probed and fingerprinted once.
+pub struct Video {
+    pub path: std::path::PathBuf,
+    pub info: source::VideoInfo,
+    pub fingerprint: String,
+}
+
+impl Video {
+    pub fn open(path: &Path) -> anyhow::Result<Video> {
+        Ok(Video { path: path.to_path_buf(), info: source::probe(path)?, fingerprint: fingerprint(path)? })
+    }
+}
+
+/// The segmenter, whole: cuts a local video into segments, stores them and the manifest. Rerunning it
+/// over a stored manifest for the same video goes on where it stopped, or does nothing.
+pub async fn segment_video<S: ObjectStore>(store: &S, match_id: &MatchId, video: &Path, segment_seconds: f64) -> anyhow::Result<Manifest> {
+    let video = Video::open(video)?;
+    loop {
+        let (manifest, _) = segment_step(store, match_id, &video, segment_seconds, CHUNK_SEGMENTS).await?;
+        if manifest.complete {
+            return Ok(manifest);
+        }
+    }
+}
+
+/// One step of the segmenter: a stream copy of the whole video when its keyframes allow, else the next
+/// re-encoded chunk of `chunk` segments. Stores the new segments, then the manifest that lists them, and
+/// returns it with the segments added. The manifest is the progress: a later step continues from it.
+pub async fn segment_step<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+    video: &Video,
+    segment_seconds: f64,
+    chunk: u64,
+) -> anyhow::Result<(Manifest, Vec<SegmentInfo>)> {
+    if !(2.0..=5.0).contains(&segment_seconds) {
+        anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
+    }
+    let (info, fingerprint) = (&video.info, video.fingerprint.clone());
+    let path = video.path.as_path();
+    let existing = load_manifest(store, match_id).await?;
+    if let Some(m) = &existing {
+        if m.fingerprint != fingerprint {
+            anyhow::bail!(
+                "match {match_id} was started on another video ({}); use another --match-id, or --restart to discard it",
+                m.source
+            );
+        }
+        if m.complete {
+            return Ok((m.clone(), Vec::new()));
+        }
+    }
+    let work = tempfile::tempdir()?;
+    let dir = work.path().join("segments");
+    let (mut manifest, cut) = match existing {
+        Some(m) => {
+            let next = m.segments.last().map_or(0, |s| s.first_frame + s.frames);
+            let cut = source::cut_reencoded(path, &dir, info, segment_seconds, (m.segments.len() as u64, chunk), next)?;
+            (m, cut)
+        }
+        None => {
+            let mut m = Manifest {
+                match_id: match_id.clone(),
+                source: path.display().to_string(),
+                fingerprint,
+                width: info.width,
+                height: info.height,
+                fps: info.fps,
+                frames: info.frames,
+                segment_seconds,
+                segments: Vec::new(),
+                reencoded: false,
+                complete: false,
+            };
+            let cut = match source::cut_copy(path, &dir, info, segment_seconds)? {
+                Some(cut) => cut,
+                None => {
+                    m.reencoded = true;
+                    source::cut_reencoded(path, &dir, info, segment_seconds, (0, chunk), 0)?
+                }
+            };
+            (m, cut)
+        }
+    };
+    let mut added = Vec::with_capacity(cut.len());
+    for seg in &cut {
+        let index = (manifest.segments.len() + added.len()) as u64;
+        let key = match_id.segment_key(index);
+        store.put(&key, std::fs::read(&seg.path)?, Condition::Always).await?;
+        added.push(SegmentInfo { index, key, first_frame: seg.first_frame, frames: seg.frames, start_time: seg.first_frame as f64 / info.fps });
+    }
+    manifest.segments.extend(added.iter().cloned());
+    // A short chunk is the last one.
+    manifest.complete = !manifest.reencoded || (cut.len() as u64) < chunk;
+    if manifest.complete {
+        manifest.frames = manifest.segments.last().map_or(0, |s| s.first_frame + s.frames);
+    }
+    store.put(&match_id.manifest_key(), serde_json::to_vec_pretty(&manifest)?, Condition::Always).await?;
+    Ok((manifest, added))
+}
