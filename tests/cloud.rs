@@ -22,13 +22,13 @@ use tacticeye::results;
 use tacticeye::state::Config;
 use tacticeye::storage::{LocalStore, ObjectStore, S3Store};
 use tacticeye_segmenter::Segmenter;
-use tacticeye_tests::{Moto, bin, ok, synthetic_clip, tacticeye};
+use tacticeye_tests::{CountingProxy, Moto, Seen, bin, ok, synthetic_clip, tacticeye};
 
 const BUCKET: &str = "tacticeye-test";
 
-fn worker(moto: &Moto, queue_url: &str, truth: &Path, fault: Option<&str>) -> Child {
+fn worker(moto: &Moto, via: Option<&str>, queue_url: &str, truth: &Path, fault: Option<&str>) -> Child {
     let mut cmd = Command::new(bin().with_file_name("tacticeye-worker"));
-    cmd.envs(moto.env())
+    cmd.envs(moto.env(via))
         .args(["--bucket", BUCKET, "--queue-url", queue_url, "--detector", "truth", "--truth"])
         .arg(truth)
         .args(["--visibility-seconds", "3", "--wait-seconds", "1", "--idle-exit-seconds", "6"])
@@ -95,7 +95,7 @@ fn upload_event_json(key: &str, size: usize) -> serde_json::Value {
 
 /// Runs the segmenter's Lambda binary against a stand-in for the Lambda Runtime API on loopback (what
 /// cargo-lambda's local runtime does): hands it `event` once and returns its response, or its error.
-async fn invoke_segmenter(moto: &Moto, queue_url: &str, event: serde_json::Value) -> Result<serde_json::Value, String> {
+async fn invoke_segmenter(moto: &Moto, via: Option<&str>, queue_url: &str, event: serde_json::Value) -> Result<serde_json::Value, String> {
     use axum::routing::{get, post};
     type Reply = tokio::sync::mpsc::UnboundedSender<Result<serde_json::Value, String>>;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -130,7 +130,7 @@ async fn invoke_segmenter(moto: &Moto, queue_url: &str, event: serde_json::Value
     let port = listener.local_addr().unwrap().port();
     let server = tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
     let mut function = Command::new(bin().with_file_name("tacticeye-segmenter"))
-        .envs(moto.env())
+        .envs(moto.env(via))
         .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
         .env("AWS_LAMBDA_FUNCTION_NAME", "segmenter")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008")
@@ -151,6 +151,13 @@ fn dir_file(bytes: &[u8]) -> tempfile::NamedTempFile {
     let file = tempfile::Builder::new().suffix(".mp4").tempfile().unwrap();
     std::fs::write(file.path(), bytes).unwrap();
     file
+}
+
+/// The request counts of a match's `cost.json`.
+async fn metered(store: &S3Store, id: &MatchId) -> Seen {
+    let cost: tacticeye::cost::Cost = serde_json::from_slice(&store.get(&format!("{}cost.json", id.prefix())).await.unwrap().unwrap().bytes).unwrap();
+    let u = cost.usage;
+    Seen { s3_get: u.s3_get, s3_put: u.s3_put, s3_list: u.s3_list, s3_delete: u.s3_delete, sqs_requests: u.sqs_requests }
 }
 
 /// A bucket and a FIFO queue on a fresh moto server.
@@ -231,17 +238,25 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let store = S3Store::new(s3.clone(), BUCKET);
     let mut queue = SqsQueue::new(sqs.clone(), &queue_url);
     queue.wait_seconds = 1;
-    // The segmenter's own binary, through the Lambda runtime, on the event S3 sends for the upload.
-    let response = invoke_segmenter(&moto, &queue_url, upload_event_json("uploads/cup+final.mp4", bytes.len())).await.unwrap();
+    // The segmenter's own binary, through the Lambda runtime, on the event S3 sends for the upload; its
+    // requests pass a counting proxy.
+    let proxy = CountingProxy::start(&moto.endpoint, BUCKET).await;
+    let via = Some(proxy.endpoint.as_str());
+    let response = invoke_segmenter(&moto, via, &queue_url, upload_event_json("uploads/cup+final.mp4", bytes.len())).await.unwrap();
     assert_eq!(response, serde_json::json!({"matches": ["cup_final"]}));
     let id = MatchId::new("cup_final").unwrap();
     assert_eq!(segment::load_manifest(&store, &id).await.unwrap().unwrap().segments.len(), 15);
+    // cost.json counts exactly the requests the proxy saw.
+    let observed = proxy.seen("cup_final");
+    eprintln!("segmenter requests observed: {observed:?}");
+    assert!(observed.s3_put >= 16 && observed.sqs_requests >= 16, "the segmenter's requests pass the proxy: {observed:?}");
+    assert_eq!(metered(&store, &id).await, observed, "segmenter: cost.json against the requests observed");
     // A key outside uploads/ is refused with an error, through the runtime too.
-    let refused = invoke_segmenter(&moto, &queue_url, upload_event_json("elsewhere/x.mp4", 10)).await.unwrap_err();
+    let refused = invoke_segmenter(&moto, None, &queue_url, upload_event_json("elsewhere/x.mp4", 10)).await.unwrap_err();
     assert!(refused.contains("not a file directly under uploads/"), "{refused}");
 
     // The first worker is killed in the middle of a segment (its output written, its checkpoint not).
-    let mut first = worker(&moto, &queue_url, &truth, Some("before-checkpoint:4+"));
+    let mut first = worker(&moto, None, &queue_url, &truth, Some("before-checkpoint:4+"));
     let lines = BufReader::new(first.stderr.take().unwrap()).lines().map_while(Result::ok);
     assert!(lines.into_iter().any(|l| l.contains("TACTICEYE_FAULT reached")), "the first worker never got to segment 4");
     first.kill().unwrap();
@@ -250,7 +265,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let partial = api_get(&store, "/matches/cup_final/summary").await;
     assert_eq!((partial["status"].as_str(), partial["segments_done"].as_u64()), (Some("running"), Some(4)), "{partial}");
     // Two more finish the match: the killed worker's message reappears after its visibility timeout.
-    wait_exit(vec![worker(&moto, &queue_url, &truth, None), worker(&moto, &queue_url, &truth, None)], Duration::from_secs(240));
+    wait_exit(vec![worker(&moto, None, &queue_url, &truth, None), worker(&moto, None, &queue_url, &truth, None)], Duration::from_secs(240));
     let summary = api_get(&store, "/matches/cup_final/summary").await;
     assert_eq!((summary["status"].as_str(), summary["segments_done"].as_u64()), (Some("complete"), Some(15)), "{summary}");
 
@@ -289,7 +304,20 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
         .send()
         .await
         .unwrap();
-    wait_exit(vec![worker(&moto, &queue_url, &truth, None)], Duration::from_secs(60));
+    let (before, seen_before) = (metered(&store, &id).await, proxy.seen("cup_final"));
+    wait_exit(vec![worker(&moto, via, &queue_url, &truth, None)], Duration::from_secs(60));
+    // What this worker added to cost.json is exactly what it was seen to ask for.
+    let (after, seen_after) = (metered(&store, &id).await, proxy.seen("cup_final"));
+    let minus = |a: &Seen, b: &Seen| Seen {
+        s3_get: a.s3_get - b.s3_get,
+        s3_put: a.s3_put - b.s3_put,
+        s3_list: a.s3_list - b.s3_list,
+        s3_delete: a.s3_delete - b.s3_delete,
+        sqs_requests: a.sqs_requests - b.sqs_requests,
+    };
+    eprintln!("redelivery worker requests observed: {:?}", minus(&seen_after, &seen_before));
+    assert_eq!(minus(&after, &before), minus(&seen_after, &seen_before), "worker: cost.json against the requests observed");
+    assert!(seen_after.sqs_requests > seen_before.sqs_requests, "the worker took the messages through the proxy");
     assert_eq!(store.get(&id.checkpoint_key()).await.unwrap().unwrap(), checkpoint);
     assert_eq!(store.get(&id.output_key(7)).await.unwrap().unwrap(), output);
 

@@ -99,10 +99,10 @@ impl Moto {
         Moto { child, endpoint: format!("http://127.0.0.1:{port}") }
     }
 
-    /// Environment for processes that should talk to this server.
-    pub fn env(&self) -> [(&'static str, String); 4] {
+    /// Environment for processes that should talk to this server (through `via`, a proxy, if given).
+    pub fn env(&self, via: Option<&str>) -> [(&'static str, String); 4] {
         [
-            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_ENDPOINT_URL", via.unwrap_or(&self.endpoint).to_string()),
             ("AWS_ACCESS_KEY_ID", "test".into()),
             ("AWS_SECRET_ACCESS_KEY", "test".into()),
             ("AWS_REGION", "us-east-1".into()),
@@ -123,5 +123,112 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Requests counted the way `cost.json` counts them, per match.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Seen {
+    pub s3_get: u64,
+    pub s3_put: u64,
+    pub s3_list: u64,
+    pub s3_delete: u64,
+    pub sqs_requests: u64,
+}
+
+/// An HTTP proxy in front of moto that counts, per match, the S3 and SQS requests that pass through it:
+/// the test's own view of what the processes asked for.
+pub struct CountingProxy {
+    pub endpoint: String,
+    seen: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Seen>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+type Counts = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Seen>>>;
+
+/// The match an S3 key belongs to, as the meter attributes it.
+fn match_of_key(key: &str) -> Option<String> {
+    if let Some(rest) = key.strip_prefix("matches/") {
+        return rest.split('/').next().map(str::to_string);
+    }
+    let name = key.strip_prefix("uploads/")?;
+    tacticeye::ids::MatchId::from_file_name(Path::new(name)).ok().map(|m| m.to_string())
+}
+
+impl CountingProxy {
+    pub async fn start(upstream: &str, bucket: &str) -> CountingProxy {
+        let seen: Counts = Default::default();
+        let receipts: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>> = Default::default();
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<axum::body::Body>();
+        let (upstream, bucket) = (upstream.to_string(), format!("/{bucket}"));
+        let counts = seen.clone();
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let (client, upstream, bucket, seen, receipts) = (client.clone(), upstream.clone(), bucket.clone(), counts.clone(), receipts.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let uri = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+                let mut forward = axum::http::Request::builder().method(parts.method.clone()).uri(uri);
+                for (k, v) in &parts.headers {
+                    forward = forward.header(k, v);
+                }
+                let response = client.request(forward.body(axum::body::Body::from(body.clone())).unwrap()).await.unwrap();
+                let (rparts, rbody) = response.into_parts();
+                let rbody = http_body_util::BodyExt::collect(rbody).await.unwrap().to_bytes();
+                let count = |id: Option<String>, f: &dyn Fn(&mut Seen)| {
+                    if let Some(id) = id {
+                        f(seen.lock().unwrap().entry(id).or_default());
+                    }
+                };
+                let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy().to_string();
+                if let Some(action) = target.strip_prefix("AmazonSQS.") {
+                    let req: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                    let res: serde_json::Value = serde_json::from_slice(&rbody).unwrap_or_default();
+                    let id = match action {
+                        "SendMessage" => req["MessageGroupId"].as_str().map(str::to_string),
+                        "ReceiveMessage" => res["Messages"].get(0).and_then(|m| {
+                            let id = serde_json::from_str::<serde_json::Value>(m["Body"].as_str()?).ok()?["match_id"].as_str()?.to_string();
+                            receipts.lock().unwrap().insert(m["ReceiptHandle"].as_str()?.to_string(), id.clone());
+                            Some(id)
+                        }),
+                        _ => req["ReceiptHandle"].as_str().and_then(|r| receipts.lock().unwrap().get(r).cloned()),
+                    };
+                    count(id, &|s| s.sqs_requests += 1);
+                } else if let Some(rest) = path.strip_prefix(&bucket) {
+                    let key = rest.trim_start_matches('/');
+                    if key.is_empty() {
+                        let prefix = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("prefix="))).unwrap_or("");
+                        let prefix = percent_encoding::percent_decode_str(prefix).decode_utf8_lossy().to_string();
+                        if parts.method == axum::http::Method::GET {
+                            count(match_of_key(&prefix), &|s| s.s3_list += 1);
+                        }
+                    } else {
+                        let id = match_of_key(key);
+                        match parts.method.as_str() {
+                            "GET" => count(id, &|s| s.s3_get += 1),
+                            "PUT" => count(id, &|s| s.s3_put += 1),
+                            "DELETE" => count(id, &|s| s.s3_delete += 1),
+                            _ => {}
+                        }
+                    }
+                }
+                axum::http::Response::from_parts(rparts, axum::body::Body::from(rbody))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        CountingProxy { endpoint, seen, server }
+    }
+
+    pub fn seen(&self, match_id: &str) -> Seen {
+        self.seen.lock().unwrap().get(match_id).cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for CountingProxy {
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }
