@@ -10,10 +10,10 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::load_state;
-use crate::segment::load_manifest;
 use crate::events::Event;
 use crate::ids::MatchId;
 use crate::pipeline::{FrameOutput, SegmentOutput};
+use crate::segment::{Manifest, load_manifest};
 use crate::state::{MatchState, Status};
 use crate::storage::ObjectStore;
 
@@ -72,22 +72,44 @@ pub fn summarise(state: &MatchState, segments_total: u64, frames_total: u64) -> 
     }
 }
 
-pub async fn summary<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Summary> {
+/// The checkpoint, then the manifest: the checkpoint says how much is committed.
+async fn load_match<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<(MatchState, Manifest)> {
     let (state, _) = load_state(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?;
     let manifest = load_manifest(store, match_id).await?.with_context(|| format!("match {match_id} has no manifest"))?;
-    Ok(summarise(&state, manifest.segments.len() as u64, manifest.frames))
+    Ok((state, manifest))
+}
+
+/// Outputs of the committed segments that overlap frames `from..=to`.
+async fn committed_outputs<S: ObjectStore>(
+    store: &S,
+    (state, manifest): &(MatchState, Manifest),
+    from: u64,
+    to: u64,
+) -> anyhow::Result<Vec<SegmentOutput>> {
+    let mut outputs = Vec::new();
+    for seg in manifest.segments.iter().take(state.next_segment as usize) {
+        if seg.first_frame + seg.frames <= from || seg.first_frame > to {
+            continue;
+        }
+        let key = manifest.match_id.output_key(seg.index);
+        let obj = store.get(&key).await?.with_context(|| format!("committed output {key} is missing"))?;
+        outputs.push(serde_json::from_slice(&obj.bytes).with_context(|| format!("{key} is unreadable"))?);
+    }
+    Ok(outputs)
+}
+
+fn summary_of((state, manifest): &(MatchState, Manifest)) -> Summary {
+    summarise(state, manifest.segments.len() as u64, manifest.frames)
+}
+
+pub async fn summary<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Summary> {
+    Ok(summary_of(&load_match(store, match_id).await?))
 }
 
 /// The summary and the outputs of every committed segment, read consistently.
 pub async fn committed<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<(Summary, Vec<SegmentOutput>)> {
-    let summary = summary(store, match_id).await?;
-    let mut outputs = Vec::with_capacity(summary.segments_done as usize);
-    for index in 0..summary.segments_done {
-        let key = match_id.output_key(index);
-        let obj = store.get(&key).await?.with_context(|| format!("committed output {key} is missing"))?;
-        outputs.push(serde_json::from_slice(&obj.bytes).with_context(|| format!("{key} is unreadable"))?);
-    }
-    Ok((summary, outputs))
+    let found = load_match(store, match_id).await?;
+    Ok((summary_of(&found), committed_outputs(store, &found, 0, u64::MAX).await?))
 }
 
 #[derive(Serialize)]
@@ -162,22 +184,6 @@ fn paginate<T>(all: Vec<T>, page: usize, per_page: usize) -> Page<T> {
     Page { items, page, per_page, total }
 }
 
-/// Outputs of the committed segments that overlap frames `from..=to`, read consistently.
-async fn committed_range<S: ObjectStore>(store: &S, match_id: &MatchId, from: u64, to: u64) -> anyhow::Result<Vec<SegmentOutput>> {
-    let (state, _) = load_state(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?;
-    let manifest = load_manifest(store, match_id).await?.with_context(|| format!("match {match_id} has no manifest"))?;
-    let mut outputs = Vec::new();
-    for seg in manifest.segments.iter().take(state.next_segment as usize) {
-        if seg.first_frame + seg.frames <= from || seg.first_frame > to {
-            continue;
-        }
-        let key = match_id.output_key(seg.index);
-        let obj = store.get(&key).await?.with_context(|| format!("committed output {key} is missing"))?;
-        outputs.push(serde_json::from_slice(&obj.bytes).with_context(|| format!("{key} is unreadable"))?);
-    }
-    Ok(outputs)
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventFilter {
     #[serde(rename = "type")]
@@ -189,10 +195,11 @@ pub struct EventFilter {
 
 /// Events of the committed part of a match, filtered by type and time.
 pub async fn events<S: ObjectStore>(store: &S, match_id: &MatchId, filter: &EventFilter, page: usize, per_page: usize) -> anyhow::Result<Page<Event>> {
-    let fps = load_manifest(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?.fps;
+    let found = load_match(store, match_id).await?;
+    let fps = found.1.fps;
     let from = filter.from.map_or(0, |t| (t.max(0.0) * fps).floor() as u64);
     let to = filter.to.map_or(u64::MAX, |t| (t.max(0.0) * fps).ceil() as u64);
-    let outputs = committed_range(store, match_id, from, to).await?;
+    let outputs = committed_outputs(store, &found, from, to).await?;
     let all: Vec<Event> = outputs
         .into_iter()
         .flat_map(|o| o.events)
@@ -203,7 +210,7 @@ pub async fn events<S: ObjectStore>(store: &S, match_id: &MatchId, filter: &Even
 
 /// Per-frame positions of the committed part of a match, frames `from..=to`.
 pub async fn positions<S: ObjectStore>(store: &S, match_id: &MatchId, from: u64, to: u64, page: usize, per_page: usize) -> anyhow::Result<Page<FrameOutput>> {
-    let outputs = committed_range(store, match_id, from, to).await?;
+    let outputs = committed_outputs(store, &load_match(store, match_id).await?, from, to).await?;
     let all: Vec<FrameOutput> = outputs.into_iter().flat_map(|o| o.frames).filter(|f| (from..=to).contains(&f.frame)).collect();
     Ok(paginate(all, page, per_page))
 }
