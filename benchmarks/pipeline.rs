@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
     let store = LocalStore::new(work.path().join("data"));
     let id = MatchId::new("bench")?;
     let t = Instant::now();
-    let manifest = segment::segment_video(&store, &id, &video, 3.0).await?;
+    let manifest = segment::segment_video(&store, &id, &segment::Video::open(&video)?, 3.0).await?;
     let segmenting = t.elapsed();
 
     let mut detectors: Vec<(String, Box<dyn Detector>)> =
@@ -123,7 +123,7 @@ async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
     synth::generate(&video, &SynthOptions { seconds: minutes * 60.0, seed: 3, width: 480, height: 270, fps: 25 }, |_, _| {})?;
     let store = LocalStore::new(work.join("long-data"));
     let id = MatchId::new("long")?;
-    let manifest = segment::segment_video(&store, &id, &video, 2.0).await?;
+    let manifest = segment::segment_video(&store, &id, &segment::Video::open(&video)?, 2.0).await?;
     let mut detector = TruthDetector::open(&synth::truth_path(&video), Noise::default())?;
     let mut state = MatchState::new(id.clone(), Config { segment_seconds: 2.0, ..Config::default() }, detector.identity(), manifest.fingerprint.clone(), manifest.fps, manifest.width, manifest.height);
     let mut rows: Vec<(u64, usize, Duration, Duration)> = Vec::new(); // index, bytes, serialise+put, load+parse

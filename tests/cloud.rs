@@ -323,7 +323,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
 
     // A segment ahead of the checkpoint is refused and writes nothing.
     let fresh = MatchId::new("fresh").unwrap();
-    let fresh_manifest = segment::segment_video(&store, &fresh, &video, 2.0).await.unwrap();
+    let fresh_manifest = segment::segment_video(&store, &fresh, &segment::Video::open(&video).unwrap(), 2.0).await.unwrap();
     let mut detector = open(&DetectorChoice::Truth { truth: truth.clone(), noise: Noise::default() }).unwrap();
     let config = Config::default();
     let ahead = analysis::handle(&store, detector.as_mut(), &config, &Message::Segment { match_id: fresh.clone(), index: 3 }).await.unwrap();

@@ -79,10 +79,9 @@ impl Video {
 
 /// The segmenter, whole: cuts a local video into segments, stores them and the manifest. Rerunning it
 /// over a stored manifest for the same video goes on where it stopped, or does nothing.
-pub async fn segment_video<S: ObjectStore>(store: &S, match_id: &MatchId, video: &Path, segment_seconds: f64) -> anyhow::Result<Manifest> {
-    let video = Video::open(video)?;
+pub async fn segment_video<S: ObjectStore>(store: &S, match_id: &MatchId, video: &Video, segment_seconds: f64) -> anyhow::Result<Manifest> {
     loop {
-        let (manifest, _) = segment_step(store, match_id, &video, segment_seconds, CHUNK_SEGMENTS).await?;
+        let (manifest, _) = segment_step(store, match_id, video, segment_seconds, CHUNK_SEGMENTS).await?;
         if manifest.complete {
             return Ok(manifest);
         }

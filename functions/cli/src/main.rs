@@ -156,8 +156,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => MatchId::from_file_name(&video).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))?,
             };
             let choice = DetectorChoice::parse(&detector, Some(truth.unwrap_or_else(|| synth::truth_path(&video))), noise)?;
-            // The video first: a wrong path is the likeliest mistake, and the cheapest to report.
-            tacticeye::source::probe(&video)?;
+            // The video first, probed and fingerprinted once: a wrong path is the likeliest mistake.
+            let video = tacticeye::segment::Video::open(&video)?;
             let mut detector = detect::open(&choice)?;
             if restart {
                 analysis::discard(&store, &match_id).await?;
