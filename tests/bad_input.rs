@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use tacticeye_tests::{ok, stderr, synthetic_clip, tacticeye};
+use tacticeye_tests::{kill_at_fault, ok, stderr, synthetic_clip, tacticeye};
 
 /// `analyze` with the truth detector in `seconds`-long segments, plus `extra` options.
 fn analyze(data: &Path, video: &Path, seconds: &str, extra: &[&str]) -> Output {
@@ -53,19 +53,9 @@ fn real_video_without_a_detector_says_what_to_pass() {
 
 /// Runs half a match (killed after segment 4), then returns the committed files' bytes.
 fn half_done(data: &Path, video: &Path) -> Vec<(String, Vec<u8>)> {
-    use std::io::{BufRead, BufReader};
-    let mut child = tacticeye(data)
-        .arg("analyze")
-        .arg(video)
-        .args(["--match-id", "m", "--segment-seconds", "2", "--detector", "truth"])
-        .env("TACTICEYE_FAULT", "after-commit:4")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
-    assert!(lines.into_iter().any(|l| l.contains("TACTICEYE_FAULT reached")));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut analyze = tacticeye(data);
+    analyze.arg("analyze").arg(video).args(["--match-id", "m", "--segment-seconds", "2", "--detector", "truth"]);
+    kill_at_fault(&mut analyze, "after-commit:4");
     snapshot(data)
 }
 

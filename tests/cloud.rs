@@ -3,9 +3,8 @@
 //! committed results equal those of the local mode on the same clip. Duplicated and redelivered
 //! messages change nothing; a segment ahead of the checkpoint is not applied.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::s3::S3Event;
@@ -22,21 +21,17 @@ use tacticeye::results;
 use tacticeye::state::Config;
 use tacticeye::storage::{LocalStore, ObjectStore, S3Store};
 use tacticeye_segmenter::Segmenter;
-use tacticeye_tests::{CountingProxy, Moto, Seen, bin, ok, synthetic_clip, tacticeye};
+use tacticeye_tests::{CountingProxy, Moto, Seen, bin, kill_at_fault, ok, synthetic_clip, tacticeye};
 
 const BUCKET: &str = "tacticeye-test";
 
-fn worker(moto: &Moto, via: Option<&str>, queue_url: &str, truth: &Path, fault: Option<&str>) -> Child {
+fn worker(moto: &Moto, via: Option<&str>, queue_url: &str, truth: &Path) -> Command {
     let mut cmd = Command::new(bin().with_file_name("tacticeye-worker"));
     cmd.envs(moto.env(via))
         .args(["--bucket", BUCKET, "--queue-url", queue_url, "--detector", "truth", "--truth"])
         .arg(truth)
-        .args(["--visibility-seconds", "3", "--wait-seconds", "1", "--idle-exit-seconds", "6"])
-        .stderr(Stdio::piped());
-    if let Some(f) = fault {
-        cmd.env("TACTICEYE_FAULT", f);
-    }
-    cmd.spawn().unwrap()
+        .args(["--visibility-seconds", "3", "--wait-seconds", "1", "--idle-exit-seconds", "6"]);
+    cmd
 }
 
 fn wait_exit(children: Vec<Child>, limit: Duration) {
@@ -256,16 +251,13 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     assert!(refused.contains("not a file directly under uploads/"), "{refused}");
 
     // The first worker is killed in the middle of a segment (its output written, its checkpoint not).
-    let mut first = worker(&moto, None, &queue_url, &truth, Some("before-checkpoint:4+"));
-    let lines = BufReader::new(first.stderr.take().unwrap()).lines().map_while(Result::ok);
-    assert!(lines.into_iter().any(|l| l.contains("TACTICEYE_FAULT reached")), "the first worker never got to segment 4");
-    first.kill().unwrap();
-    first.wait().unwrap();
+    kill_at_fault(&mut worker(&moto, None, &queue_url, &truth), "before-checkpoint:4+");
     // Partial results while the match is analysed: the segments committed so far.
     let partial = api_get(&store, "/matches/cup_final/summary").await;
     assert_eq!((partial["status"].as_str(), partial["segments_done"].as_u64()), (Some("running"), Some(4)), "{partial}");
     // Two more finish the match: the killed worker's message reappears after its visibility timeout.
-    wait_exit(vec![worker(&moto, None, &queue_url, &truth, None), worker(&moto, None, &queue_url, &truth, None)], Duration::from_secs(240));
+    let finishers = (0..2).map(|_| worker(&moto, None, &queue_url, &truth).spawn().unwrap()).collect();
+    wait_exit(finishers, Duration::from_secs(240));
     let summary = api_get(&store, "/matches/cup_final/summary").await;
     assert_eq!((summary["status"].as_str(), summary["segments_done"].as_u64()), (Some("complete"), Some(15)), "{summary}");
 
@@ -305,7 +297,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
         .await
         .unwrap();
     let (before, seen_before) = (metered(&store, &id).await, proxy.seen("cup_final"));
-    wait_exit(vec![worker(&moto, via, &queue_url, &truth, None)], Duration::from_secs(60));
+    wait_exit(vec![worker(&moto, via, &queue_url, &truth).spawn().unwrap()], Duration::from_secs(60));
     // What this worker added to cost.json is exactly what it was seen to ask for.
     let (after, seen_after) = (metered(&store, &id).await, proxy.seen("cup_final"));
     let minus = |a: &Seen, b: &Seen| Seen {

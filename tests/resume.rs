@@ -1,11 +1,10 @@
 //! The headline promise: an analysis killed at any point and rerun gives exactly the results of an
 //! uninterrupted run. Real processes, real SIGKILL.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use tacticeye_tests::{ok, synthetic_clip, tacticeye};
+use tacticeye_tests::{kill_at_fault, ok, synthetic_clip, tacticeye};
 
 const SEGMENTS: u64 = 15; // 30 s in 2 s segments
 
@@ -21,14 +20,8 @@ fn export(data: &Path) -> Vec<u8> {
     std::fs::read(out).unwrap()
 }
 
-/// Starts the analysis with a fault point, waits until the process hangs there, SIGKILLs it.
 fn kill_at(data: &Path, video: &Path, fault: &str) {
-    let mut child = analyze(data, video).env("TACTICEYE_FAULT", fault).stderr(Stdio::piped()).spawn().unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let reached = stderr.lines().map_while(Result::ok).any(|line| line.contains("TACTICEYE_FAULT reached"));
-    assert!(reached, "the analysis never reached {fault}");
-    child.kill().unwrap(); // SIGKILL
-    assert!(!child.wait().unwrap().success());
+    kill_at_fault(&mut analyze(data, video), fault);
 }
 
 fn summary(data: &Path) -> serde_json::Value {

@@ -67,6 +67,16 @@ pub fn python() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"))
 }
 
+/// Runs `cmd` with `TACTICEYE_FAULT=fault`, waits until it hangs at that point, and SIGKILLs it there.
+pub fn kill_at_fault(cmd: &mut Command, fault: &str) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd.env("TACTICEYE_FAULT", fault).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines().map_while(Result::ok);
+    assert!(lines.into_iter().any(|l| l.contains("TACTICEYE_FAULT reached")), "{cmd:?} never reached {fault}");
+    child.kill().unwrap(); // SIGKILL
+    assert!(!child.wait().unwrap().success());
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
