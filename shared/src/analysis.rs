@@ -21,12 +21,13 @@ pub async fn load_state<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow
     Ok(Some((MatchState::from_json(match_id, &obj.bytes)?, obj.etag)))
 }
 
-/// Loads the match's checkpoint, or writes the initial one; refuses a checkpoint made otherwise.
-pub async fn start<S: ObjectStore>(store: &S, manifest: &Manifest, config: &Config, detector: &str) -> anyhow::Result<MatchState> {
+/// Loads the match's checkpoint (with its ETag), or writes the initial one; refuses a checkpoint made
+/// otherwise.
+pub async fn start<S: ObjectStore>(store: &S, manifest: &Manifest, config: &Config, detector: &str) -> anyhow::Result<(MatchState, String)> {
     let id = &manifest.match_id;
-    if let Some((state, _)) = load_state(store, id).await? {
+    if let Some((state, etag)) = load_state(store, id).await? {
         state.check_compatible(config, detector, &manifest.fingerprint)?;
-        return Ok(state);
+        return Ok((state, etag));
     }
     let state = MatchState::new(
         id.clone(),
@@ -38,12 +39,12 @@ pub async fn start<S: ObjectStore>(store: &S, manifest: &Manifest, config: &Conf
         manifest.height,
     );
     match store.put(&id.checkpoint_key(), state.to_json(), Condition::IfNoneMatch).await {
-        Ok(_) => Ok(state),
+        Ok(etag) => Ok((state, etag)),
         // Another starter won the race: use its checkpoint.
         Err(crate::storage::StoreError::PreconditionFailed(_)) => {
-            let (state, _) = load_state(store, id).await?.context("checkpoint vanished")?;
+            let (state, etag) = load_state(store, id).await?.context("checkpoint vanished")?;
             state.check_compatible(config, detector, &manifest.fingerprint)?;
-            Ok(state)
+            Ok((state, etag))
         }
         Err(e) => Err(e.into()),
     }
@@ -80,14 +81,7 @@ pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, conf
     let id = message.match_id();
     let manifest = load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
     let config = Config { segment_seconds: manifest.segment_seconds, ..config.clone() };
-    let (state, etag) = match load_state(store, id).await? {
-        Some(found) => found,
-        None => {
-            start(store, &manifest, &config, &detector.identity()).await?;
-            load_state(store, id).await?.context("checkpoint vanished")?
-        }
-    };
-    state.check_compatible(&config, &detector.identity(), &manifest.fingerprint)?;
+    let (state, etag) = start(store, &manifest, &config, &detector.identity()).await?;
     let index = match message {
         Message::End { segments, .. } => {
             if state.next_segment < *segments {
@@ -157,7 +151,7 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
     config: &Config,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<MatchState> {
-    let state = start(store, manifest, config, &detector.identity()).await?;
+    let (state, _) = start(store, manifest, config, &detector.identity()).await?;
     let total = manifest.segments.len() as u64;
     progress(state.next_segment, total);
     if state.status == Status::Complete {
