@@ -8,6 +8,7 @@
 use anyhow::Context;
 
 use crate::detect::Detector;
+use crate::events::{Event, EventKind};
 use crate::ids::MatchId;
 use crate::pipeline::{self, Segment, SegmentOutput, StageTimes};
 use crate::queue::{Message, SegmentQueue};
@@ -65,7 +66,10 @@ pub async fn enqueue<Q: SegmentQueue>(queue: &Q, manifest: &Manifest, from_segme
 /// What the worker did with a message.
 #[derive(Debug)]
 pub enum Outcome {
-    Applied { index: u64, frames: u64, times: StageTimes },
+    /// `lag`: live only, seconds from receiving the segment's last frame to committing its results.
+    Applied { index: u64, frames: u64, times: StageTimes, lag: Option<f64> },
+    /// Live: received `lag` seconds ago, over the match's bound; skipped, recorded as an event.
+    Dropped { index: u64, lag: f64 },
     /// Already in the checkpoint (a duplicate or a redelivery): nothing written.
     AlreadyApplied { index: u64 },
     /// Ahead of the checkpoint: not applied; the earlier segments must come first.
@@ -102,6 +106,28 @@ pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, conf
         return Ok(Outcome::Ahead { index, expected: state.next_segment });
     }
     let info = manifest.segments.get(index as usize).with_context(|| format!("match {id} has no segment {index}"))?;
+    let (mut state, mut leading) = (state, Vec::new());
+    if let Some(gap) = info.gap_seconds {
+        leading.push(Event::discontinuity(EventKind::SourceGap, info.first_frame, state.fps, gap));
+        state.possession.break_continuity();
+        state.live.gaps += 1;
+        state.live.gap_seconds += gap;
+        state.next_frame = state.next_frame.max(info.first_frame);
+    }
+    let received = info.received_at.map(|at| unix_now() - at);
+    if let (Some(lag), Some(bound)) = (received, manifest.max_lag_seconds) {
+        if lag > bound {
+            let seconds = info.frames as f64 / state.fps;
+            leading.push(Event::discontinuity(EventKind::SegmentDropped, info.first_frame, state.fps, seconds));
+            state.possession.break_continuity();
+            state.live.dropped_segments += 1;
+            state.live.dropped_seconds += seconds;
+            let next = MatchState { next_segment: index + 1, next_frame: info.first_frame + info.frames, ..state };
+            let output = SegmentOutput { index, first_frame: info.first_frame, frames: Vec::new(), events: leading, stats: Default::default() };
+            commit(store, &next, &output, etag).await?;
+            return Ok(Outcome::Dropped { index, lag });
+        }
+    }
     let video = store.get(&info.key).await?.with_context(|| format!("segment {} is missing from storage", info.key))?;
     let tmp = tempfile::Builder::new().suffix(".mp4").tempfile()?;
     std::fs::write(tmp.path(), &video.bytes)?;
@@ -109,9 +135,19 @@ pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, conf
     if frames.len() as u64 != info.frames {
         anyhow::bail!("segment {index} decoded to {} frames, the manifest says {}", frames.len(), info.frames);
     }
-    let (next, output, times) = pipeline::process_segment(detector, state, &Segment { index, frames: &frames })?;
+    let (mut next, mut output, times) = pipeline::process_segment(detector, state, &Segment { index, frames: &frames })?;
+    output.events.splice(0..0, leading);
+    // The lag is measured as of the commit, less the two puts themselves.
+    let lag = info.received_at.map(|at| unix_now() - at);
+    if let Some(lag) = lag {
+        next.live.record_lag(lag);
+    }
     commit(store, &next, &output, etag).await?;
-    Ok(Outcome::Applied { index, frames: frames.len() as u64, times })
+    Ok(Outcome::Applied { index, frames: frames.len() as u64, times, lag })
+}
+
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 async fn commit<S: ObjectStore>(store: &S, state: &MatchState, output: &SegmentOutput, etag: String) -> anyhow::Result<()> {
@@ -158,13 +194,35 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
         return Ok(state);
     }
     enqueue(queue, manifest, state.next_segment).await?;
-    while let Some(delivery) = queue.receive().await? {
-        match handle(store, detector, config, &delivery.message).await {
-            Ok(Outcome::Applied { index, frames, times }) => {
-                queue.ack(&delivery.receipt).await?;
-                tracing::info!(match_id = %manifest.match_id, index, frames, ?times, "segment committed");
-                progress(index + 1, total);
+    work(store, queue, detector, config, || false, |outcome| {
+        if let Outcome::Applied { index, .. } = outcome {
+            progress(index + 1, total)
+        }
+    })
+    .await?;
+    Ok(load_state(store, &manifest.match_id).await?.context("checkpoint vanished")?.0)
+}
+
+/// The local worker loop: applies messages until the match completes, or the queue is empty while
+/// `more()` says no more can come (a segmenter still running says yes).
+pub async fn work<S: ObjectStore, Q: SegmentQueue>(
+    store: &S,
+    queue: &Q,
+    detector: &mut dyn Detector,
+    config: &Config,
+    more: impl Fn() -> bool,
+    mut progress: impl FnMut(&Outcome),
+) -> anyhow::Result<()> {
+    loop {
+        let Some(delivery) = queue.receive().await? else {
+            if !more() {
+                return Ok(());
             }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        };
+        let outcome = handle(store, detector, config, &delivery.message).await;
+        match &outcome {
             Ok(Outcome::Ahead { index, expected }) => {
                 queue.release(&delivery.receipt).await?;
                 anyhow::bail!("segment {index} arrived before segment {expected}");
@@ -172,14 +230,18 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
             Ok(Outcome::NotYetComplete { done, total }) => {
                 anyhow::bail!("the queue ran dry with {done} of {total} segments applied");
             }
-            Ok(_) => queue.ack(&delivery.receipt).await?,
-            Err(e) => {
-                queue.release(&delivery.receipt).await?;
-                return Err(e);
+            Ok(o) => {
+                queue.ack(&delivery.receipt).await?;
+                tracing::info!(match_id = %delivery.message.match_id(), outcome = ?o, "message handled");
+                progress(o);
+                if matches!(o, Outcome::Completed) {
+                    return Ok(());
+                }
             }
+            Err(_) => queue.release(&delivery.receipt).await?,
         }
+        outcome?;
     }
-    Ok(load_state(store, &manifest.match_id).await?.context("checkpoint vanished")?.0)
 }
 
 /// Deletes everything stored for a match.

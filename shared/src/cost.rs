@@ -61,7 +61,7 @@ pub struct Prices {
 
 impl Default for Prices {
     fn default() -> Self {
-        let instance_hour = [("g4dn.xlarge", 0.526), ("g5.xlarge", 1.006), ("g6.xlarge", 0.8048), ("c7i.large", 0.08925), ("local", 0.0)]
+        let instance_hour = [("g4dn.xlarge", 0.526), ("g5.xlarge", 1.006), ("g6.xlarge", 0.8048), ("c7i.large", 0.08925), ("fargate-1vcpu-2gb", 0.04937), ("local", 0.0)]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect();

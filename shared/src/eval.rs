@@ -110,7 +110,7 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
             let best = got
                 .iter()
                 .enumerate()
-                .filter(|(j, g)| !taken[*j] && map_team(g.team) == w.team && g.frame.abs_diff(w.end_frame) <= tolerance)
+                .filter(|(j, g)| !taken[*j] && g.team.map(map_team) == Some(w.team) && g.frame.abs_diff(w.end_frame) <= tolerance)
                 .min_by_key(|(_, g)| g.frame.abs_diff(w.end_frame));
             if let Some((j, _)) = best {
                 taken[j] = true;

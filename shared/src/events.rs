@@ -72,6 +72,10 @@ pub enum EventKind {
     PossessionChange,
     Pass,
     Turnover,
+    /// Live: the connection to the stream dropped; `seconds` of it were lost before `frame`.
+    SourceGap,
+    /// Live: a segment was skipped to keep up with the stream (`seconds` of it, from `frame`).
+    SegmentDropped,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,12 +84,31 @@ pub struct Event {
     /// Frame the new owner controlled the ball.
     pub frame: u64,
     pub time: f64,
-    /// Team that has the ball after the event.
-    pub team: u8,
+    /// Team that has the ball after the event (possession events).
+    pub team: Option<u8>,
     pub from_track: Option<u64>,
-    pub to_track: u64,
+    pub to_track: Option<u64>,
     /// Frame the previous owner last had the ball.
     pub start_frame: Option<u64>,
+    /// Length of a gap or of a dropped segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+}
+
+impl Event {
+    /// A break in the analysed video: a source gap or a dropped segment.
+    pub fn discontinuity(kind: EventKind, frame: u64, fps: f64, seconds: f64) -> Event {
+        Event { kind, frame, time: frame as f64 / fps, team: None, from_track: None, to_track: None, start_frame: None, seconds: Some(seconds) }
+    }
+}
+
+impl PossessionState {
+    /// After a break the ball's owner is unknown: no pass may span it.
+    pub fn break_continuity(&mut self) {
+        self.owner = None;
+        self.candidate = None;
+        self.previous = None;
+    }
 }
 
 /// One frame's view for possession: tracked people with their teams, and the ball.
@@ -168,10 +191,11 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         kind,
         frame: received,
         time: received as f64 / fps,
-        team,
+        team: Some(team),
         from_track: from.map(|o| o.track_id),
-        to_track: player.track_id,
+        to_track: Some(player.track_id),
         start_frame: from.map(|o| o.last_frame),
+        seconds: None,
     };
     match &state.owner {
         None => events.push(event(EventKind::PossessionChange, None)),

@@ -57,6 +57,17 @@ impl MatchId {
         format!("requests/{}.json", self.0)
     }
 
+    /// Hands a live source to the long-running live segmenter; its creation starts that task.
+    pub fn live_key(&self) -> String {
+        format!("live/{}.json", self.0)
+    }
+
+    /// The match a `requests/` or `live/` key is about.
+    pub fn from_request_key(key: &str) -> Result<Self, InvalidMatchId> {
+        let name = key.strip_prefix("requests/").or_else(|| key.strip_prefix("live/")).unwrap_or(key);
+        MatchId::new(name.strip_suffix(".json").unwrap_or(name))
+    }
+
     pub fn output_key(&self, index: u64) -> String {
         format!("matches/{}/outputs/{index:06}.json", self.0)
     }

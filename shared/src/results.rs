@@ -36,8 +36,12 @@ pub struct Summary {
     pub seconds_done: f64,
     /// Segments done over segments known, 0..1.
     pub progress: f64,
-    /// Seconds of received video not analysed yet.
+    /// How far behind the source the results are, in seconds: for a live stream, the time since the
+    /// last analysed frame was received; otherwise, the received video not analysed yet.
     pub lag_seconds: f64,
+    /// Live streams only: lag figures and what was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveSummary>,
     /// Share of the time with an owner, in percent.
     pub possession: PerTeam<f64>,
     pub passes: PerTeam<u64>,
@@ -46,7 +50,39 @@ pub struct Summary {
     pub kits: Option<PerTeam<String>>,
 }
 
-pub fn summarise(state: &MatchState, segments_total: u64, frames_total: u64) -> Summary {
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveSummary {
+    /// Lag of each analysed segment as it was committed (commit time minus the time its last frame was
+    /// received): the last one, the mean and the largest.
+    pub last_lag_seconds: f64,
+    pub mean_lag_seconds: f64,
+    pub max_lag_seconds: f64,
+    /// The bound the worker keeps the lag under by dropping segments.
+    pub lag_bound_seconds: Option<f64>,
+    pub dropped_segments: u64,
+    pub dropped_seconds: f64,
+    pub gaps: u64,
+    pub gap_seconds: f64,
+}
+
+/// The summary as of `now` (Unix seconds; a live match's lag grows while nothing is committed).
+pub fn summarise(state: &MatchState, manifest: &Manifest, now: f64) -> Summary {
+    let (segments_total, frames_total) = (manifest.segments.len() as u64, manifest.frames);
+    let live_lag = (state.status == Status::Running && manifest.live)
+        .then(|| state.next_segment.checked_sub(1).and_then(|i| manifest.segments.get(i as usize)).and_then(|s| s.received_at))
+        .flatten()
+        .map(|at| (now - at).max(0.0));
+    let l = &state.live;
+    let live = manifest.live.then(|| LiveSummary {
+        last_lag_seconds: l.last_lag,
+        mean_lag_seconds: if l.segments == 0 { 0.0 } else { l.total_lag / l.segments as f64 },
+        max_lag_seconds: l.max_lag,
+        lag_bound_seconds: manifest.max_lag_seconds,
+        dropped_segments: l.dropped_segments,
+        dropped_seconds: l.dropped_seconds,
+        gaps: l.gaps,
+        gap_seconds: l.gap_seconds,
+    });
     let p = &state.possession;
     let owned = (p.frames[0] + p.frames[1]) as f64;
     let pct = |f: u64| if owned > 0.0 { (1000.0 * f as f64 / owned).round() / 10.0 } else { 0.0 };
@@ -64,7 +100,8 @@ pub fn summarise(state: &MatchState, segments_total: u64, frames_total: u64) -> 
         frames_total,
         seconds_done: state.next_frame as f64 / state.fps,
         progress: if segments_total == 0 { 0.0 } else { state.next_segment as f64 / segments_total as f64 },
-        lag_seconds: frames_total.saturating_sub(state.next_frame) as f64 / state.fps,
+        lag_seconds: live_lag.unwrap_or(frames_total.saturating_sub(state.next_frame) as f64 / state.fps),
+        live,
         possession: PerTeam { team_0: pct(p.frames[0]), team_1: pct(p.frames[1]) },
         passes: PerTeam { team_0: p.passes[0], team_1: p.passes[1] },
         turnovers_won: PerTeam { team_0: p.turnovers[0], team_1: p.turnovers[1] },
@@ -99,7 +136,7 @@ async fn committed_outputs<S: ObjectStore>(
 }
 
 fn summary_of((state, manifest): &(MatchState, Manifest)) -> Summary {
-    summarise(state, manifest.segments.len() as u64, manifest.frames)
+    summarise(state, manifest, crate::analysis::unix_now())
 }
 
 pub async fn summary<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Summary> {
@@ -155,10 +192,10 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
             }
             pos.flush()?;
             let mut ev = csv::Writer::from_path(out.join("events.csv"))?;
-            ev.write_record(["kind", "frame", "time", "team", "from_track", "to_track", "start_frame"])?;
+            ev.write_record(["kind", "frame", "time", "team", "from_track", "to_track", "start_frame", "seconds"])?;
             for e in events {
                 let kind = serde_json::to_value(e.kind)?;
-                ev.serialize((kind.as_str(), e.frame, e.time, e.team, e.from_track, e.to_track, e.start_frame))?;
+                ev.serialize((kind.as_str(), e.frame, e.time, e.team, e.from_track, e.to_track, e.start_frame, e.seconds))?;
             }
             ev.flush()?;
             std::fs::write(out.join("summary.json"), serde_json::to_vec_pretty(summary)?)?;

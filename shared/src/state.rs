@@ -11,7 +11,7 @@ use crate::ids::MatchId;
 use crate::teams::{TeamState, TeamsConfig};
 use crate::track::{TrackerConfig, TrackerState};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Every setting that changes results. A checkpoint only resumes under the same config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,6 +63,31 @@ pub struct MatchState {
     pub teams: TeamState,
     pub ball: BallState,
     pub possession: PossessionState,
+    pub live: LiveStats,
+}
+
+/// Live matches: how far behind the stream the analysis runs, and what it had to skip.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveStats {
+    /// Segments analysed with a receive time, for the lag figures.
+    pub segments: u64,
+    /// Lag of the last analysed segment: its commit time minus the time its last frame was received.
+    pub last_lag: f64,
+    pub max_lag: f64,
+    pub total_lag: f64,
+    pub dropped_segments: u64,
+    pub dropped_seconds: f64,
+    pub gaps: u64,
+    pub gap_seconds: f64,
+}
+
+impl LiveStats {
+    pub fn record_lag(&mut self, lag: f64) {
+        self.segments += 1;
+        self.last_lag = lag;
+        self.max_lag = self.max_lag.max(lag);
+        self.total_lag += lag;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +118,7 @@ impl MatchState {
             teams: TeamState::default(),
             ball: BallState::default(),
             possession: PossessionState::default(),
+            live: LiveStats::default(),
         }
     }
 

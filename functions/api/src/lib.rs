@@ -13,6 +13,8 @@ use serde::Deserialize;
 use tacticeye::cost::Cost;
 use tacticeye::ids::MatchId;
 use tacticeye::results::{self, EventFilter};
+use tacticeye::segment::SegmentRequest;
+use tacticeye::source::url::{Source, SourceKind};
 use tacticeye::storage::ObjectStore;
 
 /// An error as the client sees it: a status and a message in `{"error": ...}`.
@@ -167,26 +169,48 @@ fn authorise<S>(app: &AppState<S>, headers: &HeaderMap) -> ApiResult<()> {
 
 #[derive(Deserialize)]
 struct StartRequest {
-    /// An uploaded video, `uploads/{file}`.
-    key: String,
+    /// An uploaded video, `uploads/{file}`...
+    key: Option<String>,
+    /// ...or a URL: http(s) video, HLS, rtmp(s), rtsp(s), YouTube or Veo.
+    url: Option<String>,
+    /// What the URL is, when it does not tell (`hls`, `rtmp`, ...).
+    source_type: Option<SourceKind>,
+    /// For a URL; defaults to its last path segment.
+    match_id: Option<MatchId>,
 }
 
-/// Starts (or resumes) the analysis of an uploaded video: 202 with the match id. The segmenter is asked
-/// through `requests/{match}.json`, whose creation invokes it.
+/// Starts (or resumes) the analysis of an uploaded video or of a URL: 202 with the match id. The
+/// segmenter is asked through `requests/{match}.json`, whose creation invokes it.
 async fn start_match<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: HeaderMap, Json(req): Json<StartRequest>) -> ApiResult<Response> {
     authorise(&app, &headers)?;
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
-    let name = req.key.strip_prefix("uploads/").filter(|n| !n.is_empty() && !n.contains('/') && !n.starts_with('.'));
-    let name = name.ok_or_else(|| bad(format!("{:?} is not a file directly under uploads/", req.key)))?;
-    let id = MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(e.to_string()))?;
+    let (id, request) = match (req.key, req.url) {
+        (Some(key), None) => {
+            let name = key.strip_prefix("uploads/").filter(|n| !n.is_empty() && !n.contains('/') && !n.starts_with('.'));
+            let name = name.ok_or_else(|| bad(format!("{key:?} is not a file directly under uploads/")))?;
+            (MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(e.to_string()))?, SegmentRequest::Upload { upload: key })
+        }
+        (None, Some(url)) => {
+            let source = Source::parse(&url, req.source_type).map_err(|e| bad(e.to_string()))?;
+            if !source.is_url() {
+                return Err(bad(format!("{url:?} is not a URL; upload a file through POST /uploads")));
+            }
+            let id = req.match_id.or_else(|| source.default_match_id());
+            let id = id.ok_or_else(|| bad(format!("cannot make a match id from {url}; give match_id")))?;
+            (id, SegmentRequest::Url { url, source_type: req.source_type })
+        }
+        _ => return Err(bad("give either key (an upload) or url".into())),
+    };
     if !app.config.starts_matches {
         return Err(ApiError(StatusCode::NOT_IMPLEMENTED, "no segmenter here: run `tacticeye analyze` on the video".into()));
     }
-    let listed = app.store.list(&req.key).await.map_err(|e| bad(e.to_string()))?;
-    if !listed.iter().any(|k| *k == req.key) {
-        return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {}", req.key)));
+    if let SegmentRequest::Upload { upload } = &request {
+        let listed = app.store.list(upload).await.map_err(|e| bad(e.to_string()))?;
+        if !listed.iter().any(|k| k == upload) {
+            return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {upload}")));
+        }
     }
-    let body = serde_json::to_vec(&tacticeye::segment::SegmentRequest { upload: req.key.clone() }).map_err(|e| internal(e.into()))?;
+    let body = serde_json::to_vec(&request).map_err(|e| internal(e.into()))?;
     app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await.map_err(|e| internal(e.into()))?;
     let summary = format!("/matches/{id}/summary");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "match_id": id, "summary": summary }))).into_response())
@@ -235,8 +259,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
         let id = MatchId::new("m1").unwrap();
-        let segments = (0..2).map(|i| SegmentInfo { index: i, key: id.segment_key(i), first_frame: 2 * i, frames: 2, start_time: 2.0 * i as f64 / 25.0 }).collect();
-        let manifest = Manifest { match_id: id.clone(), source: "x.mp4".into(), fingerprint: "md5:x".into(), width: 100, height: 50, fps: 25.0, frames: 4, segment_seconds: 2.0, segments, reencoded: false, complete: true };
+        let segments = (0..2).map(|i| SegmentInfo { index: i, key: id.segment_key(i), first_frame: 2 * i, frames: 2, start_time: 2.0 * i as f64 / 25.0, source_end: None, received_at: None, gap_seconds: None }).collect();
+        let manifest = Manifest { match_id: id.clone(), source: "x.mp4".into(), fingerprint: "md5:x".into(), width: 100, height: 50, fps: 25.0, frames: 4, segment_seconds: 2.0, segments, reencoded: false, complete: true, live: false, max_lag_seconds: None };
         store.put(&id.manifest_key(), serde_json::to_vec(&manifest).unwrap(), Condition::Always).await.unwrap();
         let mut state = MatchState::new(id.clone(), Config::default(), "truth:x".into(), "md5:x".into(), 25.0, 100, 50);
         state.next_segment = 1;
@@ -244,7 +268,7 @@ mod tests {
         store.put(&id.checkpoint_key(), state.to_json(), Condition::Always).await.unwrap();
         let object = ObjectOutput { track_id: 3, team: Some(0), role: Class::Player, bbox: BBox::from([1.0, 2.0, 3.0, 4.0]), confidence: 0.9 };
         let frames = (0..2).map(|f| FrameOutput { frame: f, time: f as f64 / 25.0, objects: vec![object.clone()], ball: None, owner: None }).collect();
-        let pass = Event { kind: EventKind::Pass, frame: 1, time: 0.04, team: 0, from_track: Some(3), to_track: 4, start_frame: Some(0) };
+        let pass = Event { kind: EventKind::Pass, frame: 1, time: 0.04, team: Some(0), from_track: Some(3), to_track: Some(4), start_frame: Some(0), seconds: None };
         let output = SegmentOutput { index: 0, first_frame: 0, frames, events: vec![pass], stats: SegmentStats::default() };
         store.put(&id.output_key(0), serde_json::to_vec(&output).unwrap(), Condition::Always).await.unwrap();
         (dir, store)

@@ -11,6 +11,8 @@ use tacticeye::detect::truth::Noise;
 use tacticeye::detect::{self, DetectorChoice};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::LocalQueue;
+use tacticeye::segment::FollowOptions;
+use tacticeye::source::url::{Source, SourceKind};
 use tacticeye::results::{self, Format, Summary};
 use tacticeye::state::Config;
 use tacticeye::storage::LocalStore;
@@ -43,9 +45,15 @@ enum Command {
         fps: u32,
     },
     /// Analyse a match video segment by segment; rerun the same command to resume after a stop.
+    ///
+    /// SOURCE is a file or a URL: http(s) video, HLS playlist (VOD or live), rtmp(s), rtsp(s), YouTube
+    /// or Veo link. A live stream is analysed as it plays, a few seconds behind.
     Analyze {
-        video: PathBuf,
-        /// Defaults to the video's file name.
+        source: String,
+        /// What SOURCE is, when its URL does not tell: file, http, hls, rtmp, rtsp, youtube, veo, web.
+        #[arg(long)]
+        source_type: Option<SourceKind>,
+        /// Defaults to the file name or the URL's last path segment.
         #[arg(long)]
         match_id: Option<MatchId>,
         /// Segment length, 2 to 5 seconds.
@@ -63,6 +71,16 @@ enum Command {
         /// Discard this match's checkpoint and results and start over.
         #[arg(long)]
         restart: bool,
+        /// Live streams: drop a segment received longer ago than this when its turn comes, so the
+        /// results stay this close to the stream (0: never drop).
+        #[arg(long, default_value_t = 30.0)]
+        max_lag: f64,
+        /// URL sources: after a drop, keep reconnecting this long; a live stream silent for longer has ended.
+        #[arg(long, default_value_t = 60.0)]
+        reconnect_seconds: f64,
+        /// URL sources: a connection silent this long counts as dropped.
+        #[arg(long, default_value_t = 10.0)]
+        io_timeout: f64,
     },
     /// Status and figures of a match, during or after its analysis.
     Summary {
@@ -150,7 +168,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 truth.events.len() - passes
             );
         }
-        Command::Analyze { video, match_id, segment_seconds, detector, truth, noise, restart } => {
+        Command::Analyze { source, source_type, match_id, segment_seconds, detector, truth, noise, restart, max_lag, reconnect_seconds, io_timeout } => {
+            let source = Source::parse(&source, source_type)?;
+            if source.is_url() {
+                let options = FollowOptions {
+                    segment_seconds,
+                    max_lag_seconds: (max_lag > 0.0).then_some(max_lag),
+                    reconnect_seconds,
+                    io_timeout,
+                    deadline: None,
+                    hand_over_live: false,
+                };
+                let choice = DetectorChoice::parse(&detector, truth, noise)?;
+                return analyze_url(&cli.data_dir, source, match_id, &choice, options, restart).await;
+            }
+            let video = PathBuf::from(&source.location);
             let match_id = match match_id {
                 Some(id) => id,
                 None => MatchId::from_file_name(&video).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))?,
@@ -170,7 +202,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
             progress.finish_and_clear();
-            print_summary(&results::summarise(&state, manifest.segments.len() as u64, manifest.frames));
+            print_summary(&results::summarise(&state, &manifest, analysis::unix_now()));
         }
         Command::Summary { match_id, json } => {
             let summary = results::summary(&store, &match_id).await?;
@@ -219,6 +251,64 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A URL source: the segmenter follows it on its own thread while this one analyses each segment as it
+/// is enqueued, as a worker does in the cloud.
+async fn analyze_url(
+    data_dir: &std::path::Path,
+    source: Source,
+    match_id: Option<MatchId>,
+    choice: &DetectorChoice,
+    options: FollowOptions,
+    restart: bool,
+) -> anyhow::Result<()> {
+    let match_id = match match_id.or_else(|| source.default_match_id()) {
+        Some(id) => id,
+        None => anyhow::bail!("cannot make a match id from {}; pass --match-id", source.location),
+    };
+    let mut detector = detect::open(choice)?;
+    let store = LocalStore::new(data_dir);
+    if restart {
+        analysis::discard(&store, &match_id).await?;
+    }
+    let queue = std::sync::Arc::new(LocalQueue::new());
+    // Resuming: what was segmented but not analysed is enqueued again (the local queue lives in memory).
+    if let Some(manifest) = tacticeye::segment::load_manifest(&store, &match_id).await? {
+        let done = analysis::load_state(&store, &match_id).await?.map_or(0, |(s, _)| s.next_segment);
+        analysis::enqueue(queue.as_ref(), &manifest, done).await?;
+    }
+    let config = Config { segment_seconds: options.segment_seconds, ..Config::default() };
+    let follower = {
+        let (store, queue, match_id) = (LocalStore::new(data_dir), queue.clone(), match_id.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(tacticeye::segment::follow(&store, queue.as_ref(), &match_id, &source, &options))
+        })
+    };
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("analysing {match_id}: waiting for the first segment"));
+    let worked = analysis::work(&store, queue.as_ref(), detector.as_mut(), &config, || !follower.is_finished(), |outcome| {
+        spinner.tick();
+        match outcome {
+            analysis::Outcome::Applied { index, lag, .. } => {
+                let lag = lag.map(|l| format!(", {l:.1} s behind the stream")).unwrap_or_default();
+                spinner.set_message(format!("analysing {match_id}: segment {index} committed{lag}"));
+            }
+            analysis::Outcome::Dropped { index, lag } => {
+                spinner.set_message(format!("analysing {match_id}: segment {index} dropped ({lag:.1} s behind the stream)"))
+            }
+            _ => {}
+        }
+    })
+    .await;
+    spinner.finish_and_clear();
+    let followed = follower.join().map_err(|_| anyhow::anyhow!("the segmenter thread panicked"))?;
+    // The source's error first: it is the cause when both fail.
+    followed?;
+    worked?;
+    print_summary(&results::summary(&store, &match_id).await?);
+    Ok(())
+}
+
 fn print_summary(s: &Summary) {
     println!(
         "match {}: {}, {}/{} segments, {}/{} frames ({:.1} s analysed)",
@@ -235,4 +325,10 @@ fn print_summary(s: &Summary) {
     );
     println!("passes       team 0: {}   team 1: {}", s.passes.team_0, s.passes.team_1);
     println!("turnovers won team 0: {}   team 1: {}", s.turnovers_won.team_0, s.turnovers_won.team_1);
+    if let Some(l) = &s.live {
+        println!(
+            "live lag     now {:.1} s, mean {:.1} s, max {:.1} s at commit; {} segments dropped ({:.1} s), {} gaps ({:.1} s)",
+            s.lag_seconds, l.mean_lag_seconds, l.max_lag_seconds, l.dropped_segments, l.dropped_seconds, l.gaps, l.gap_seconds
+        );
+    }
 }

@@ -5,6 +5,11 @@
 //! A source that cannot be cut within one invocation (re-encoding a long video) is cut chunk by chunk;
 //! when the time left would not fit another chunk, the segmenter writes `requests/{match}.json` naming the
 //! upload, and that object's creation starts the next invocation, which goes on from the manifest.
+//!
+//! A request may name a URL instead (`POST /matches`). A VOD URL is cut the same way, invocation after
+//! invocation, each resuming with a seek where the manifest ends. A live URL outlives any invocation:
+//! it is handed to the live segmenter, the same binary run as a long-lived container task
+//! (`tacticeye-segmenter live MATCH`), started by the creation of `live/{match}.json` (infra/README.md).
 
 use std::path::Path;
 
@@ -14,7 +19,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tacticeye::analysis;
-use tacticeye::segment::{self, Manifest, SegmentRequest};
+use tacticeye::segment::{self, FollowOptions, Followed, Manifest, SegmentRequest};
+use tacticeye::source::url::{Source, SourceKind};
+use tacticeye::storage::Condition;
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::SegmentQueue;
@@ -36,6 +43,10 @@ pub struct Segmenter<S, Q> {
     memory_mb: u64,
     /// Segments per re-encoded chunk (one step).
     pub chunk_segments: u64,
+    /// How URL sources are followed (deadline and hand-over are set per call).
+    pub follow: FollowOptions,
+    /// Priced as this when not in Lambda (the live segmenter's container).
+    pub instance_type: String,
 }
 
 /// S3 event keys are URL-encoded, with `+` for spaces.
@@ -57,6 +68,8 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             prices,
             memory_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(0),
             chunk_segments: segment::CHUNK_SEGMENTS,
+            follow: FollowOptions { segment_seconds, ..FollowOptions::default() },
+            instance_type: std::env::var("TACTICEYE_INSTANCE_TYPE").unwrap_or_else(|_| "fargate-1vcpu-2gb".into()),
         }
     }
 
@@ -73,7 +86,13 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             if key.starts_with(REQUESTS) {
                 let request = self.store.get(&key).await?.with_context(|| format!("request {key} is gone"))?;
                 let request: SegmentRequest = serde_json::from_slice(&request.bytes).with_context(|| format!("request {key} is malformed"))?;
-                done.push(self.on_upload(&request.upload, None, deadline).await?);
+                match request {
+                    SegmentRequest::Upload { upload } => done.push(self.on_upload(&upload, None, deadline).await?),
+                    SegmentRequest::Url { url, source_type } => {
+                        let id = MatchId::from_request_key(&key)?;
+                        done.extend(self.on_url(&id, &url, source_type, deadline, true).await?);
+                    }
+                }
             } else {
                 done.push(self.on_upload(&key, record.s3.object.size, deadline).await?);
             }
@@ -112,20 +131,72 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             }
             // Another step takes about as long as this one; hand over if it might not fit.
             if deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < 2 * step.elapsed()) {
-                let body = serde_json::to_vec(&SegmentRequest { upload: key.to_string() })?;
+                let body = serde_json::to_vec(&SegmentRequest::Upload { upload: key.to_string() })?;
                 self.store.put(&request, body, tacticeye::storage::Condition::Always).await?;
                 tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "out of time: continues in a new invocation");
                 break manifest;
             }
         };
-        // Billed duration is rounded up to the millisecond.
-        let billed = (started.elapsed().as_secs_f64() * 1000.0).ceil() / 1000.0;
-        self.meter.record(&match_id, |u| {
-            u.lambda_invocations += 1;
-            u.lambda_gb_seconds += self.memory_mb as f64 / 1024.0 * billed;
-        });
-        self.meter.flush(&self.store.inner, &match_id, &self.prices).await?;
+        self.bill(&match_id, started).await?;
         Ok(manifest)
+    }
+
+    /// Segments a URL source and enqueues its segments as they come. With a `deadline` (Lambda), a VOD
+    /// source is cut until the time runs short and continued through `requests/`, and a live one is
+    /// handed to the live segmenter at once (`hand_over_live`); without, it is followed to its end.
+    /// `None` when handed over.
+    pub async fn on_url(
+        &self,
+        match_id: &MatchId,
+        url: &str,
+        kind: Option<SourceKind>,
+        deadline: Option<Instant>,
+        hand_over_live: bool,
+    ) -> anyhow::Result<Option<Manifest>> {
+        let started = Instant::now();
+        let source = Source::parse(url, kind)?;
+        if !source.is_url() {
+            anyhow::bail!("{url:?} is not a URL");
+        }
+        let options = FollowOptions { deadline, hand_over_live, ..self.follow.clone() };
+        let request = SegmentRequest::Url { url: url.to_string(), source_type: kind };
+        let followed = segment::follow(&self.store, &self.queue, match_id, &source, &options).await;
+        let manifest = match followed? {
+            Followed::Complete(m) => {
+                self.store.delete(&match_id.request_key()).await?;
+                tracing::info!(match_id = %match_id, segments = m.segments.len(), "source read to its end");
+                Some(m)
+            }
+            Followed::Paused(m) => {
+                self.store.put(&match_id.request_key(), serde_json::to_vec(&request)?, Condition::Always).await?;
+                tracing::info!(match_id = %match_id, segments = m.segments.len(), "out of time: continues in a new invocation");
+                Some(m)
+            }
+            Followed::Live => {
+                self.store.put(&match_id.live_key(), serde_json::to_vec(&request)?, Condition::Always).await?;
+                self.store.delete(&match_id.request_key()).await?;
+                tracing::info!(match_id = %match_id, "live source: handed to the live segmenter");
+                None
+            }
+        };
+        self.bill(match_id, started).await?;
+        Ok(manifest)
+    }
+
+    /// Meters this run's compute: a Lambda invocation, or (no Lambda memory set) container time.
+    async fn bill(&self, match_id: &MatchId, started: Instant) -> anyhow::Result<()> {
+        let seconds = started.elapsed().as_secs_f64();
+        self.meter.record(match_id, |u| {
+            if self.memory_mb > 0 {
+                // Billed duration is rounded up to the millisecond.
+                u.lambda_invocations += 1;
+                u.lambda_gb_seconds += self.memory_mb as f64 / 1024.0 * (seconds * 1000.0).ceil() / 1000.0;
+            } else {
+                *u.worker_seconds.entry(self.instance_type.clone()).or_default() += seconds;
+            }
+        });
+        self.meter.flush(&self.store.inner, match_id, &self.prices).await?;
+        Ok(())
     }
 }
 

@@ -84,8 +84,12 @@ async fn main() -> anyhow::Result<()> {
         let id = delivery.message.match_id();
         meter.record(id, |u| *u.worker_seconds.entry(args.instance_type.clone()).or_default() += started.elapsed().as_secs_f64());
         match outcome {
-            Ok(Outcome::Applied { index, frames, times }) => {
-                tracing::info!(match_id = %id, index, frames, ?times, "segment committed");
+            Ok(Outcome::Applied { index, frames, times, lag }) => {
+                tracing::info!(match_id = %id, index, frames, ?times, ?lag, "segment committed");
+                queue.ack(&delivery.receipt).await?;
+            }
+            Ok(Outcome::Dropped { index, lag }) => {
+                tracing::warn!(match_id = %id, index, lag, "live segment dropped to keep up with the stream");
                 queue.ack(&delivery.receipt).await?;
             }
             Ok(Outcome::AlreadyApplied { index }) => {

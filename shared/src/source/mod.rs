@@ -1,6 +1,11 @@
 //! Sources and segments: probing a video, cutting it into 2-5 s segments, decoding a segment to RGB frames.
 //!
 //! All of it drives Debian's `ffmpeg` binary through ffmpeg-sidecar (`TACTICEYE_FFMPEG` overrides the path).
+//! URL sources: `url` names them, `resolve` finds the media behind a page, `stream` cuts them as they play.
+
+pub mod resolve;
+pub mod stream;
+pub mod url;
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +47,12 @@ pub enum SourceError {
     NoFfmpeg(std::io::Error),
     #[error("ffmpeg failed on {path}: {reason}")]
     Ffmpeg { path: PathBuf, reason: String },
+    #[error("unsupported source: {0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Resolve(String),
+    #[error("cannot read {url}: {reason}")]
+    Unreadable { url: String, reason: String },
 }
 
 /// A segment cut from a source, before it is stored.
@@ -92,7 +103,7 @@ fn run(cmd: &mut FfmpegCommand, path: &Path, keep_frames: bool) -> Result<Run, S
     Ok(out)
 }
 
-fn reason(errors: &[String]) -> String {
+pub(crate) fn reason(errors: &[String]) -> String {
     let useful: Vec<&str> = errors.iter().map(String::as_str).filter(|e| !e.is_empty()).collect();
     if useful.is_empty() { "ffmpeg exited with an error".into() } else { useful.join("; ") }
 }

@@ -2,6 +2,8 @@
 //! source's keyframes allow, else a re-encode chunk by chunk, so that a long source can be cut over
 //! several runs (the manifest is the progress).
 
+mod follow;
+
 use std::path::Path;
 
 use anyhow::Context;
@@ -10,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::ids::MatchId;
 use crate::source;
 use crate::storage::{Condition, ObjectStore};
+
+pub use follow::{FollowOptions, Followed, follow};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -28,12 +32,26 @@ pub struct Manifest {
     pub reencoded: bool,
     /// Every segment is listed: the segmenting is done.
     pub complete: bool,
+    /// A live stream: segments carry when they were received, and late ones may be dropped.
+    #[serde(default)]
+    pub live: bool,
+    /// Live only: a segment received longer ago than this when its turn comes is dropped, not analysed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lag_seconds: Option<f64>,
 }
 
-/// What `requests/{match}.json` holds: the upload to segment (or to go on segmenting).
+/// What `requests/{match}.json` holds: the upload or URL to segment (or to go on segmenting).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SegmentRequest {
-    pub upload: String,
+#[serde(untagged)]
+pub enum SegmentRequest {
+    Upload {
+        upload: String,
+    },
+    Url {
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_type: Option<crate::source::url::SourceKind>,
+    },
 }
 
 /// Segments per re-encoded chunk: one step of the segmenter, small enough to fit a Lambda invocation.
@@ -46,6 +64,15 @@ pub struct SegmentInfo {
     pub first_frame: u64,
     pub frames: u64,
     pub start_time: f64,
+    /// URL sources: where the segment ends in the source's own timeline (seconds); a VOD resumes there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_end: Option<f64>,
+    /// Live: when the segmenter had the whole segment (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<f64>,
+    /// Live: seconds of stream lost just before this segment (the connection dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_seconds: Option<f64>,
 }
 
 /// MD5 of a file's bytes, streamed.
@@ -136,6 +163,8 @@ pub async fn segment_step<S: ObjectStore>(
                 segments: Vec::new(),
                 reencoded: false,
                 complete: false,
+                live: false,
+                max_lag_seconds: None,
             };
             let cut = match source::cut_copy(path, &dir, info, segment_seconds)? {
                 Some(cut) => cut,
@@ -152,7 +181,8 @@ pub async fn segment_step<S: ObjectStore>(
         let index = (manifest.segments.len() + added.len()) as u64;
         let key = match_id.segment_key(index);
         store.put(&key, std::fs::read(&seg.path)?, Condition::Always).await?;
-        added.push(SegmentInfo { index, key, first_frame: seg.first_frame, frames: seg.frames, start_time: seg.first_frame as f64 / info.fps });
+        let start_time = seg.first_frame as f64 / info.fps;
+        added.push(SegmentInfo { index, key, first_frame: seg.first_frame, frames: seg.frames, start_time, source_end: None, received_at: None, gap_seconds: None });
     }
     manifest.segments.extend(added.iter().cloned());
     // A short chunk is the last one.

@@ -1,0 +1,286 @@
+//! Segmenting a URL source while it plays. Each segment ffmpeg closes is stored, listed in the manifest
+//! and enqueued at once, so the analysis runs a few seconds behind a live stream.
+//!
+//! The manifest is the progress. A VOD source (an http file, an HLS VOD, a finished YouTube match)
+//! resumes at the end of its last listed segment with a seek, so the segments and the results equal an
+//! uninterrupted run's. A live source resumes at the live edge, and the first segment after the break
+//! records how much of the stream was lost. A connection that drops is retried with backoff for
+//! `reconnect_seconds`; a live stream that does not come back within that time has ended.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+
+use super::{Manifest, SegmentInfo, load_manifest};
+use crate::ids::MatchId;
+use crate::queue::{Message, SegmentQueue};
+use crate::source::resolve::{self, Media};
+use crate::source::stream::{Closed, CutOptions, StreamCut};
+use crate::source::url::Source;
+use crate::source::{self, SourceError};
+use crate::storage::{Condition, ObjectStore};
+
+#[derive(Clone, Debug)]
+pub struct FollowOptions {
+    pub segment_seconds: f64,
+    /// Live only: the worker drops a segment received longer ago than this (the lag stays bounded).
+    pub max_lag_seconds: Option<f64>,
+    /// After a drop, how long to keep reconnecting before giving up (a live stream has then ended).
+    pub reconnect_seconds: f64,
+    /// A connection silent this long counts as dropped.
+    pub io_timeout: f64,
+    /// Stop in time to hand over before this instant (a Lambda invocation's end).
+    pub deadline: Option<Instant>,
+    /// Return `Followed::Live` as soon as the source turns out to be live, having stored nothing.
+    pub hand_over_live: bool,
+}
+
+impl Default for FollowOptions {
+    fn default() -> Self {
+        FollowOptions {
+            segment_seconds: 3.0,
+            max_lag_seconds: Some(30.0),
+            reconnect_seconds: 60.0,
+            io_timeout: 10.0,
+            deadline: None,
+            hand_over_live: false,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Followed {
+    /// The source has been read to its end.
+    Complete(Manifest),
+    /// Out of time (`deadline`); a later call goes on from the manifest.
+    Paused(Manifest),
+    /// The source is live and `hand_over_live` was asked.
+    Live,
+}
+
+/// Errors that another try will not mend: no such video, no permission, not a video, no protocol.
+fn permanent(errors: &[String]) -> bool {
+    const SIGNS: [&str; 7] = ["Server returned 4", "404", "403", "Invalid data found", "Protocol not found", "not supported", "No such file"];
+    errors.iter().any(|e| SIGNS.iter().any(|s| e.contains(s)))
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Segments `source` into the match's manifest, enqueuing each new segment, until the source ends,
+/// the deadline nears, or the source fails for good.
+pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
+    store: &S,
+    queue: &Q,
+    match_id: &MatchId,
+    source: &Source,
+    opts: &FollowOptions,
+) -> anyhow::Result<Followed> {
+    if !(2.0..=5.0).contains(&opts.segment_seconds) {
+        anyhow::bail!("segments must be 2 to 5 seconds long, got {}", opts.segment_seconds);
+    }
+    let fingerprint = format!("url:{}", source.location);
+    let mut manifest = load_manifest(store, match_id).await?;
+    if let Some(m) = &manifest {
+        if m.fingerprint != fingerprint {
+            anyhow::bail!(
+                "match {match_id} was started on another source ({}); use another --match-id, or --restart to discard it",
+                m.source
+            );
+        }
+        if m.complete {
+            return Ok(Followed::Complete(m.clone()));
+        }
+    }
+    let media = resolve::media(source)?;
+    if opts.hand_over_live && media.live == Some(true) {
+        return Ok(Followed::Live);
+    }
+    let work = tempfile::tempdir()?;
+    let cutter = Cutter { store, queue, match_id, source, media, opts, fingerprint };
+    let mut last_progress = Instant::now();
+    let mut backoff = Duration::from_millis(500);
+    let mut last_errors: Vec<String>;
+    let mut run = 0;
+    loop {
+        run += 1;
+        let dir = work.path().join(format!("run{run}"));
+        let segments_before = manifest.as_ref().map_or(0, |m| m.segments.len());
+        match cutter.run_once(&mut manifest, &dir).await? {
+            RunEnd::Complete => {
+                let m = manifest.as_mut().context("the source ended before its first segment")?;
+                return Ok(Followed::Complete(cutter.complete(m).await?));
+            }
+            RunEnd::Paused => {
+                let m = manifest.context("out of time before the first segment")?;
+                return Ok(Followed::Paused(m));
+            }
+            RunEnd::Live => return Ok(Followed::Live),
+            RunEnd::Restart => continue,
+            RunEnd::Dropped(errors) => last_errors = errors,
+        }
+        if manifest.as_ref().map_or(0, |m| m.segments.len()) > segments_before {
+            last_progress = Instant::now();
+            backoff = Duration::from_millis(500);
+        }
+        let started = manifest.as_ref().is_some_and(|m| !m.segments.is_empty());
+        let window = if started { opts.reconnect_seconds } else { opts.reconnect_seconds.min(10.0) };
+        let reason = source::reason(&last_errors);
+        if !started && permanent(&last_errors) {
+            return Err(SourceError::Unreadable { url: source.location.clone(), reason }.into());
+        }
+        if last_progress.elapsed().as_secs_f64() + backoff.as_secs_f64() > window {
+            match manifest.as_mut() {
+                Some(m) if m.live => {
+                    tracing::info!(match_id = %match_id, "no data for {window} s: the live stream has ended");
+                    return Ok(Followed::Complete(cutter.complete(m).await?));
+                }
+                Some(m) if !m.segments.is_empty() => anyhow::bail!(
+                    "lost {} after {:.1} s and could not reconnect within {window} s ({reason}); run again to resume",
+                    source.location,
+                    m.segments.last().map_or(0.0, |s| s.source_end.unwrap_or(0.0))
+                ),
+                _ => return Err(SourceError::Unreadable { url: source.location.clone(), reason }.into()),
+            }
+        }
+        tracing::warn!(match_id = %match_id, %reason, "source dropped; reconnecting in {:?}", backoff);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+enum RunEnd {
+    /// ffmpeg read the source to its end.
+    Complete,
+    Paused,
+    Live,
+    /// Switched to re-encoding: read again from the last segment's end.
+    Restart,
+    /// The connection failed or ended without an end of stream.
+    Dropped(Vec<String>),
+}
+
+struct Cutter<'a, S, Q> {
+    store: &'a S,
+    queue: &'a Q,
+    match_id: &'a MatchId,
+    source: &'a Source,
+    media: Media,
+    opts: &'a FollowOptions,
+    fingerprint: String,
+}
+
+impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
+    /// One ffmpeg run, from where the manifest ends.
+    async fn run_once(&self, manifest: &mut Option<Manifest>, dir: &Path) -> anyhow::Result<RunEnd> {
+        let resuming_live = manifest.as_ref().is_some_and(|m| m.live && !m.segments.is_empty());
+        let seek = manifest.as_ref().filter(|m| !m.live).and_then(|m| m.segments.last()).and_then(|s| s.source_end);
+        let reencode = manifest.as_ref().is_some_and(|m| m.reencoded);
+        let options = CutOptions { segment_seconds: self.opts.segment_seconds, seek, reencode, io_timeout: self.opts.io_timeout };
+        let mut cut = StreamCut::start(&self.media, dir, &options)?;
+        // The first segment after a break (a dropped connection, a restarted segmenter) follows a gap.
+        let mut gap_pending = resuming_live;
+        loop {
+            let finished = cut.finished();
+            if self.opts.hand_over_live && manifest.is_none() {
+                let seen = cut.observed();
+                if seen.video.is_some() && self.is_live(seen.duration) {
+                    return Ok(RunEnd::Live);
+                }
+            }
+            for closed in cut.closed() {
+                if !self.add(manifest, &cut, &closed, seek.unwrap_or(0.0), &mut gap_pending).await? {
+                    return Ok(RunEnd::Restart);
+                }
+            }
+            if finished {
+                let clean = cut.wait();
+                // A last segment may have been listed as ffmpeg exited.
+                for closed in cut.closed() {
+                    if !self.add(manifest, &cut, &closed, seek.unwrap_or(0.0), &mut gap_pending).await? {
+                        return Ok(RunEnd::Restart);
+                    }
+                }
+                return Ok(if clean && !self.source.kind.always_live() { RunEnd::Complete } else { RunEnd::Dropped(cut.observed().errors) });
+            }
+            // Stop while another segment and the hand-over still fit; the unfinished one is cut again.
+            let margin = Duration::from_secs_f64(2.0 * self.opts.segment_seconds + 5.0);
+            if self.opts.deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < margin) {
+                return Ok(RunEnd::Paused);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn is_live(&self, duration: Option<f64>) -> bool {
+        self.media.live.unwrap_or_else(|| self.source.kind.always_live() || !duration.is_some_and(|d| d > 0.0))
+    }
+
+    /// Stores one closed segment, lists it and enqueues it. False when it is too long for a stream
+    /// copy: the manifest switches to re-encoding and the segment is cut again.
+    async fn add(&self, manifest: &mut Option<Manifest>, cut: &StreamCut, closed: &Closed, seek: f64, gap_pending: &mut bool) -> anyhow::Result<bool> {
+        let info = source::probe(&closed.path)?;
+        let m = match manifest {
+            Some(m) => m,
+            None => manifest.insert(Manifest {
+                match_id: self.match_id.clone(),
+                source: self.source.location.clone(),
+                fingerprint: self.fingerprint.clone(),
+                width: info.width,
+                height: info.height,
+                fps: info.fps,
+                frames: 0,
+                segment_seconds: self.opts.segment_seconds,
+                segments: Vec::new(),
+                reencoded: false,
+                complete: false,
+                live: self.is_live(cut.observed().duration),
+                max_lag_seconds: None,
+            }),
+        };
+        if m.live {
+            m.max_lag_seconds = self.opts.max_lag_seconds;
+        }
+        if info.frames as f64 / m.fps > 5.001 && !m.reencoded {
+            tracing::info!(match_id = %self.match_id, "keyframes too sparse for {} s segments: re-encoding", m.segment_seconds);
+            m.reencoded = true;
+            self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
+            return Ok(false);
+        }
+        let now = unix_now();
+        let end = m.segments.last().map_or(0, |s| s.first_frame + s.frames);
+        let gap = (m.live && *gap_pending && !m.segments.is_empty()).then(|| {
+            let last = m.segments.last().and_then(|s| s.received_at).unwrap_or(now);
+            (now - info.frames as f64 / m.fps - last).max(0.0)
+        });
+        *gap_pending = false;
+        let first_frame = end + gap.map_or(0, |g| (g * m.fps).round() as u64);
+        let index = m.segments.len() as u64;
+        let key = self.match_id.segment_key(index);
+        self.store.put(&key, std::fs::read(&closed.path)?, Condition::Always).await?;
+        m.segments.push(SegmentInfo {
+            index,
+            key,
+            first_frame,
+            frames: info.frames,
+            start_time: first_frame as f64 / m.fps,
+            source_end: (!m.live).then_some(seek + closed.end),
+            received_at: m.live.then_some(now),
+            gap_seconds: gap,
+        });
+        m.frames = first_frame + info.frames;
+        self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
+        self.queue.send(&Message::Segment { match_id: self.match_id.clone(), index }).await?;
+        std::fs::remove_file(&closed.path).ok();
+        Ok(true)
+    }
+
+    async fn complete(&self, m: &mut Manifest) -> anyhow::Result<Manifest> {
+        m.complete = true;
+        self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
+        self.queue.send(&Message::End { match_id: self.match_id.clone(), segments: m.segments.len() as u64 }).await?;
+        Ok(m.clone())
+    }
+}
