@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod servers;
+
 /// The release binary built beside this test (`make test` builds it first).
 pub fn bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");

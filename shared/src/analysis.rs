@@ -160,9 +160,9 @@ async fn commit<S: ObjectStore>(store: &S, state: &MatchState, output: &SegmentO
 }
 
 /// Crash tests stop a real process at an exact point: `TACTICEYE_FAULT=after-commit:K` (or
-/// `before-checkpoint:K`; `K+` for the first segment at or after K) makes it announce itself on stderr
-/// and hang at that point of that segment, for the test to SIGKILL it there.
-fn fault_point(point: &str, index: u64) {
+/// `before-checkpoint:K`, or `segmented:K` in the segmenter; `K+` for the first segment at or after K)
+/// makes it announce itself on stderr and hang at that point of that segment, for the test to SIGKILL it.
+pub(crate) fn fault_point(point: &str, index: u64) {
     let Ok(spec) = std::env::var("TACTICEYE_FAULT") else { return };
     let Some((at, k)) = spec.split_once(':') else { return };
     let hit = match k.strip_suffix('+') {

@@ -184,6 +184,12 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         let mut gap_pending = resuming_live;
         loop {
             let finished = cut.finished();
+            // A VOD resumed at its very end: ffmpeg would seek back to the last keyframe and cut it again.
+            if let (Some(seek), Some(length)) = (seek, cut.observed().duration) {
+                if length > 0.0 && seek >= length - 0.01 {
+                    return Ok(RunEnd::Complete);
+                }
+            }
             if self.opts.hand_over_live && manifest.is_none() {
                 let seen = cut.observed();
                 if seen.video.is_some() && self.is_live(seen.duration) {
@@ -274,6 +280,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
         self.queue.send(&Message::Segment { match_id: self.match_id.clone(), index }).await?;
         std::fs::remove_file(&closed.path).ok();
+        crate::analysis::fault_point("segmented", index);
         Ok(true)
     }
 

@@ -94,6 +94,8 @@ impl StreamCut {
                         }
                     }
                     FfmpegEvent::ParsedDuration(d) if o.duration.is_none() => o.duration = Some(d.duration),
+                    // ffmpeg-sidecar's own note that nothing goes to stdout: true, and no error.
+                    FfmpegEvent::Error(msg) if msg == "No streams found" => {}
                     FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) | FfmpegEvent::Error(msg) => {
                         let msg = msg.trim().to_string();
                         if !msg.is_empty() {

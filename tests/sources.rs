@@ -1,0 +1,260 @@
+//! URL sources, end to end against real servers on loopback: HLS (VOD and live) and an mp4 over
+//! Python's http.server, RTMP from ffmpeg in listen mode, and a web page through yt-dlp. Each is
+//! compared with the analysis of the same clip as a file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use tacticeye_tests::servers::{HttpServer, Producer, free_port, hls_vod};
+use tacticeye_tests::{kill_at_fault, ok, python, stderr, synthetic_clip, tacticeye};
+
+fn clip() -> PathBuf {
+    synthetic_clip(30, 5, 480, 270)
+}
+
+fn analyze(data: &Path, source: &str, extra: &[&str]) -> Command {
+    let mut cmd = tacticeye(data);
+    cmd.args(["analyze", source, "--match-id", "m", "--segment-seconds", "2", "--detector", "truth", "--truth"])
+        .arg(clip().with_extension("truth.json"))
+        .args(["--io-timeout", "3"])
+        .args(extra)
+        .env("TACTICEYE_YTDLP", python().with_file_name("yt-dlp"));
+    cmd
+}
+
+fn export(data: &Path) -> serde_json::Value {
+    let out = data.join("export.json");
+    ok(tacticeye(data).args(["export", "m", "--out"]).arg(&out));
+    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+}
+
+fn summary(data: &Path) -> serde_json::Value {
+    serde_json::from_slice(&ok(tacticeye(data).args(["summary", "m", "--json"])).stdout).unwrap()
+}
+
+/// The clip analysed as a file, once per test binary.
+fn file_export() -> &'static serde_json::Value {
+    static EXPORT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    EXPORT.get_or_init(|| {
+        let data = tempfile::tempdir().unwrap();
+        ok(&mut analyze(data.path(), clip().to_str().unwrap(), &[]));
+        export(data.path())
+    })
+}
+
+fn assert_same_results(data: &Path) {
+    let (got, want) = (export(data), file_export());
+    assert_eq!(got["frames"].as_array().unwrap().len(), 750);
+    assert!(got["frames"] == want["frames"], "positions differ from the file analysis");
+    assert_eq!(got["events"], want["events"]);
+}
+
+fn serve_vod() -> (tempfile::TempDir, HttpServer) {
+    let www = tempfile::tempdir().unwrap();
+    hls_vod(&clip(), www.path());
+    std::fs::copy(clip(), www.path().join("match.mp4")).unwrap();
+    let server = HttpServer::start(www.path());
+    (www, server)
+}
+
+#[test]
+fn hls_vod_and_an_mp4_over_http_give_the_results_of_the_file() {
+    let (_www, server) = serve_vod();
+    for path in ["vod.m3u8", "match.mp4"] {
+        let data = tempfile::tempdir().unwrap();
+        ok(&mut analyze(data.path(), &server.url(path), &[]));
+        assert_same_results(data.path());
+        assert_eq!(summary(data.path())["status"], "complete");
+    }
+}
+
+#[test]
+fn an_interrupted_hls_vod_resumes_at_its_last_segment_with_equal_results() {
+    let (_www, server) = serve_vod();
+    let url = server.url("vod.m3u8");
+    for fault in ["segmented:5", "after-commit:8"] {
+        let data = tempfile::tempdir().unwrap();
+        kill_at_fault(&mut analyze(data.path(), &url, &[]), fault);
+        ok(&mut analyze(data.path(), &url, &[]));
+        assert_same_results(data.path());
+    }
+}
+
+#[test]
+fn a_web_page_resolves_through_yt_dlp_generic_extractor() {
+    let www = tempfile::tempdir().unwrap();
+    std::fs::copy(clip(), www.path().join("match.mp4")).unwrap();
+    let page = r#"<!doctype html><html><head><title>Cup final</title></head>
+        <body><video controls><source src="match.mp4" type="video/mp4"></video></body></html>"#;
+    std::fs::write(www.path().join("final.html"), page).unwrap();
+    std::fs::write(www.path().join("empty.html"), "<html><body>no video here</body></html>").unwrap();
+    let server = HttpServer::start(www.path());
+    let data = tempfile::tempdir().unwrap();
+    ok(&mut analyze(data.path(), &server.url("final.html"), &["--source-type", "web"]));
+    assert_same_results(data.path());
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = analyze(empty.path(), &server.url("empty.html"), &["--source-type", "web"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("yt-dlp found no video"), "{}", stderr(&out));
+}
+
+fn failing(cmd: &mut Command) -> String {
+    let out: Output = cmd.output().unwrap();
+    assert!(!out.status.success(), "{cmd:?} succeeded");
+    stderr(&out)
+}
+
+/// Every file under the data folder, with its bytes.
+fn snapshot(data: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() { walk(&p, out) } else { out.push((p.clone(), std::fs::read(&p).unwrap())) }
+        }
+    }
+    let mut out = Vec::new();
+    walk(data, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn bad_urls_fail_clearly_and_lose_nothing_committed() {
+    let (_www, mut server) = serve_vod();
+    let data = tempfile::tempdir().unwrap();
+    let closed = format!("http://127.0.0.1:{}/vod.m3u8", free_port());
+    let err = failing(&mut analyze(data.path(), &closed, &["--reconnect-seconds", "2"]));
+    assert!(err.contains("cannot read") && err.contains("Connection refused"), "{err}");
+    let err = failing(&mut analyze(data.path(), &server.url("missing.m3u8"), &[]));
+    assert!(err.contains("404"), "{err}");
+    let err = failing(&mut analyze(data.path(), "ftp://127.0.0.1/match.mp4", &[]));
+    assert!(err.contains("ftp:// is not a supported protocol"), "{err}");
+    let err = failing(&mut analyze(data.path(), "rtmp://127.0.0.1:1/live/x", &["--reconnect-seconds", "2"]));
+    assert!(err.contains("cannot read rtmp://127.0.0.1:1/live/x"), "{err}");
+
+    // A match half done, then its host goes away: a clear error, and every committed byte stays.
+    let url = server.url("vod.m3u8");
+    kill_at_fault(&mut analyze(data.path(), &url, &[]), "segmented:6");
+    let before = snapshot(data.path());
+    server.stop();
+    let err = failing(&mut analyze(data.path(), &url, &["--reconnect-seconds", "2"]));
+    assert!(err.contains("Connection refused") && err.contains("run again to resume"), "{err}");
+    assert!(snapshot(data.path()) == before, "a failed run changed committed files");
+    server.restart();
+    ok(&mut analyze(data.path(), &url, &[]));
+    assert_same_results(data.path());
+}
+
+fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+}
+
+fn finish(child: Child, within: Duration) -> Output {
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < within, "took {:?}", started.elapsed());
+    assert!(out.status.success(), "analysis failed:\n{}", stderr(&out));
+    out
+}
+
+/// Frames before the first break must be exactly the file analysis's: same content, same numbering.
+fn assert_prefix_matches_file(data: &Path, upto_frame: u64) {
+    let got = export(data);
+    let want = file_export();
+    let frames: Vec<_> = got["frames"].as_array().unwrap().iter().filter(|f| f["frame"].as_u64().unwrap() < upto_frame).collect();
+    assert!(frames.len() as u64 >= upto_frame.min(100), "only {} frames before the break", frames.len());
+    for f in frames {
+        let i = f["frame"].as_u64().unwrap() as usize;
+        assert_eq!(f, &want["frames"][i], "frame {i} differs from the file analysis");
+    }
+}
+
+fn events_of(data: &Path, kind: &str) -> Vec<serde_json::Value> {
+    export(data)["events"].as_array().unwrap().iter().filter(|e| e["kind"] == kind).cloned().collect()
+}
+
+#[test]
+fn a_live_hls_stream_is_followed_to_its_end_through_a_dropped_connection() {
+    let www = tempfile::tempdir().unwrap();
+    let mut server = HttpServer::start(www.path());
+    let _producer = Producer::live_hls(&clip(), www.path(), 1.0, 4);
+    let data = tempfile::tempdir().unwrap();
+    let child = spawn(&mut analyze(data.path(), &server.url("live.m3u8"), &["--reconnect-seconds", "20"]));
+    std::thread::sleep(Duration::from_secs(10));
+    server.stop();
+    std::thread::sleep(Duration::from_secs(6));
+    server.restart();
+    finish(child, Duration::from_secs(90));
+
+    let s = summary(data.path());
+    assert_eq!(s["status"], "complete");
+    let live = &s["live"];
+    let gaps = events_of(data.path(), "source_gap");
+    assert_eq!(live["gaps"].as_u64().unwrap(), gaps.len() as u64);
+    assert!(!gaps.is_empty(), "the dropped connection left no gap: {s}");
+    let first_gap = gaps[0]["frame"].as_u64().unwrap();
+    assert_prefix_matches_file(data.path(), first_gap);
+    // Analysed on after the break, to the end of the stream.
+    let last = export(data.path())["frames"].as_array().unwrap().last().unwrap()["frame"].as_u64().unwrap();
+    assert!(last > first_gap + 100, "stopped at frame {last}, gap at {first_gap}");
+    eprintln!("live HLS: {}", serde_json::to_string(live).unwrap());
+}
+
+#[test]
+fn an_rtmp_stream_is_followed_and_a_restarted_publisher_is_picked_up_after_a_gap() {
+    let port = free_port();
+    let url = format!("rtmp://127.0.0.1:{port}/live/match");
+    let mut first = Producer::rtmp(&clip(), port, 0.0, 10.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let data = tempfile::tempdir().unwrap();
+    let child = spawn(&mut analyze(data.path(), &url, &["--reconnect-seconds", "8"]));
+    first.wait();
+    std::thread::sleep(Duration::from_secs(2));
+    let _second = Producer::rtmp(&clip(), port, 14.0, 10.0);
+    finish(child, Duration::from_secs(90));
+
+    let s = summary(data.path());
+    assert_eq!(s["status"], "complete");
+    let gaps = events_of(data.path(), "source_gap");
+    assert_eq!(gaps.len(), 1, "{s}");
+    let seconds = gaps[0]["seconds"].as_f64().unwrap();
+    assert!((1.0..10.0).contains(&seconds), "gap of {seconds} s");
+    assert_prefix_matches_file(data.path(), gaps[0]["frame"].as_u64().unwrap());
+    let analysed = s["frames_done"].as_u64().unwrap() as f64 / 25.0;
+    assert!(analysed > 18.0, "{analysed} s analysed of 20 s published: {s}");
+    eprintln!("rtmp: {}", serde_json::to_string(&s["live"]).unwrap());
+}
+
+/// Frames arrive 8 times faster than real time, faster than this machine analyses them: with a bound,
+/// segments are dropped and the lag at commit stays near it; without, it grows.
+#[test]
+fn a_live_stream_that_outruns_the_analysis_keeps_a_bounded_lag_by_dropping_segments() {
+    let video = synthetic_clip(40, 3, 960, 540);
+    let truth = video.with_extension("truth.json");
+    let run = |max_lag: &str| {
+        let www = tempfile::tempdir().unwrap();
+        let server = HttpServer::start(www.path());
+        let _producer = Producer::live_hls(&video, www.path(), 8.0, 30);
+        let data = tempfile::tempdir().unwrap();
+        let mut cmd = tacticeye(data.path());
+        cmd.args(["analyze", &server.url("live.m3u8"), "--match-id", "m", "--segment-seconds", "2", "--detector", "truth", "--truth"])
+            .arg(&truth)
+            .args(["--max-lag", max_lag, "--io-timeout", "3", "--reconnect-seconds", "5"]);
+        finish(spawn(&mut cmd), Duration::from_secs(120));
+        let s = summary(data.path());
+        (s, events_of(data.path(), "segment_dropped").len() as u64)
+    };
+    let (bounded, dropped) = run("2");
+    let (unbounded, none) = run("0");
+    let (b, u) = (&bounded["live"], &unbounded["live"]);
+    eprintln!("bounded: {}\nunbounded: {}", serde_json::to_string(b).unwrap(), serde_json::to_string(u).unwrap());
+    assert_eq!(none, 0);
+    assert!(dropped > 0 && b["dropped_segments"].as_u64() == Some(dropped), "{bounded}");
+    let (b_max, u_max) = (b["max_lag_seconds"].as_f64().unwrap(), u["max_lag_seconds"].as_f64().unwrap());
+    // A segment is dropped when its turn comes more than 2 s after it arrived: committed ones are at
+    // most 2 s plus the time to analyse one segment behind.
+    assert!(b_max < 2.0 + 3.0, "bounded lag reached {b_max} s");
+    assert!(u_max > b_max, "unbounded {u_max} s vs bounded {b_max} s");
+}
