@@ -141,7 +141,17 @@ fn bad_urls_fail_clearly_and_lose_nothing_committed() {
     server.stop();
     let err = failing(&mut analyze(data.path(), &url, &["--reconnect-seconds", "2"]));
     assert!(err.contains("Connection refused") && err.contains("run again to resume"), "{err}");
-    assert!(snapshot(data.path()) == before, "a failed run changed committed files");
+    // The segments already cut were analysed meanwhile: the checkpoint moved on; nothing else changed.
+    let after = snapshot(data.path());
+    for (path, bytes) in &before {
+        let now = after.iter().find(|(p, _)| p == path).map(|(_, b)| b);
+        if path.ends_with("checkpoint.json") {
+            let done = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap()["next_segment"].as_u64().unwrap();
+            assert!(done(now.unwrap()) >= done(bytes));
+        } else {
+            assert!(now == Some(bytes), "the failed run changed or removed {}", path.display());
+        }
+    }
     server.restart();
     ok(&mut analyze(data.path(), &url, &[]));
     assert_same_results(data.path());
@@ -179,12 +189,13 @@ fn events_of(data: &Path, kind: &str) -> Vec<serde_json::Value> {
 fn a_live_hls_stream_is_followed_to_its_end_through_a_dropped_connection() {
     let www = tempfile::tempdir().unwrap();
     let mut server = HttpServer::start(www.path());
-    let _producer = Producer::live_hls(&clip(), www.path(), 1.0, 4);
+    // A window of 2 segments (4 s) and 8 s offline: some of the stream is lost for good.
+    let _producer = Producer::live_hls(&clip(), www.path(), 1.0, 2);
     let data = tempfile::tempdir().unwrap();
     let child = spawn(&mut analyze(data.path(), &server.url("live.m3u8"), &["--reconnect-seconds", "20"]));
-    std::thread::sleep(Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(8));
     server.stop();
-    std::thread::sleep(Duration::from_secs(6));
+    std::thread::sleep(Duration::from_secs(8));
     server.restart();
     finish(child, Duration::from_secs(90));
 

@@ -17,7 +17,7 @@ use crate::ids::MatchId;
 use crate::queue::{Message, SegmentQueue};
 use crate::source::resolve::{self, Media};
 use crate::source::stream::{Closed, CutOptions, StreamCut};
-use crate::source::url::Source;
+use crate::source::url::{Source, SourceKind};
 use crate::source::{self, SourceError};
 use crate::storage::{Condition, ObjectStore};
 
@@ -182,10 +182,11 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         let mut cut = StreamCut::start(&self.media, dir, &options)?;
         // The first segment after a break (a dropped connection, a restarted segmenter) follows a gap.
         let mut gap_pending = resuming_live;
+        let seek = seek.unwrap_or(0.0);
         loop {
             let finished = cut.finished();
             // A VOD resumed at its very end: ffmpeg would seek back to the last keyframe and cut it again.
-            if let (Some(seek), Some(length)) = (seek, cut.observed().duration) {
+            if let (true, Some(length)) = (seek > 0.0, cut.observed().duration) {
                 if length > 0.0 && seek >= length - 0.01 {
                     return Ok(RunEnd::Complete);
                 }
@@ -197,7 +198,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
                 }
             }
             for closed in cut.closed() {
-                if !self.add(manifest, &cut, &closed, seek.unwrap_or(0.0), &mut gap_pending).await? {
+                if !self.add(manifest, &cut, &closed, seek, &mut gap_pending).await? {
                     return Ok(RunEnd::Restart);
                 }
             }
@@ -205,11 +206,15 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
                 let clean = cut.wait();
                 // A last segment may have been listed as ffmpeg exited.
                 for closed in cut.closed() {
-                    if !self.add(manifest, &cut, &closed, seek.unwrap_or(0.0), &mut gap_pending).await? {
+                    if !self.add(manifest, &cut, &closed, seek, &mut gap_pending).await? {
                         return Ok(RunEnd::Restart);
                     }
                 }
-                return Ok(if clean && !self.source.kind.always_live() { RunEnd::Complete } else { RunEnd::Dropped(cut.observed().errors) });
+                // ffmpeg ends a live HLS stream whose playlist fails to reload as quietly as one that
+                // reached its end tag: a live end is only believed once a reconnection finds the playlist
+                // finished (with a length). RTMP and RTSP never say; their end is the reconnection window.
+                let ended = clean && !self.is_live(cut.observed().duration);
+                return Ok(if ended { RunEnd::Complete } else { RunEnd::Dropped(cut.observed().errors) });
             }
             // Stop while another segment and the hand-over still fit; the unfinished one is cut again.
             let margin = Duration::from_secs_f64(2.0 * self.opts.segment_seconds + 5.0);
@@ -256,13 +261,23 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
             return Ok(false);
         }
         let now = unix_now();
-        let end = m.segments.last().map_or(0, |s| s.first_frame + s.frames);
-        let gap = (m.live && *gap_pending && !m.segments.is_empty()).then(|| {
-            let last = m.segments.last().and_then(|s| s.received_at).unwrap_or(now);
-            (now - info.frames as f64 / m.fps - last).max(0.0)
-        });
-        *gap_pending = false;
-        let first_frame = end + gap.map_or(0, |g| (g * m.fps).round() as u64);
+        // A VOD is placed from its seek point; a live HLS stream in its own timeline (it survives a
+        // reconnection); other live streams from where this run began reading.
+        let offset = match (m.live, self.media.kind) {
+            (false, _) => seek,
+            (true, SourceKind::Hls) => cut.observed().start.unwrap_or(0.0),
+            (true, _) => 0.0,
+        };
+        let source_end = offset + closed.end;
+        // A new RTMP/RTSP session starts a new timeline; an HLS stream keeps its own.
+        let reset = std::mem::take(gap_pending) && self.media.kind != SourceKind::Hls;
+        let (first_frame, gap) = match place(m, source_end, info.frames, reset, now) {
+            Some(placed) => placed,
+            None => {
+                tracing::info!(match_id = %self.match_id, source_end, "segment already listed (rejoined the stream before where it left): skipped");
+                return Ok(true);
+            }
+        };
         let index = m.segments.len() as u64;
         let key = self.match_id.segment_key(index);
         self.store.put(&key, std::fs::read(&closed.path)?, Condition::Always).await?;
@@ -272,7 +287,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
             first_frame,
             frames: info.frames,
             start_time: first_frame as f64 / m.fps,
-            source_end: (!m.live).then_some(seek + closed.end),
+            source_end: Some(source_end),
             received_at: m.live.then_some(now),
             gap_seconds: gap,
         });
@@ -289,5 +304,86 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
         self.queue.send(&Message::End { match_id: self.match_id.clone(), segments: m.segments.len() as u64 }).await?;
         Ok(m.clone())
+    }
+}
+
+/// Where a new segment goes in the match, from where it ends in the source's timeline and how many
+/// frames it has: its first frame and the seconds lost before it; `None` when the match already has
+/// it (an HLS stream rejoined a few segments back). Live streams jump over what was lost, so frame
+/// numbers keep to the match clock; `reset` (a new timeline) can only measure the loss by the wall clock.
+fn place(m: &Manifest, source_end: f64, frames: u64, reset: bool, now: f64) -> Option<(u64, Option<f64>)> {
+    let Some(last) = m.segments.last() else { return Some((0, None)) };
+    let end = last.first_frame + last.frames;
+    let half_frame = 0.5 / m.fps;
+    let gap = if reset || last.source_end.is_none() {
+        let received = last.received_at.unwrap_or(now);
+        Some((now - frames as f64 / m.fps - received).max(0.0))
+    } else {
+        let last_end = last.source_end.unwrap_or(0.0);
+        if source_end <= last_end + half_frame {
+            return None;
+        }
+        let lost = source_end - frames as f64 / m.fps - last_end;
+        (m.live && lost > 3.0 * half_frame).then_some(lost)
+    };
+    Some((end + gap.map_or(0, |g| (g * m.fps).round() as u64), gap))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(last_end: Option<f64>) -> Manifest {
+        let id = MatchId::new("m").unwrap();
+        let seg = SegmentInfo {
+            index: 0,
+            key: id.segment_key(0),
+            first_frame: 0,
+            frames: 50,
+            start_time: 0.0,
+            source_end: last_end,
+            received_at: Some(100.0),
+            gap_seconds: None,
+        };
+        Manifest {
+            match_id: id,
+            source: "http://x/live.m3u8".into(),
+            fingerprint: "url:x".into(),
+            width: 480,
+            height: 270,
+            fps: 25.0,
+            frames: 50,
+            segment_seconds: 2.0,
+            segments: vec![seg],
+            reencoded: false,
+            complete: false,
+            live: true,
+            max_lag_seconds: None,
+        }
+    }
+
+    #[test]
+    fn a_live_segment_is_placed_by_the_source_timeline_when_it_continues() {
+        let m = manifest(Some(3.48));
+        assert_eq!(place(&m, 5.48, 50, false, 200.0), Some((50, None)), "contiguous");
+        assert_eq!(place(&m, 3.48, 50, false, 200.0), None, "a repeat of the last segment");
+        assert_eq!(place(&m, 1.48, 50, false, 200.0), None, "rejoined further back");
+        let (first, gap) = place(&m, 11.48, 50, false, 200.0).unwrap();
+        assert_eq!((first, gap.map(|g| (g * 100.0).round() / 100.0)), (200, Some(6.0)), "6 s lost");
+    }
+
+    #[test]
+    fn after_a_new_timeline_the_gap_is_measured_by_the_wall_clock() {
+        let m = manifest(Some(3.48));
+        // Received at 100 s; the next 2 s segment is complete at 105 s: 3 s lost.
+        let (first, gap) = place(&m, 2.0, 50, true, 105.0).unwrap();
+        assert_eq!((first, gap), (50 + 75, Some(3.0)));
+    }
+
+    #[test]
+    fn vod_segments_follow_each_other_without_gaps() {
+        let mut m = manifest(Some(2.08));
+        m.live = false;
+        assert_eq!(place(&m, 4.08, 50, false, 0.0), Some((50, None)));
     }
 }

@@ -34,11 +34,14 @@ pub struct Observed {
     pub video: Option<(u32, u32, f64)>,
     /// Length in seconds, where the source has one (none, or 0, for a live stream).
     pub duration: Option<f64>,
+    /// Timestamp of the first packet read, in the source's timeline: an HLS stream keeps its timeline
+    /// across reconnections, so segments read in two runs can be placed exactly.
+    pub start: Option<f64>,
     pub errors: Vec<String>,
 }
 
-/// A segment ffmpeg has closed: its file and its span in this run's timeline (seconds from the start
-/// of reading, which is the seek point).
+/// A segment ffmpeg has closed: its file and its span in seconds from the start of reading (the seek
+/// point, or the first packet read: `Observed::start` in the source's timeline).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Closed {
     pub path: PathBuf,
@@ -93,7 +96,10 @@ impl StreamCut {
                             o.video = Some((v.width, v.height, v.fps as f64));
                         }
                     }
-                    FfmpegEvent::ParsedDuration(d) if o.duration.is_none() => o.duration = Some(d.duration),
+                    FfmpegEvent::ParsedDuration(d) if o.duration.is_none() => {
+                        o.duration = Some(d.duration);
+                        o.start = start_of(&d.raw_log_message);
+                    }
                     // ffmpeg-sidecar's own note that nothing goes to stdout: true, and no error.
                     FfmpegEvent::Error(msg) if msg == "No streams found" => {}
                     FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) | FfmpegEvent::Error(msg) => {
@@ -152,11 +158,26 @@ impl StreamCut {
     }
 }
 
+/// `start: 1.480000` in ffmpeg's `Duration:` line.
+fn start_of(line: &str) -> Option<f64> {
+    let rest = &line[line.find("start: ")? + 7..];
+    rest.split(',').next()?.trim().parse().ok()
+}
+
 impl Drop for StreamCut {
     fn drop(&mut self) {
         if !self.finished() {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_start_timestamp_is_read_from_the_duration_line() {
+        assert_eq!(super::start_of("[info]   Duration: N/A, start: 1.480000, bitrate: N/A"), Some(1.48));
+        assert_eq!(super::start_of("[info]   Duration: 00:00:30.00, bitrate: 0 kb/s"), None);
     }
 }
