@@ -73,6 +73,11 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         }
     }
 
+    /// The bucket, as the segmenter reads it (metered).
+    pub fn store(&self) -> &Metered<S> {
+        &self.store
+    }
+
     /// Handles every record of an S3 `ObjectCreated` notification: an upload, or a request to go on.
     /// `deadline` is when this invocation ends (Lambda's deadline).
     pub async fn on_event(&self, event: S3Event, deadline: Option<Instant>) -> anyhow::Result<Vec<Manifest>> {

@@ -1,4 +1,6 @@
-//! Lambda entry point of the segmenter: S3 `ObjectCreated` events on `uploads/`.
+//! Lambda entry point of the segmenter: S3 `ObjectCreated` events on `uploads/` and `requests/`.
+//! `tacticeye-segmenter live MATCH` is the same segmenter as a long-running task: it follows the live
+//! source named in `live/{MATCH}.json` to its end (a live match outlives any Lambda invocation).
 
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -6,6 +8,8 @@ use tacticeye::aws;
 use tacticeye::cost::Prices;
 use tacticeye::queue::SqsQueue;
 use tacticeye::storage::S3Store;
+use tacticeye::segment::SegmentRequest;
+use tacticeye::storage::ObjectStore;
 use tacticeye_segmenter::Segmenter;
 
 fn env(name: &str) -> Result<String, Error> {
@@ -25,6 +29,13 @@ async fn main() -> Result<(), Error> {
         env("TACTICEYE_MAX_UPLOAD_BYTES").ok().and_then(|s| s.parse().ok()).unwrap_or(4 << 30),
         Prices::from_env()?,
     );
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, id] = args.as_slice() {
+        if mode != "live" {
+            return Err(format!("unknown mode {mode:?}; usage: tacticeye-segmenter [live MATCH]").into());
+        }
+        return follow_live(&segmenter, id).await;
+    }
     let segmenter = &segmenter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
         // Lambda's deadline is wall-clock milliseconds; keep a margin for the hand-over itself.
@@ -34,4 +45,18 @@ async fn main() -> Result<(), Error> {
         Ok::<_, Error>(serde_json::json!({ "matches": manifests.iter().map(|m| m.match_id.as_str()).collect::<Vec<_>>() }))
     }))
     .await
+}
+
+/// The live segmenter task: reads the hand-over object and follows the source with no deadline.
+async fn follow_live(segmenter: &Segmenter<S3Store, SqsQueue>, id: &str) -> Result<(), Error> {
+    let match_id = tacticeye::ids::MatchId::new(id)?;
+    let key = match_id.live_key();
+    let request = segmenter.store().get(&key).await?.ok_or_else(|| format!("no live request at {key}"))?;
+    match serde_json::from_slice(&request.bytes)? {
+        SegmentRequest::Url { url, source_type } => {
+            segmenter.on_url(&match_id, &url, source_type, None, false).await?;
+            Ok(())
+        }
+        SegmentRequest::Upload { .. } => Err(format!("{key} names an upload, not a live URL").into()),
+    }
 }
