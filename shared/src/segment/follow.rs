@@ -8,11 +8,12 @@
 //! `reconnect_seconds`; a live stream that does not come back within that time has ended.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::{Manifest, SegmentInfo, load_manifest};
+use super::{Manifest, SegmentInfo, save_manifest, stored_manifest};
+use crate::analysis::unix_now;
 use crate::ids::MatchId;
 use crate::queue::{Message, SegmentQueue};
 use crate::source::resolve::{self, Media};
@@ -65,10 +66,6 @@ fn permanent(errors: &[String]) -> bool {
     errors.iter().any(|e| SIGNS.iter().any(|s| e.contains(s)))
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// Segments `source` into the match's manifest, enqueuing each new segment, until the source ends,
 /// the deadline nears, or the source fails for good.
 pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
@@ -78,21 +75,10 @@ pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
     source: &Source,
     opts: &FollowOptions,
 ) -> anyhow::Result<Followed> {
-    if !(2.0..=5.0).contains(&opts.segment_seconds) {
-        anyhow::bail!("segments must be 2 to 5 seconds long, got {}", opts.segment_seconds);
-    }
     let fingerprint = format!("url:{}", source.location);
-    let mut manifest = load_manifest(store, match_id).await?;
-    if let Some(m) = &manifest {
-        if m.fingerprint != fingerprint {
-            anyhow::bail!(
-                "match {match_id} was started on another source ({}); use another --match-id, or --restart to discard it",
-                m.source
-            );
-        }
-        if m.complete {
-            return Ok(Followed::Complete(m.clone()));
-        }
+    let mut manifest = stored_manifest(store, match_id, opts.segment_seconds, &fingerprint).await?;
+    if let Some(m) = manifest.as_ref().filter(|m| m.complete) {
+        return Ok(Followed::Complete(m.clone()));
     }
     let media = resolve::media(source)?;
     if opts.hand_over_live && media.live == Some(true) {
@@ -257,7 +243,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         if info.frames as f64 / m.fps > 5.001 && !m.reencoded {
             tracing::info!(match_id = %self.match_id, "keyframes too sparse for {} s segments: re-encoding", m.segment_seconds);
             m.reencoded = true;
-            self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
+            save_manifest(self.store, m).await?;
             return Ok(false);
         }
         let now = unix_now();
@@ -292,7 +278,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
             gap_seconds: gap,
         });
         m.frames = first_frame + info.frames;
-        self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
+        save_manifest(self.store, m).await?;
         self.queue.send(&Message::Segment { match_id: self.match_id.clone(), index }).await?;
         std::fs::remove_file(&closed.path).ok();
         crate::analysis::fault_point("segmented", index);
@@ -301,7 +287,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
 
     async fn complete(&self, m: &mut Manifest) -> anyhow::Result<Manifest> {
         m.complete = true;
-        self.store.put(&self.match_id.manifest_key(), serde_json::to_vec_pretty(&m)?, Condition::Always).await?;
+        save_manifest(self.store, m).await?;
         self.queue.send(&Message::End { match_id: self.match_id.clone(), segments: m.segments.len() as u64 }).await?;
         Ok(m.clone())
     }

@@ -91,6 +91,26 @@ pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> any
     Ok(Some(manifest))
 }
 
+/// The manifest a segmenting run goes on from: none yet, or one made from the same source.
+async fn stored_manifest<S: ObjectStore>(store: &S, match_id: &MatchId, segment_seconds: f64, fingerprint: &str) -> anyhow::Result<Option<Manifest>> {
+    if !(2.0..=5.0).contains(&segment_seconds) {
+        anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
+    }
+    let existing = load_manifest(store, match_id).await?;
+    if let Some(m) = existing.as_ref().filter(|m| m.fingerprint != fingerprint) {
+        anyhow::bail!(
+            "match {match_id} was started on another video or URL ({}); use another --match-id, or --restart to discard it",
+            m.source
+        );
+    }
+    Ok(existing)
+}
+
+async fn save_manifest<S: ObjectStore>(store: &S, manifest: &Manifest) -> anyhow::Result<()> {
+    store.put(&manifest.match_id.manifest_key(), serde_json::to_vec_pretty(manifest)?, Condition::Always).await?;
+    Ok(())
+}
+
 /// A local video about to be segmented, probed and fingerprinted once.
 pub struct Video {
     pub path: std::path::PathBuf,
@@ -125,19 +145,10 @@ pub async fn segment_step<S: ObjectStore>(
     segment_seconds: f64,
     chunk: u64,
 ) -> anyhow::Result<(Manifest, Vec<SegmentInfo>)> {
-    if !(2.0..=5.0).contains(&segment_seconds) {
-        anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
-    }
     let (info, fingerprint) = (&video.info, video.fingerprint.clone());
     let path = video.path.as_path();
-    let existing = load_manifest(store, match_id).await?;
+    let existing = stored_manifest(store, match_id, segment_seconds, &fingerprint).await?;
     if let Some(m) = &existing {
-        if m.fingerprint != fingerprint {
-            anyhow::bail!(
-                "match {match_id} was started on another video ({}); use another --match-id, or --restart to discard it",
-                m.source
-            );
-        }
         if m.complete {
             return Ok((m.clone(), Vec::new()));
         }
@@ -190,6 +201,6 @@ pub async fn segment_step<S: ObjectStore>(
     if manifest.complete {
         manifest.frames = manifest.segments.last().map_or(0, |s| s.first_frame + s.frames);
     }
-    store.put(&match_id.manifest_key(), serde_json::to_vec_pretty(&manifest)?, Condition::Always).await?;
+    save_manifest(store, &manifest).await?;
     Ok((manifest, added))
 }
