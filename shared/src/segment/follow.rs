@@ -255,9 +255,12 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
             (true, _) => 0.0,
         };
         let source_end = offset + closed.end;
+        // The list starts a run's first segment at the output's zero, which precedes its first frame by
+        // the decoder delay; later segments start exactly where the one before ended.
+        let source_start = if closed.start > 0.0 { offset + closed.start } else { source_end - info.frames as f64 / m.fps };
         // A new RTMP/RTSP session starts a new timeline; an HLS stream keeps its own.
         let reset = std::mem::take(gap_pending) && self.media.kind != SourceKind::Hls;
-        let (first_frame, gap) = match place(m, source_end, info.frames, reset, now) {
+        let (first_frame, gap) = match place(m, (source_start, source_end), info.frames, reset, now) {
             Some(placed) => placed,
             None => {
                 tracing::info!(match_id = %self.match_id, source_end, "segment already listed (rejoined the stream before where it left): skipped");
@@ -293,11 +296,11 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
     }
 }
 
-/// Where a new segment goes in the match, from where it ends in the source's timeline and how many
-/// frames it has: its first frame and the seconds lost before it; `None` when the match already has
-/// it (an HLS stream rejoined a few segments back). Live streams jump over what was lost, so frame
-/// numbers keep to the match clock; `reset` (a new timeline) can only measure the loss by the wall clock.
-fn place(m: &Manifest, source_end: f64, frames: u64, reset: bool, now: f64) -> Option<(u64, Option<f64>)> {
+/// Where a new segment goes in the match, from its span in the source's timeline and how many frames
+/// it has: its first frame and the seconds lost before it; `None` when the match already has it (an
+/// HLS stream rejoined a few segments back). Live streams jump over what was lost, so frame numbers
+/// keep to the match clock; `reset` (a new timeline) can only measure the loss by the wall clock.
+fn place(m: &Manifest, (source_start, source_end): (f64, f64), frames: u64, reset: bool, now: f64) -> Option<(u64, Option<f64>)> {
     let Some(last) = m.segments.last() else { return Some((0, None)) };
     let end = last.first_frame + last.frames;
     let half_frame = 0.5 / m.fps;
@@ -309,7 +312,7 @@ fn place(m: &Manifest, source_end: f64, frames: u64, reset: bool, now: f64) -> O
         if source_end <= last_end + half_frame {
             return None;
         }
-        let lost = source_end - frames as f64 / m.fps - last_end;
+        let lost = source_start - last_end;
         (m.live && lost > 3.0 * half_frame).then_some(lost)
     };
     Some((end + gap.map_or(0, |g| (g * m.fps).round() as u64), gap))
@@ -351,10 +354,10 @@ mod tests {
     #[test]
     fn a_live_segment_is_placed_by_the_source_timeline_when_it_continues() {
         let m = manifest(Some(3.48));
-        assert_eq!(place(&m, 5.48, 50, false, 200.0), Some((50, None)), "contiguous");
-        assert_eq!(place(&m, 3.48, 50, false, 200.0), None, "a repeat of the last segment");
-        assert_eq!(place(&m, 1.48, 50, false, 200.0), None, "rejoined further back");
-        let (first, gap) = place(&m, 11.48, 50, false, 200.0).unwrap();
+        assert_eq!(place(&m, (3.48, 5.48), 50, false, 200.0), Some((50, None)), "contiguous");
+        assert_eq!(place(&m, (1.48, 3.48), 50, false, 200.0), None, "a repeat of the last segment");
+        assert_eq!(place(&m, (-0.52, 1.48), 50, false, 200.0), None, "rejoined further back");
+        let (first, gap) = place(&m, (9.48, 11.48), 50, false, 200.0).unwrap();
         assert_eq!((first, gap.map(|g| (g * 100.0).round() / 100.0)), (200, Some(6.0)), "6 s lost");
     }
 
@@ -362,7 +365,7 @@ mod tests {
     fn after_a_new_timeline_the_gap_is_measured_by_the_wall_clock() {
         let m = manifest(Some(3.48));
         // Received at 100 s; the next 2 s segment is complete at 105 s: 3 s lost.
-        let (first, gap) = place(&m, 2.0, 50, true, 105.0).unwrap();
+        let (first, gap) = place(&m, (0.0, 2.0), 50, true, 105.0).unwrap();
         assert_eq!((first, gap), (50 + 75, Some(3.0)));
     }
 
@@ -370,6 +373,13 @@ mod tests {
     fn vod_segments_follow_each_other_without_gaps() {
         let mut m = manifest(Some(2.08));
         m.live = false;
-        assert_eq!(place(&m, 4.08, 50, false, 0.0), Some((50, None)));
+        assert_eq!(place(&m, (2.08, 4.08), 50, false, 0.0), Some((50, None)));
+    }
+
+    #[test]
+    fn a_short_last_segment_whose_end_runs_long_is_no_gap() {
+        // A publisher's last two frames, listed as ending 0.2 s after the segment before.
+        let m = manifest(Some(10.08));
+        assert_eq!(place(&m, (10.08, 10.28), 2, false, 200.0), Some((50, None)));
     }
 }

@@ -100,6 +100,10 @@ impl StreamCut {
                         o.duration = Some(d.duration);
                         o.start = start_of(&d.raw_log_message);
                     }
+                    // A live stream's `Duration: N/A` is no ParsedDuration, but its start is still there.
+                    FfmpegEvent::Log(LogLevel::Info, line) if o.start.is_none() && line.contains("Duration: N/A") => {
+                        o.start = start_of(&line);
+                    }
                     // ffmpeg-sidecar's own note that nothing goes to stdout: true, and no error.
                     FfmpegEvent::Error(msg) if msg == "No streams found" => {}
                     FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) | FfmpegEvent::Error(msg) => {
