@@ -21,6 +21,7 @@ use tacticeye::results;
 use tacticeye::state::Config;
 use tacticeye::storage::{LocalStore, ObjectStore, S3Store};
 use tacticeye_segmenter::Segmenter;
+use tacticeye_tests::servers::{HttpServer, Producer, hls_vod};
 use tacticeye_tests::{CountingProxy, Moto, Seen, bin, kill_at_fault, ok, synthetic_clip, tacticeye};
 
 const BUCKET: &str = "tacticeye-test";
@@ -51,25 +52,34 @@ fn wait_exit(children: Vec<Child>, limit: Duration) {
     }
 }
 
-/// GET `path` on the HTTP function as API Gateway (HTTP API, payload 2.0) would deliver it to Lambda.
+/// GET `path` on the HTTP function; it must succeed.
 async fn api_get(store: &S3Store, path: &str) -> serde_json::Value {
+    let (status, body) = api(store, "GET", path, None).await;
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// `method path` (with a JSON body) on the HTTP function as API Gateway (HTTP API, payload 2.0) would
+/// deliver it to Lambda: its status and JSON answer.
+async fn api(store: &S3Store, method: &str, path: &str, body: Option<serde_json::Value>) -> (axum::http::StatusCode, serde_json::Value) {
     use tower::ServiceExt;
     let event = serde_json::json!({
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": {"host": "api.example.com"},
+        "headers": {"host": "api.example.com", "content-type": "application/json"},
         "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "http": {"method": "GET", "path": path, "protocol": "HTTP/1.1",
+            "domainPrefix": "api", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
             "sourceIp": "127.0.0.1", "userAgent": "test"}, "requestId": "r", "routeKey": "$default",
             "stage": "$default", "time": "24/Nov/2026:12:00:00 +0000", "timeEpoch": 0},
+        "body": body.map(|b| b.to_string()),
         "isBase64Encoded": false
     });
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     let request = request.map(|body| axum::body::Body::from(body.to_vec()));
     let config = tacticeye_api::ApiConfig { token: None, starts_matches: true };
     let response = tacticeye_api::router(store.clone(), config).oneshot(request).await.unwrap();
-    assert!(response.status().is_success(), "{path}: {}", response.status());
+    let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
 }
 
 fn upload_event(key: &str, size: usize) -> S3Event {
@@ -153,6 +163,12 @@ async fn metered(store: &S3Store, id: &MatchId) -> Seen {
     let cost: tacticeye::cost::Cost = serde_json::from_slice(&store.get(&format!("{}cost.json", id.prefix())).await.unwrap().unwrap().bytes).unwrap();
     let u = cost.usage;
     Seen { s3_get: u.s3_get, s3_put: u.s3_put, s3_list: u.s3_list, s3_delete: u.s3_delete, sqs_requests: u.sqs_requests }
+}
+
+/// A match's `cost.json`, or null (the API serves it only once the analysis has begun).
+async fn cost_json(store: &S3Store, id: &MatchId) -> serde_json::Value {
+    let object = store.get(&format!("{}cost.json", id.prefix())).await.unwrap();
+    object.map_or(serde_json::Value::Null, |o| serde_json::from_slice(&o.bytes).unwrap())
 }
 
 /// A bucket and a FIFO queue on a fresh moto server.
@@ -323,4 +339,94 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     assert!(store.get(&fresh.output_key(3)).await.unwrap().is_none());
     assert_eq!(analysis::load_state(&store, &fresh).await.unwrap().unwrap().0.next_segment, 0);
     assert_eq!(fresh_manifest.segments.len(), 15);
+}
+
+/// The live segmenter task as the EventBridge rule on `live/` starts it (`infra/template.yaml`): the
+/// segmenter binary with the created key as its argument, its time metered as Fargate's.
+fn live_segmenter_task(moto: &Moto, queue_url: &str, key: &str) -> Command {
+    let mut cmd = Command::new(bin().with_file_name("tacticeye-segmenter"));
+    cmd.envs(moto.env(None))
+        .env("TACTICEYE_BUCKET", BUCKET)
+        .env("TACTICEYE_QUEUE_URL", queue_url)
+        .env("TACTICEYE_SEGMENT_SECONDS", "2")
+        .env("TACTICEYE_INSTANCE_TYPE", "fargate-1vcpu-2gb")
+        .env("TACTICEYE_METER_SECONDS", "1")
+        .args(["live", key]);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_to_the_live_task() {
+    let (moto, s3, _sqs, queue_url) = cloud().await;
+    let video = synthetic_clip(30, 5, 480, 270);
+    let truth = video.with_extension("truth.json");
+    let www = tempfile::tempdir().unwrap();
+    hls_vod(&video, www.path());
+    let server = HttpServer::start(www.path());
+    let store = S3Store::new(s3.clone(), BUCKET);
+
+    // An HLS VOD: the function cuts it all in its invocation.
+    let (status, started) = api(&store, "POST", "/matches", Some(serde_json::json!({"url": server.url("vod.m3u8"), "match_id": "vod"}))).await;
+    assert_eq!(status, axum::http::StatusCode::ACCEPTED, "{started}");
+    assert!(store.get("requests/vod.json").await.unwrap().is_some(), "POST /matches writes the request");
+    let response = invoke_segmenter(&moto, None, &queue_url, upload_event_json("requests/vod.json", 80)).await.unwrap();
+    assert_eq!(response, serde_json::json!({"matches": ["vod"]}));
+    assert!(store.get("requests/vod.json").await.unwrap().is_none(), "the request is removed once done");
+    let vod = MatchId::new("vod").unwrap();
+    let manifest = segment::load_manifest(&store, &vod).await.unwrap().unwrap();
+    assert!(manifest.complete && !manifest.live && manifest.frames == 750, "{manifest:?}");
+
+    // A live HLS stream (twice real time, a window of 2 segments): the function hands it over.
+    let _producer = Producer::live_hls(&video, www.path(), 2.0, 2);
+    let live = MatchId::new("live").unwrap();
+    let hand_over = || async {
+        let (status, _) = api(&store, "POST", "/matches", Some(serde_json::json!({"url": server.url("live.m3u8"), "match_id": "live"}))).await;
+        assert_eq!(status, axum::http::StatusCode::ACCEPTED);
+        let response = invoke_segmenter(&moto, None, &queue_url, upload_event_json("requests/live.json", 80)).await.unwrap();
+        assert_eq!(response, serde_json::json!({"matches": []}), "a live source is not cut in the function");
+        assert!(store.get(&live.live_key()).await.unwrap().is_some(), "no hand-over at {}", live.live_key());
+    };
+    hand_over().await;
+    assert!(segment::load_manifest(&store, &live).await.unwrap().is_none(), "the function stored nothing of the live match");
+
+    // The task follows the stream, metering as it goes. It is killed; asked again, the function hands
+    // the match straight back, and a new task rejoins at the live edge with the gap recorded.
+    let mut first = live_segmenter_task(&moto, &queue_url, &live.live_key()).spawn().unwrap();
+    let fargate = |cost: serde_json::Value| cost["usage"]["worker_seconds"]["fargate-1vcpu-2gb"].as_f64().unwrap_or(0.0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let listed = segment::load_manifest(&store, &live).await.unwrap().map_or(0, |m| m.segments.len());
+        if listed >= 4 && fargate(cost_json(&store, &live).await) > 0.0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the live task listed {listed} segments and metered nothing in 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let metered_before = fargate(cost_json(&store, &live).await);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    hand_over().await;
+    let mut second = live_segmenter_task(&moto, &queue_url, &live.live_key()).spawn().unwrap();
+    let workers = (0..2).map(|_| worker(&moto, None, &queue_url, &truth).spawn().unwrap()).collect();
+    let exited = tokio::task::spawn_blocking(move || second.wait().unwrap()).await.unwrap();
+    assert!(exited.success(), "the live segmenter task failed");
+    wait_exit(workers, Duration::from_secs(120));
+
+    let summary = api_get(&store, "/matches/vod/summary").await;
+    assert_eq!((summary["status"].as_str(), summary["frames_done"].as_u64()), (Some("complete"), Some(750)), "{summary}");
+    let local = tempfile::tempdir().unwrap();
+    ok(tacticeye(local.path()).arg("analyze").arg(&video).args(["--match-id", "local", "--segment-seconds", "2", "--detector", "truth", "--truth"]).arg(&truth));
+    let (_, local_outputs) = results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap();
+    let (_, vod_outputs) = results::committed(&store, &vod).await.unwrap();
+    assert!(vod_outputs == local_outputs, "the HLS VOD's results differ from the file's");
+
+    let summary = api_get(&store, "/matches/live/summary").await;
+    eprintln!("live match through the task: {summary}");
+    assert_eq!(summary["status"], "complete", "{summary}");
+    assert_eq!(summary["live"]["gaps"], 1, "the killed task's stretch: {summary}");
+    assert!(summary["live"]["gap_seconds"].as_f64().unwrap() > 1.0, "{summary}");
+    let cost = api_get(&store, "/matches/live/cost").await;
+    assert_eq!(cost["usage"]["lambda_invocations"], 2, "the two hand-over invocations: {cost}");
+    assert!(fargate(cost.clone()) > metered_before + 3.0, "the second task's time adds to the first's: {cost}");
 }

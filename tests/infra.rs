@@ -18,3 +18,12 @@ fn the_template_wires_uploads_to_the_segmenter_and_a_fifo_queue_with_a_dead_lett
         assert!(text.contains(needle), "template lacks {needle}");
     }
 }
+
+/// The rule on `live/` runs the live segmenter with the key as its argument, as tests/cloud.rs runs it.
+#[test]
+fn the_template_starts_the_live_segmenter_task_on_a_live_hand_over() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml")).unwrap();
+    for needle in ["EventBridgeEnabled: true", "key: [{prefix: live/}]", "LaunchType: FARGATE", r#""command": ["live", <key>]"#, "/live/*"] {
+        assert!(text.contains(needle), "template lacks {needle}");
+    }
+}

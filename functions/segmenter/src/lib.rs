@@ -47,6 +47,8 @@ pub struct Segmenter<S, Q> {
     pub follow: FollowOptions,
     /// Priced as this when not in Lambda (the live segmenter's container).
     pub instance_type: String,
+    /// How often a long-running segmenter adds its time and requests to the match's cost.
+    pub meter_period: std::time::Duration,
 }
 
 /// S3 event keys are URL-encoded, with `+` for spaces.
@@ -70,6 +72,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             chunk_segments: segment::CHUNK_SEGMENTS,
             follow: FollowOptions { segment_seconds, ..FollowOptions::default() },
             instance_type: std::env::var("TACTICEYE_INSTANCE_TYPE").unwrap_or_else(|_| "fargate-1vcpu-2gb".into()),
+            meter_period: std::time::Duration::from_secs(60),
         }
     }
 
@@ -142,7 +145,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
                 break manifest;
             }
         };
-        self.bill(&match_id, started).await?;
+        self.bill(&match_id, &mut { started }).await?;
         Ok(manifest)
     }
 
@@ -165,7 +168,18 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         }
         let options = FollowOptions { deadline, hand_over_live, ..self.follow.clone() };
         let request = SegmentRequest::Url { url: url.to_string(), source_type: kind };
-        let followed = segment::follow(&self.store, &self.queue, match_id, &source, &options).await;
+        let mut billed = started;
+        let followed = segment::follow(&self.store, &self.queue, match_id, &source, &options);
+        tokio::pin!(followed);
+        // A live task runs for hours: its time and requests go into cost.json as it runs, so a task
+        // that is killed loses at most one period of metering. (An invocation is billed once, at its end.)
+        let mut tick = tokio::time::interval_at((started + self.meter_period).into(), self.meter_period);
+        let followed = loop {
+            tokio::select! {
+                followed = &mut followed => break followed,
+                _ = tick.tick(), if deadline.is_none() => self.bill(match_id, &mut billed).await?,
+            }
+        };
         let manifest = match followed? {
             Followed::Complete(m) => {
                 self.store.delete(&match_id.request_key()).await?;
@@ -184,13 +198,15 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
                 None
             }
         };
-        self.bill(match_id, started).await?;
+        self.bill(match_id, &mut billed).await?;
         Ok(manifest)
     }
 
-    /// Meters this run's compute: a Lambda invocation, or (no Lambda memory set) container time.
-    async fn bill(&self, match_id: &MatchId, started: Instant) -> anyhow::Result<()> {
-        let seconds = started.elapsed().as_secs_f64();
+    /// Meters this run's compute since `since` (then moved to now): a Lambda invocation, or (no Lambda
+    /// memory set) container time; and flushes it with the requests counted.
+    async fn bill(&self, match_id: &MatchId, since: &mut Instant) -> anyhow::Result<()> {
+        let seconds = since.elapsed().as_secs_f64();
+        *since = Instant::now();
         self.meter.record(match_id, |u| {
             if self.memory_mb > 0 {
                 // Billed duration is rounded up to the millisecond.

@@ -1,6 +1,7 @@
 //! Lambda entry point of the segmenter: S3 `ObjectCreated` events on `uploads/` and `requests/`.
 //! `tacticeye-segmenter live MATCH` is the same segmenter as a long-running task: it follows the live
-//! source named in `live/{MATCH}.json` to its end (a live match outlives any Lambda invocation).
+//! source named in `live/{MATCH}.json` to its end (a live match outlives any Lambda invocation). MATCH
+//! may be that key itself, as the EventBridge rule on `live/` passes it.
 
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -21,7 +22,7 @@ async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
     let sdk = aws::sdk_config().await;
     let bucket = env("TACTICEYE_BUCKET")?;
-    let segmenter = Segmenter::new(
+    let mut segmenter = Segmenter::new(
         S3Store::new(aws::s3_client(&sdk), &bucket),
         SqsQueue::new(aws::sqs_client(&sdk), env("TACTICEYE_QUEUE_URL")?),
         bucket,
@@ -29,6 +30,9 @@ async fn main() -> Result<(), Error> {
         env("TACTICEYE_MAX_UPLOAD_BYTES").ok().and_then(|s| s.parse().ok()).unwrap_or(4 << 30),
         Prices::from_env()?,
     );
+    if let Some(seconds) = env("TACTICEYE_METER_SECONDS").ok().and_then(|s| s.parse().ok()) {
+        segmenter.meter_period = std::time::Duration::from_secs_f64(seconds);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [mode, id] = args.as_slice() {
         if mode != "live" {
@@ -49,7 +53,7 @@ async fn main() -> Result<(), Error> {
 
 /// The live segmenter task: reads the hand-over object and follows the source with no deadline.
 async fn follow_live(segmenter: &Segmenter<S3Store, SqsQueue>, id: &str) -> Result<(), Error> {
-    let match_id = tacticeye::ids::MatchId::new(id)?;
+    let match_id = tacticeye::ids::MatchId::from_request_key(id)?;
     let key = match_id.live_key();
     let request = segmenter.store().get(&key).await?.ok_or_else(|| format!("no live request at {key}"))?;
     match serde_json::from_slice(&request.bytes)? {

@@ -81,7 +81,8 @@ pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
         return Ok(Followed::Complete(m.clone()));
     }
     let media = resolve::media(source)?;
-    if opts.hand_over_live && media.live == Some(true) {
+    // A match already found live goes back to the live segmenter (a task that stopped is started again).
+    if opts.hand_over_live && (media.live == Some(true) || manifest.as_ref().is_some_and(|m| m.live)) {
         return Ok(Followed::Live);
     }
     let work = tempfile::tempdir()?;
