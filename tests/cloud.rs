@@ -357,7 +357,7 @@ fn live_segmenter_task(moto: &Moto, queue_url: &str, key: &str) -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_to_the_live_task() {
-    let (moto, s3, _sqs, queue_url) = cloud().await;
+    let (moto, s3, sqs, queue_url) = cloud().await;
     let video = synthetic_clip(30, 5, 480, 270);
     let truth = video.with_extension("truth.json");
     let www = tempfile::tempdir().unwrap();
@@ -388,6 +388,12 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     };
     hand_over().await;
     assert!(segment::load_manifest(&store, &live).await.unwrap().is_none(), "the function stored nothing of the live match");
+
+    // An RTMP stream is handed over without connecting to it (nothing listens here).
+    let segmenter = Segmenter::new(store.clone(), SqsQueue::new(sqs.clone(), &queue_url), BUCKET, 2.0, 1 << 30, Prices::default());
+    let rtmp = MatchId::new("rtmp").unwrap();
+    let handed = segmenter.on_url(&rtmp, "rtmp://127.0.0.1:1/live/x", None, Some(Instant::now() + Duration::from_secs(60)), true).await.unwrap();
+    assert!(handed.is_none() && store.get(&rtmp.live_key()).await.unwrap().is_some());
 
     // The task follows the stream, metering as it goes. It is killed; asked again, the function hands
     // the match straight back, and a new task rejoins at the live edge with the gap recorded.
