@@ -54,6 +54,7 @@ $(VENV)/.installed: tests/requirements.txt
 bench: deps build
 	$(VENV)/bin/python tests/fixtures/tiny_detector.py .cache/tiny-detector.onnx
 	$(TARGET)/release/pipeline-bench --model .cache/tiny-detector.onnx
+	BIN=$(BIN) benchmarks/live_lag.sh
 
 # The Lambda functions as `sam build` packages them (cargo-lambda and zig from PyPI).
 lambda: pytools
