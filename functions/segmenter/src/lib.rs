@@ -112,7 +112,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
     /// twice for one upload: it goes on from the manifest, the queue drops duplicate messages, and workers
     /// skip applied segments.
     pub async fn on_upload(&self, key: &str, size: Option<i64>, deadline: Option<Instant>) -> anyhow::Result<Manifest> {
-        let started = Instant::now();
+        let mut started = Instant::now();
         let name = key.strip_prefix(UPLOADS).filter(|n| !n.is_empty() && !n.contains('/'));
         let name = name.with_context(|| format!("{key:?} is not a file directly under {UPLOADS}"))?;
         let match_id = MatchId::from_file_name(Path::new(name))?;
@@ -145,7 +145,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
                 break manifest;
             }
         };
-        self.bill(&match_id, &mut { started }).await?;
+        self.bill(&match_id, &mut started).await?;
         Ok(manifest)
     }
 
