@@ -140,6 +140,14 @@ pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
     }
 }
 
+/// One ffmpeg run: where it started in a VOD, when it connected (wall clock), and whether it follows a
+/// break (a dropped connection, a restarted segmenter), so that its first segment may follow a gap.
+struct Run {
+    seek: f64,
+    began: f64,
+    after_break: bool,
+}
+
 enum RunEnd {
     /// ffmpeg read the source to its end.
     Complete,
@@ -168,10 +176,9 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         let seek = manifest.as_ref().filter(|m| !m.live).and_then(|m| m.segments.last()).and_then(|s| s.source_end);
         let reencode = manifest.as_ref().is_some_and(|m| m.reencoded);
         let options = CutOptions { segment_seconds: self.opts.segment_seconds, seek, reencode, io_timeout: self.opts.io_timeout };
+        let mut run = Run { seek: seek.unwrap_or(0.0), began: unix_now(), after_break: resuming_live };
         let mut cut = StreamCut::start(&self.media, dir, &options)?;
-        // The first segment after a break (a dropped connection, a restarted segmenter) follows a gap.
-        let mut gap_pending = resuming_live;
-        let seek = seek.unwrap_or(0.0);
+        let seek = run.seek;
         loop {
             let finished = cut.finished();
             // A VOD resumed at its very end: ffmpeg would seek back to the last keyframe and cut it again.
@@ -187,7 +194,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
                 }
             }
             for closed in cut.closed() {
-                if !self.add(manifest, &cut, &closed, seek, &mut gap_pending).await? {
+                if !self.add(manifest, &cut, &closed, &mut run).await? {
                     return Ok(RunEnd::Restart);
                 }
             }
@@ -195,7 +202,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
                 let clean = cut.wait();
                 // A last segment may have been listed as ffmpeg exited.
                 for closed in cut.closed() {
-                    if !self.add(manifest, &cut, &closed, seek, &mut gap_pending).await? {
+                    if !self.add(manifest, &cut, &closed, &mut run).await? {
                         return Ok(RunEnd::Restart);
                     }
                 }
@@ -220,7 +227,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
 
     /// Stores one closed segment, lists it and enqueues it. False when it is too long for a stream
     /// copy: the manifest switches to re-encoding and the segment is cut again.
-    async fn add(&self, manifest: &mut Option<Manifest>, cut: &StreamCut, closed: &Closed, seek: f64, gap_pending: &mut bool) -> anyhow::Result<bool> {
+    async fn add(&self, manifest: &mut Option<Manifest>, cut: &StreamCut, closed: &Closed, run: &mut Run) -> anyhow::Result<bool> {
         let info = source::probe(&closed.path)?;
         let m = match manifest {
             Some(m) => m,
@@ -253,7 +260,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         // A VOD is placed from its seek point; a live HLS stream in its own timeline (it survives a
         // reconnection); other live streams from where this run began reading.
         let offset = match (m.live, self.media.kind) {
-            (false, _) => seek,
+            (false, _) => run.seek,
             (true, SourceKind::Hls) => cut.observed().start.unwrap_or(0.0),
             (true, _) => 0.0,
         };
@@ -261,9 +268,10 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         // The list starts a run's first segment at the output's zero, which precedes its first frame by
         // the decoder delay; later segments start exactly where the one before ended.
         let source_start = if closed.start > 0.0 { offset + closed.start } else { source_end - info.frames as f64 / m.fps };
-        // A new RTMP/RTSP session starts a new timeline; an HLS stream keeps its own.
-        let reset = std::mem::take(gap_pending) && self.media.kind != SourceKind::Hls;
-        let (first_frame, gap) = match place(m, (source_start, source_end), info.frames, reset, now) {
+        // A new RTMP/RTSP session starts a new timeline, at about the time it connected; an HLS stream
+        // keeps its own.
+        let restarted = (std::mem::take(&mut run.after_break) && self.media.kind != SourceKind::Hls).then_some(run.began);
+        let (first_frame, gap) = match place(m, (source_start, source_end), restarted) {
             Some(placed) => placed,
             None => {
                 tracing::info!(match_id = %self.match_id, source_end, "segment already listed (rejoined the stream before where it left): skipped");
@@ -299,24 +307,25 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
     }
 }
 
-/// Where a new segment goes in the match, from its span in the source's timeline and how many frames
-/// it has: its first frame and the seconds lost before it; `None` when the match already has it (an
-/// HLS stream rejoined a few segments back). Live streams jump over what was lost, so frame numbers
-/// keep to the match clock; `reset` (a new timeline) can only measure the loss by the wall clock.
-fn place(m: &Manifest, (source_start, source_end): (f64, f64), frames: u64, reset: bool, now: f64) -> Option<(u64, Option<f64>)> {
+/// Where a new segment goes in the match, from its span in the source's timeline: its first frame and
+/// the seconds lost before it; `None` when the match already has it (an HLS stream rejoined a few
+/// segments back). Live streams jump over what was lost, so frame numbers keep to the match clock. A
+/// stream `restarted` (a new timeline, connected at that wall-clock time) can only measure the loss by
+/// the wall clock: from the last segment's arrival to the reconnection.
+fn place(m: &Manifest, (source_start, source_end): (f64, f64), restarted: Option<f64>) -> Option<(u64, Option<f64>)> {
     let Some(last) = m.segments.last() else { return Some((0, None)) };
     let end = last.first_frame + last.frames;
     let half_frame = 0.5 / m.fps;
-    let gap = if reset || last.source_end.is_none() {
-        let received = last.received_at.unwrap_or(now);
-        Some((now - frames as f64 / m.fps - received).max(0.0))
-    } else {
-        let last_end = last.source_end.unwrap_or(0.0);
-        if source_end <= last_end + half_frame {
-            return None;
+    let gap = match (restarted, last.source_end) {
+        (Some(connected), _) => Some((connected - last.received_at.unwrap_or(connected)).max(0.0)),
+        (None, None) => None,
+        (None, Some(last_end)) => {
+            if source_end <= last_end + half_frame {
+                return None;
+            }
+            let lost = source_start - last_end;
+            (m.live && lost > 3.0 * half_frame).then_some(lost)
         }
-        let lost = source_start - last_end;
-        (m.live && lost > 3.0 * half_frame).then_some(lost)
     };
     Some((end + gap.map_or(0, |g| (g * m.fps).round() as u64), gap))
 }
@@ -357,18 +366,18 @@ mod tests {
     #[test]
     fn a_live_segment_is_placed_by_the_source_timeline_when_it_continues() {
         let m = manifest(Some(3.48));
-        assert_eq!(place(&m, (3.48, 5.48), 50, false, 200.0), Some((50, None)), "contiguous");
-        assert_eq!(place(&m, (1.48, 3.48), 50, false, 200.0), None, "a repeat of the last segment");
-        assert_eq!(place(&m, (-0.52, 1.48), 50, false, 200.0), None, "rejoined further back");
-        let (first, gap) = place(&m, (9.48, 11.48), 50, false, 200.0).unwrap();
+        assert_eq!(place(&m, (3.48, 5.48), None), Some((50, None)), "contiguous");
+        assert_eq!(place(&m, (1.48, 3.48), None), None, "a repeat of the last segment");
+        assert_eq!(place(&m, (-0.52, 1.48), None), None, "rejoined further back");
+        let (first, gap) = place(&m, (9.48, 11.48), None).unwrap();
         assert_eq!((first, gap.map(|g| (g * 100.0).round() / 100.0)), (200, Some(6.0)), "6 s lost");
     }
 
     #[test]
     fn after_a_new_timeline_the_gap_is_measured_by_the_wall_clock() {
         let m = manifest(Some(3.48));
-        // Received at 100 s; the next 2 s segment is complete at 105 s: 3 s lost.
-        let (first, gap) = place(&m, (0.0, 2.0), 50, true, 105.0).unwrap();
+        // Received at 100 s; reconnected at 103 s: 3 s lost, whatever the new timeline says.
+        let (first, gap) = place(&m, (0.0, 2.0), Some(103.0)).unwrap();
         assert_eq!((first, gap), (50 + 75, Some(3.0)));
     }
 
@@ -376,13 +385,13 @@ mod tests {
     fn vod_segments_follow_each_other_without_gaps() {
         let mut m = manifest(Some(2.08));
         m.live = false;
-        assert_eq!(place(&m, (2.08, 4.08), 50, false, 0.0), Some((50, None)));
+        assert_eq!(place(&m, (2.08, 4.08), None), Some((50, None)));
     }
 
     #[test]
     fn a_short_last_segment_whose_end_runs_long_is_no_gap() {
         // A publisher's last two frames, listed as ending 0.2 s after the segment before.
         let m = manifest(Some(10.08));
-        assert_eq!(place(&m, (10.08, 10.28), 2, false, 200.0), Some((50, None)));
+        assert_eq!(place(&m, (10.08, 10.28), None), Some((50, None)));
     }
 }
