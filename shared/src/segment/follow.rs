@@ -81,9 +81,9 @@ pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
         return Ok(Followed::Complete(m.clone()));
     }
     let media = resolve::media(source)?;
-    // Known live without connecting (a publisher may serve one player only), or a match already found
-    // live: to the live segmenter (a task that stopped is started again).
-    let known_live = media.live == Some(true) || media.kind.always_live() || manifest.as_ref().is_some_and(|m| m.live);
+    // Known live without connecting (RTMP, RTSP, or as yt-dlp says; a publisher may serve one player
+    // only), or a match already found live: to the live segmenter (a task that stopped starts again).
+    let known_live = media.live == Some(true) || manifest.as_ref().is_some_and(|m| m.live);
     if opts.hand_over_live && known_live {
         return Ok(Followed::Live);
     }
