@@ -160,15 +160,9 @@ fn dir_file(bytes: &[u8]) -> tempfile::NamedTempFile {
 
 /// The request counts of a match's `cost.json`.
 async fn metered(store: &S3Store, id: &MatchId) -> Seen {
-    let cost: tacticeye::cost::Cost = serde_json::from_slice(&store.get(&format!("{}cost.json", id.prefix())).await.unwrap().unwrap().bytes).unwrap();
+    let cost = tacticeye::cost::load(store, id).await.unwrap().expect("cost.json");
     let u = cost.usage;
     Seen { s3_get: u.s3_get, s3_put: u.s3_put, s3_list: u.s3_list, s3_delete: u.s3_delete, sqs_requests: u.sqs_requests }
-}
-
-/// A match's `cost.json`, or null (the API serves it only once the analysis has begun).
-async fn cost_json(store: &S3Store, id: &MatchId) -> serde_json::Value {
-    let object = store.get(&format!("{}cost.json", id.prefix())).await.unwrap();
-    object.map_or(serde_json::Value::Null, |o| serde_json::from_slice(&o.bytes).unwrap())
 }
 
 /// A bucket and a FIFO queue on a fresh moto server.
@@ -398,11 +392,11 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     // The task follows the stream, metering as it goes. It is killed; asked again, the function hands
     // the match straight back, and a new task rejoins at the live edge with the gap recorded.
     let mut first = live_segmenter_task(&moto, &queue_url, &live.live_key()).spawn().unwrap();
-    let fargate = |cost: serde_json::Value| cost["usage"]["worker_seconds"]["fargate-1vcpu-2gb"].as_f64().unwrap_or(0.0);
+    let fargate = |cost: Option<tacticeye::cost::Cost>| cost.and_then(|c| c.usage.worker_seconds.get("fargate-1vcpu-2gb").copied()).unwrap_or(0.0);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let listed = segment::load_manifest(&store, &live).await.unwrap().map_or(0, |m| m.segments.len());
-        if listed >= 4 && fargate(cost_json(&store, &live).await) > 0.0 {
+        if listed >= 4 && fargate(tacticeye::cost::load(&store, &live).await.unwrap()) > 0.0 {
             break;
         }
         assert!(Instant::now() < deadline, "the live task listed {listed} segments and metered nothing in 30 s");
@@ -410,7 +404,7 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     }
     first.kill().unwrap();
     first.wait().unwrap();
-    let metered_before = fargate(cost_json(&store, &live).await);
+    let metered_before = fargate(tacticeye::cost::load(&store, &live).await.unwrap());
     tokio::time::sleep(Duration::from_secs(3)).await;
     hand_over().await;
     let mut second = live_segmenter_task(&moto, &queue_url, &live.live_key()).spawn().unwrap();
@@ -434,5 +428,5 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     assert!(summary["live"]["gap_seconds"].as_f64().unwrap() > 1.0, "{summary}");
     let cost = api_get(&store, "/matches/live/cost").await;
     assert_eq!(cost["usage"]["lambda_invocations"], 2, "the two hand-over invocations: {cost}");
-    assert!(fargate(cost.clone()) > metered_before + 3.0, "the second task's time adds to the first's: {cost}");
+    assert!(fargate(tacticeye::cost::load(&store, &live).await.unwrap()) > metered_before + 3.0, "the second task's time adds to the first's: {cost}");
 }

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::MatchId;
@@ -108,6 +109,12 @@ pub struct Cost {
     pub prices: Option<Prices>,
 }
 
+/// A match's `cost.json`, or `None` when nothing has been metered yet.
+pub async fn load<S: ObjectStore>(store: &S, id: &MatchId) -> anyhow::Result<Option<Cost>> {
+    let Some(obj) = store.get(&id.cost_key()).await? else { return Ok(None) };
+    Ok(Some(serde_json::from_slice(&obj.bytes).with_context(|| format!("the cost of match {id} is unreadable"))?))
+}
+
 pub fn price(u: &Usage, p: &Prices) -> Dollars {
     // LIST is billed like PUT; DELETE is free; transfer within the region is free.
     let s3 = (u.s3_put + u.s3_list) as f64 / 1000.0 * p.s3_put_per_1000 + u.s3_get as f64 / 1000.0 * p.s3_get_per_1000;
@@ -152,7 +159,7 @@ impl Meter {
     /// `prices`. The flush's own requests are part of what it adds.
     pub async fn flush<S: ObjectStore>(&self, store: &S, id: &MatchId, prices: &Prices) -> Result<(), StoreError> {
         let Some(mut delta) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(id) else { return Ok(()) };
-        let key = format!("{}cost.json", id.prefix());
+        let key = id.cost_key();
         loop {
             let current = store.get(&key).await?;
             delta.s3_get += 1;

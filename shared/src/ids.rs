@@ -48,6 +48,10 @@ impl MatchId {
         format!("matches/{}/checkpoint.json", self.0)
     }
 
+    pub fn cost_key(&self) -> String {
+        format!("matches/{}/cost.json", self.0)
+    }
+
     pub fn segment_key(&self, index: u64) -> String {
         format!("matches/{}/segments/{index:06}.mp4", self.0)
     }

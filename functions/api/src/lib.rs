@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use tacticeye::cost::Cost;
+use tacticeye::cost::{self, Cost};
 use tacticeye::ids::MatchId;
 use tacticeye::results::{self, EventFilter};
 use tacticeye::segment::SegmentRequest;
@@ -77,21 +77,13 @@ async fn list_matches<S: ObjectStore>(State(app): State<Arc<AppState<S>>>) -> Ap
     Ok(Json(serde_json::json!({ "matches": ids })))
 }
 
-async fn load_cost<S: ObjectStore>(store: &S, id: &MatchId) -> ApiResult<Option<Cost>> {
-    let key = format!("{}cost.json", id.prefix());
-    match store.get(&key).await.map_err(|e| internal(e.into()))? {
-        Some(obj) => serde_json::from_slice(&obj.bytes).map(Some).map_err(|e| internal(e.into())),
-        None => Ok(None),
-    }
-}
-
 /// The summary with the cost so far (`cost_usd`, absent where nothing was metered).
 async fn summary<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
     let id = match_id(&id)?;
     known(&app.store, &id).await?;
     let summary = results::summary(&app.store, &id).await.map_err(internal)?;
     let mut body = serde_json::to_value(summary).map_err(|e| internal(e.into()))?;
-    if let Some(cost) = load_cost(&app.store, &id).await? {
+    if let Some(cost) = cost::load(&app.store, &id).await.map_err(internal)? {
         body["cost_usd"] = cost.dollars.total.into();
     }
     Ok(Json(body))
@@ -100,7 +92,7 @@ async fn summary<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): 
 async fn cost<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Path<String>) -> ApiResult<Json<Cost>> {
     let id = match_id(&id)?;
     known(&app.store, &id).await?;
-    load_cost(&app.store, &id).await?.map(Json).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no cost recorded for match {id}")))
+    cost::load(&app.store, &id).await.map_err(internal)?.map(Json).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no cost recorded for match {id}")))
 }
 
 fn default_per_page() -> usize {
