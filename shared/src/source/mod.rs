@@ -86,21 +86,50 @@ fn run(cmd: &mut FfmpegCommand, path: &Path, keep_frames: bool) -> Result<Run, S
     let iter = child.iter().map_err(|e| SourceError::Ffmpeg { path: path.into(), reason: e.to_string() })?;
     for event in iter {
         match event {
-            FfmpegEvent::ParsedInputStream(s) if out.video.is_none() => {
-                if let Some(v) = s.video_data() {
-                    out.video = Some((v.width, v.height, v.fps as f64));
-                }
-            }
             FfmpegEvent::Progress(p) => out.last_frame = Some(p.frame as u64),
             FfmpegEvent::OutputFrame(f) if keep_frames => out.frames.push(f.data),
-            FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) | FfmpegEvent::Error(msg) => {
-                out.errors.push(msg.trim().to_string())
-            }
-            _ => {}
+            event => note_video_or_error(&event, &mut out.video, &mut out.errors),
         }
     }
     out.success = child.wait().map(|s| s.success()).unwrap_or(false);
     Ok(out)
+}
+
+/// What every ffmpeg run takes from its log: the first video stream's size and frame rate, and errors.
+fn note_video_or_error(event: &FfmpegEvent, video: &mut Option<(u32, u32, f64)>, errors: &mut Vec<String>) {
+    match event {
+        FfmpegEvent::ParsedInputStream(s) if video.is_none() => {
+            if let Some(v) = s.video_data() {
+                *video = Some((v.width, v.height, v.fps as f64));
+            }
+        }
+        // ffmpeg-sidecar's own note that nothing goes to stdout: true of a segment muxer, and no error.
+        FfmpegEvent::Error(msg) if msg == "No streams found" => {}
+        FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) | FfmpegEvent::Error(msg) => {
+            let msg = msg.trim();
+            if !msg.is_empty() {
+                errors.push(msg.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Empties `dir` (or makes it) for an ffmpeg run's output.
+fn fresh_dir(dir: &Path) -> Result<(), SourceError> {
+    let failed = |e: std::io::Error| SourceError::Ffmpeg { path: dir.into(), reason: e.to_string() };
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(failed)?;
+    }
+    std::fs::create_dir_all(dir).map_err(failed)
+}
+
+/// Output options that re-encode with a keyframe at every `seconds`, so the segment muxer can cut
+/// there. One encoder thread: x264's frame threads make the output vary from run to run, and a
+/// segment cut again must come out the same.
+fn reencode_args(seconds: f64) -> Vec<String> {
+    let keys = format!("expr:gte(t,n_forced*{seconds})");
+    ["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-force_key_frames", &keys].map(String::from).to_vec()
 }
 
 pub(crate) fn reason(errors: &[String]) -> String {
@@ -153,13 +182,8 @@ pub fn cut_reencoded(
     // Seeking before the input while transcoding is frame-accurate: ffmpeg decodes from the keyframe
     // before and drops what precedes the start.
     let before = vec!["-ss".to_string(), (first as f64 * seconds).to_string()];
-    let keys = format!("expr:gte(t,n_forced*{seconds})");
-    let length = (count as f64 * seconds).to_string();
-    // One encoder thread: x264's frame threads make the output vary from run to run, and a chunk cut
-    // again must come out the same.
-    let codec = ["-t", &length, "-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-force_key_frames", &keys]
-        .map(String::from)
-        .to_vec();
+    let mut codec = vec!["-t".to_string(), (count as f64 * seconds).to_string()];
+    codec.extend(reencode_args(seconds));
     let segments = cut_with(source, out_dir, seconds, &before, &codec, first_frame)?;
     if !within_bounds(&segments, info.fps) {
         return Err(SourceError::Ffmpeg { path: source.into(), reason: "could not cut segments of 2-5 s even after re-encoding".into() });
@@ -189,10 +213,7 @@ fn cut_with(
     codec: &[String],
     first_frame: u64,
 ) -> Result<Vec<CutSegment>, SourceError> {
-    if out_dir.exists() {
-        std::fs::remove_dir_all(out_dir).map_err(|e| SourceError::Ffmpeg { path: out_dir.into(), reason: e.to_string() })?;
-    }
-    std::fs::create_dir_all(out_dir).map_err(|e| SourceError::Ffmpeg { path: out_dir.into(), reason: e.to_string() })?;
+    fresh_dir(out_dir)?;
     let mut cmd = ffmpeg();
     cmd.args(before_input).input(source).args(["-map", "0:v:0", "-an", "-sn", "-dn"]).args(codec);
     let pattern = out_dir.join("%06d.mp4");

@@ -14,7 +14,7 @@ use ffmpeg_sidecar::event::{FfmpegEvent, LogLevel};
 
 use super::resolve::Media;
 use super::url::input_args;
-use super::{SourceError, ffmpeg};
+use super::{SourceError, ffmpeg, fresh_dir, note_video_or_error, reencode_args};
 
 /// How to start reading.
 #[derive(Clone, Debug)]
@@ -61,11 +61,7 @@ pub struct StreamCut {
 impl StreamCut {
     /// Starts ffmpeg on `media`, writing segments into `dir` (emptied first).
     pub fn start(media: &Media, dir: &Path, opts: &CutOptions) -> Result<StreamCut, SourceError> {
-        let io = |e: std::io::Error| SourceError::Ffmpeg { path: dir.into(), reason: e.to_string() };
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(io)?;
-        }
-        std::fs::create_dir_all(dir).map_err(io)?;
+        fresh_dir(dir)?;
         let mut cmd = ffmpeg();
         cmd.args(input_args(media.kind, opts.io_timeout, &media.headers));
         if let Some(seek) = opts.seek {
@@ -74,8 +70,7 @@ impl StreamCut {
         cmd.input(&media.url).args(["-map", "0:v:0", "-an", "-sn", "-dn"]);
         let seconds = opts.segment_seconds.to_string();
         if opts.reencode {
-            let keys = format!("expr:gte(t,n_forced*{seconds})");
-            cmd.args(["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-force_key_frames", &keys]);
+            cmd.args(reencode_args(opts.segment_seconds));
         } else {
             cmd.args(["-c", "copy"]);
         }
@@ -90,12 +85,8 @@ impl StreamCut {
         let events = std::thread::spawn(move || {
             for event in iter {
                 let mut o = seen.lock().unwrap_or_else(|p| p.into_inner());
+                let o = &mut *o;
                 match event {
-                    FfmpegEvent::ParsedInputStream(s) if o.video.is_none() => {
-                        if let Some(v) = s.video_data() {
-                            o.video = Some((v.width, v.height, v.fps as f64));
-                        }
-                    }
                     FfmpegEvent::ParsedDuration(d) if o.duration.is_none() => {
                         o.duration = Some(d.duration);
                         o.start = start_of(&d.raw_log_message);
@@ -104,15 +95,7 @@ impl StreamCut {
                     FfmpegEvent::Log(LogLevel::Info, line) if o.start.is_none() && line.contains("Duration: N/A") => {
                         o.start = start_of(&line);
                     }
-                    // ffmpeg-sidecar's own note that nothing goes to stdout: true, and no error.
-                    FfmpegEvent::Error(msg) if msg == "No streams found" => {}
-                    FfmpegEvent::Log(LogLevel::Error | LogLevel::Fatal, msg) | FfmpegEvent::Error(msg) => {
-                        let msg = msg.trim().to_string();
-                        if !msg.is_empty() {
-                            o.errors.push(msg);
-                        }
-                    }
-                    _ => {}
+                    event => note_video_or_error(&event, &mut o.video, &mut o.errors),
                 }
             }
         });
