@@ -165,6 +165,13 @@ async fn metered(store: &S3Store, id: &MatchId) -> Seen {
     Seen { s3_get: u.s3_get, s3_put: u.s3_put, s3_list: u.s3_list, s3_delete: u.s3_delete, sqs_requests: u.sqs_requests }
 }
 
+/// The committed outputs of `video` analysed in the local mode, as the cloud analyses it.
+async fn local_outputs(video: &Path) -> Vec<tacticeye::pipeline::SegmentOutput> {
+    let local = tempfile::tempdir().unwrap();
+    ok(tacticeye(local.path()).arg("analyze").arg(video).args(["--match-id", "local", "--segment-seconds", "2", "--detector", "truth"]));
+    results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap().1
+}
+
 /// A bucket and a FIFO queue on a fresh moto server.
 async fn cloud() -> (Moto, aws_sdk_s3::Client, aws_sdk_sqs::Client, String) {
     let moto = Moto::start();
@@ -286,10 +293,7 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     assert!(usage["worker_seconds"]["local"].as_f64().unwrap() > 0.0, "{cost}");
     assert!(summary["cost_usd"].as_f64().unwrap() > 0.0, "{summary}");
 
-    // The same clip in the local mode.
-    let local = tempfile::tempdir().unwrap();
-    ok(tacticeye(local.path()).arg("analyze").arg(&video).args(["--match-id", "local", "--segment-seconds", "2", "--detector", "truth"]));
-    let (_, local_outputs) = results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap();
+    let local_outputs = local_outputs(&video).await;
     let (_, cloud_outputs) = results::committed(&store, &id).await.unwrap();
     assert!(cloud_outputs == local_outputs, "cloud and local results differ");
 
@@ -415,9 +419,7 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
 
     let summary = api_get(&store, "/matches/vod/summary").await;
     assert_eq!((summary["status"].as_str(), summary["frames_done"].as_u64()), (Some("complete"), Some(750)), "{summary}");
-    let local = tempfile::tempdir().unwrap();
-    ok(tacticeye(local.path()).arg("analyze").arg(&video).args(["--match-id", "local", "--segment-seconds", "2", "--detector", "truth", "--truth"]).arg(&truth));
-    let (_, local_outputs) = results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap();
+    let local_outputs = local_outputs(&video).await;
     let (_, vod_outputs) = results::committed(&store, &vod).await.unwrap();
     assert!(vod_outputs == local_outputs, "the HLS VOD's results differ from the file's");
 

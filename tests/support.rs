@@ -95,7 +95,7 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = servers::free_port();
         let server = python().with_file_name("moto_server");
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -103,11 +103,7 @@ impl Moto {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {} ({e}); `make pytools` installs it", server.display()));
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "moto did not start");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        servers::wait_for_port(port);
         Moto { child, endpoint: format!("http://127.0.0.1:{port}") }
     }
 
