@@ -20,6 +20,12 @@ fn env(name: &str) -> Result<String, Error> {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let live = match args.as_slice() {
+        [] => None,
+        [mode, id] if mode == "live" => Some(id.clone()),
+        _ => return Err(format!("unexpected arguments {args:?}; usage: tacticeye-segmenter [live MATCH]").into()),
+    };
     let sdk = aws::sdk_config().await;
     let bucket = env("TACTICEYE_BUCKET")?;
     let mut segmenter = Segmenter::new(
@@ -33,12 +39,8 @@ async fn main() -> Result<(), Error> {
     if let Some(seconds) = env("TACTICEYE_METER_SECONDS").ok().and_then(|s| s.parse().ok()) {
         segmenter.meter_period = std::time::Duration::from_secs_f64(seconds);
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [mode, id] = args.as_slice() {
-        if mode != "live" {
-            return Err(format!("unknown mode {mode:?}; usage: tacticeye-segmenter [live MATCH]").into());
-        }
-        return follow_live(&segmenter, id).await;
+    if let Some(id) = live {
+        return follow_live(&segmenter, &id).await;
     }
     let segmenter = &segmenter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
