@@ -15,13 +15,21 @@ DEMO := .cache/demo
 export ORT_DYLIB_PATH := $(abspath $(ORT_LIB))
 export TACTICEYE_PYTHON := $(abspath $(VENV))/bin/python
 
-.PHONY: demo test build deps ffmpeg ort pytools bench lambda clean
+SHARED := ../shared
+CLIP := $(SHARED)/data/clips/dfl-bundesliga-08fd33_4-848x478.mp4
+MODEL_VENV := .cache/model-venv
+
+.PHONY: demo test build deps ffmpeg ort pytools bench lambda model clean
 
 demo: deps build
 	mkdir -p $(DEMO)
 	$(BIN) synth $(DEMO)/match.mp4 --seconds 30 --seed 7
 	$(BIN) --data-dir $(DEMO)/data analyze $(DEMO)/match.mp4 --match-id demo --detector truth --restart
 	$(BIN) --data-dir $(DEMO)/data evaluate demo --truth $(DEMO)/match.truth.json
+	@if [ -f $(CLIP) ]; then \
+		echo "--- a real broadcast clip with the shipped detector ($(CLIP))"; \
+		$(BIN) --data-dir $(DEMO)/data analyze $(CLIP) --match-id dfl --restart; \
+	else echo "(no real clip: $(CLIP) is absent)"; fi
 
 test: deps build
 	$(CARGO) test --release --workspace
@@ -52,14 +60,23 @@ $(VENV)/.installed: tests/requirements.txt
 	touch $@
 
 bench: deps build
-	$(VENV)/bin/python tests/fixtures/tiny_detector.py .cache/tiny-detector.onnx
-	$(TARGET)/release/pipeline-bench --model .cache/tiny-detector.onnx
+	$(TARGET)/release/pipeline-bench --model models/tacticeye-detector.onnx \
+		--real-clip $(SHARED)/data/clips/university-fixed-camera-left-3072x1728.mp4
 	BIN=$(BIN) benchmarks/live_lag.sh
 
 # The Lambda functions as `sam build` packages them (cargo-lambda and zig from PyPI).
 lambda: pytools
 	$(VENV)/bin/pip install -q cargo-lambda==1.9.2 ziglang==0.17.1
 	PATH=$(abspath $(VENV))/bin:$$PATH $(CARGO) lambda build --release -p tacticeye-segmenter -p tacticeye-api
+
+# Rebuilds models/tacticeye-detector.onnx from ../shared on the CPU (about 45 minutes on 2 cores; log and
+# checkpoint in .cache/model/). PyTorch from PyPI into its own venv: a tool, not the runtime.
+model:
+	test -d $(SHARED)/data/players-detection || { echo "$(SHARED)/data is needed to train"; exit 1; }
+	test -x $(MODEL_VENV)/bin/python || python3 -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/pip install -q -r models/requirements.txt
+	$(MODEL_VENV)/bin/python models/train_detector.py --data $(SHARED)/data \
+		--init $(SHARED)/models/footandball/model_20201019_1416_final.pth --out models/tacticeye-detector.onnx
 
 clean:
 	rm -rf .cache $(VENV)

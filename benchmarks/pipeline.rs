@@ -1,7 +1,9 @@
 //! Pipeline benchmark: frames per second of each stage and of the whole pipeline on a synthetic 1080p
-//! clip, and the checkpoint cost per segment early and late in a long match.
+//! clip and on a real clip scaled to 1080p, and the checkpoint cost per segment early and late in a long
+//! match.
 //!
-//! `pipeline-bench [--seconds N] [--long-minutes M] [--model tiny.onnx]`; prints markdown tables.
+//! `pipeline-bench [--seconds N] [--long-minutes M] [--model M.onnx] [--real-clip CLIP]`; prints markdown
+//! tables. ONNX Runtime uses `TACTICEYE_THREADS` threads (default: every core).
 //! Figures are wall time on this machine: compare ratios within one run.
 
 use std::path::{Path, PathBuf};
@@ -22,10 +24,11 @@ struct Args {
     seconds: f64,
     long_minutes: f64,
     model: Option<PathBuf>,
+    real_clip: Option<PathBuf>,
 }
 
 fn args() -> Args {
-    let mut a = Args { seconds: 12.0, long_minutes: 10.0, model: None };
+    let mut a = Args { seconds: 12.0, long_minutes: 10.0, model: None, real_clip: None };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().unwrap_or_default();
@@ -33,6 +36,7 @@ fn args() -> Args {
             "--seconds" => a.seconds = v.parse().expect("--seconds N"),
             "--long-minutes" => a.long_minutes = v.parse().expect("--long-minutes M"),
             "--model" => a.model = Some(v.into()),
+            "--real-clip" => a.real_clip = Some(v.into()),
             other => panic!("unknown option {other}"),
         }
     }
@@ -69,22 +73,54 @@ async fn main() -> anyhow::Result<()> {
     println!("| render synthetic frames (incl. H.264 encode) | - | {} |", fps(frames, render));
     println!("| segment (ffmpeg cut + store) | - | {} |", fps(frames, segmenting));
     for (name, mut detector) in detectors {
-        let (decode, times, whole) = run_match(&store, &manifest, detector.as_mut()).await?;
-        for (stage, d) in [
-            ("decode (ffmpeg to RGB)", decode),
-            ("detect", times.detect),
-            ("appearance (shirt colour)", times.appearance),
-            ("track", times.track),
-            ("teams", times.teams),
-            ("ball", times.ball),
-            ("possession and events", times.possession),
-        ] {
-            println!("| {stage} | {name} | {} |", fps(frames, d));
-        }
-        println!("| **whole pipeline** (decode + stages + commit) | {name} | **{}** |", fps(frames, whole));
+        stage_table(&store, &manifest, detector.as_mut(), &name, frames).await?;
+    }
+    if let (Some(clip), Some(model)) = (&args.real_clip, &args.model) {
+        real_clip(work.path(), clip, model).await?;
     }
 
     checkpoint_cost(work.path(), args.long_minutes).await
+}
+
+/// A real clip scaled to 1920x1080 (H.264, like a broadcast) through the whole pipeline with `model`.
+async fn real_clip(work: &Path, clip: &Path, model: &Path) -> anyhow::Result<()> {
+    if !clip.is_file() {
+        println!("\n(real clip {} absent: skipped)", clip.display());
+        return Ok(());
+    }
+    let video = work.join("real-1080p.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(clip)
+        .args(["-vf", "scale=1920:1080", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-an"])
+        .arg(&video)
+        .status()?;
+    anyhow::ensure!(status.success(), "ffmpeg could not scale {}", clip.display());
+    let store = LocalStore::new(work.join("real-data"));
+    let manifest = segment::segment_video(&store, &MatchId::new("real")?, &segment::Video::open(&video)?, 3.0).await?;
+    let frames = manifest.frames;
+    println!("\n## Real clip {} scaled to 1920x1080, {frames} frames\n", clip.file_name().unwrap_or_default().to_string_lossy());
+    println!("| stage | detector | frames/s |\n|---|---|---|");
+    let name = format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy());
+    stage_table(&store, &manifest, &mut OnnxDetector::open(model)?, &name, frames).await
+}
+
+/// Runs the match and prints each stage's frames per second and the whole's.
+async fn stage_table(store: &LocalStore, manifest: &Manifest, detector: &mut dyn Detector, name: &str, frames: u64) -> anyhow::Result<()> {
+    let (decode, times, whole) = run_match(store, manifest, detector).await?;
+        for (stage, d) in [
+        ("decode (ffmpeg to RGB)", decode),
+        ("detect", times.detect),
+        ("appearance (shirt colour)", times.appearance),
+        ("track", times.track),
+        ("teams", times.teams),
+        ("ball", times.ball),
+        ("possession and events", times.possession),
+    ] {
+        println!("| {stage} | {name} | {} |", fps(frames, d));
+        }
+    println!("| **whole pipeline** (decode + stages + commit) | {name} | **{}** |", fps(frames, whole));
+    Ok(())
 }
 
 /// Decodes and processes every segment, committing like the worker does; returns decode time, stage

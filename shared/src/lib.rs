@@ -18,6 +18,7 @@ pub mod geometry;
 pub mod ids;
 pub mod pipeline;
 pub mod queue;
+pub mod render;
 pub mod results;
 pub mod segment;
 pub mod source;

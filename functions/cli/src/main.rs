@@ -1,6 +1,9 @@
 //! `tacticeye`: the local mode. Thin over the `tacticeye` library; every command reads and writes the
 //! data folder through the same `ObjectStore` the cloud uses.
 
+mod detect_cmd;
+mod render_cmd;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -105,6 +108,39 @@ enum Command {
         #[arg(long, env = "TACTICEYE_API_TOKEN")]
         token: String,
     },
+    /// Run the detector on images: one line per image (JSON with --json), boxes in the image's pixels.
+    Detect {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// `default` (our shipped model) or a path to an .onnx model.
+        #[arg(long, default_value = "default")]
+        detector: String,
+        #[arg(long)]
+        json: bool,
+        /// Write each image with its boxes drawn into this folder, as <stem>.png.
+        #[arg(long)]
+        draw: Option<PathBuf>,
+    },
+    /// Score the detector on labelled images (YOLO text labels, <LABELS_DIR>/<image stem>.txt).
+    EvalDetector {
+        images_dir: PathBuf,
+        labels_dir: PathBuf,
+        /// The label files' class names by index: ball, goalkeeper, player, referee, person (any role), ignore.
+        #[arg(long, default_value = "ball,goalkeeper,player,referee")]
+        classes: String,
+        /// IoU at which a found person matches a labelled one.
+        #[arg(long, default_value_t = 0.5)]
+        iou: f64,
+        #[arg(long, default_value = "default")]
+        detector: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw an analysed frame: boxes in team colours with track ids, the ball, the player in possession.
+    Render {
+        #[command(subcommand)]
+        what: RenderWhat,
+    },
     /// Score an analysed synthetic match against its truth.
     Evaluate {
         match_id: MatchId,
@@ -112,6 +148,21 @@ enum Command {
         truth: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RenderWhat {
+    /// One frame, from the match's stored segment, as a PNG.
+    Frame {
+        match_id: MatchId,
+        #[arg(long)]
+        frame: u64,
+        #[arg(long)]
+        out: PathBuf,
+        /// Scale the picture down to this width.
+        #[arg(long)]
+        width: Option<u32>,
     },
 }
 
@@ -226,6 +277,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("serving {} on http://{}", cli.data_dir.display(), listener.local_addr()?);
             let config = tacticeye_api::ApiConfig { token: Some(token), starts_matches: false };
             axum::serve(listener, tacticeye_api::router(store, config)).await?;
+        }
+        Command::Detect { images, detector, json, draw } => detect_cmd::detect(&images, &detector, json, draw.as_deref())?,
+        Command::EvalDetector { images_dir, labels_dir, classes, iou, detector, json } => {
+            detect_cmd::eval(&images_dir, &labels_dir, &classes, iou, &detector, json)?
+        }
+        Command::Render { what: RenderWhat::Frame { match_id, frame, out, width } } => {
+            render_cmd::frame(&store, &match_id, frame, &out, width).await?
         }
         Command::Evaluate { match_id, truth, json } => {
             let truth = Truth::load(&truth)?;

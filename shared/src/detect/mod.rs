@@ -1,7 +1,11 @@
 //! Detection: one `Detections` list per frame, boxes in the frame's own pixels.
 
+pub mod centernet;
+pub mod images;
 pub mod onnx;
+pub mod score;
 pub mod truth;
+pub mod yolo;
 
 use std::path::PathBuf;
 
@@ -65,7 +69,7 @@ pub trait Detector: Send {
 /// Which detector the user asked for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DetectorChoice {
-    /// Our shipped model (`models/`), once one is shipped.
+    /// Our shipped model, `models/tacticeye-detector.onnx`.
     Default,
     /// Ground truth of a synthetic clip, with noise.
     Truth { truth: PathBuf, noise: truth::Noise },
@@ -109,9 +113,9 @@ pub fn open(choice: &DetectorChoice) -> anyhow::Result<Box<dyn Detector>> {
         DetectorChoice::Default => match default_model_paths().into_iter().find(|p| p.is_file()) {
             Some(path) => Ok(Box::new(onnx::OnnxDetector::open(&path)?)),
             None => anyhow::bail!(
-                "no default detector is shipped yet (models/tacticeye-detector.onnx is absent). Pass \
-                 --detector PATH.onnx with a YOLOv8/11-layout football model (classes player, goalkeeper, \
-                 referee, ball), or for a synthetic clip --detector truth [--truth FILE]"
+                "the default detector was not found (looked for {}); set TACTICEYE_MODEL to \
+                 tacticeye-detector.onnx or pass --detector PATH.onnx",
+                default_model_paths().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             ),
         },
     }
