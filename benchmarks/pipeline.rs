@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tacticeye::analysis;
-use tacticeye::segment::{self, Manifest};
 use tacticeye::detect::truth::{Noise, TruthDetector};
 use tacticeye::detect::{Detector, onnx::OnnxDetector};
 use tacticeye::ids::MatchId;
 use tacticeye::pipeline::{Segment, StageTimes, process_segment};
+use tacticeye::segment::{self, Manifest};
 use tacticeye::source;
 use tacticeye::state::{Config, MatchState};
 use tacticeye::storage::{Condition, LocalStore, ObjectStore};
@@ -54,7 +54,11 @@ async fn main() -> anyhow::Result<()> {
     println!("## Pipeline throughput, synthetic 1920x1080 clip, {} s at 25 fps\n", args.seconds);
     let video = work.path().join("bench.mp4");
     let t = Instant::now();
-    let truth = synth::generate(&video, &SynthOptions { seconds: args.seconds, seed: 7, width: 1920, height: 1080, fps: 25 }, |_, _| {})?;
+    let truth = synth::generate(
+        &video,
+        &SynthOptions { seconds: args.seconds, seed: 7, width: 1920, height: 1080, fps: 25 },
+        |_, _| {},
+    )?;
     let frames = truth.frames.len() as u64;
     let render = t.elapsed();
 
@@ -67,7 +71,10 @@ async fn main() -> anyhow::Result<()> {
     let mut detectors: Vec<(String, Box<dyn Detector>)> =
         vec![("truth (noisy)".into(), Box::new(TruthDetector::open(&synth::truth_path(&video), Noise::default())?))];
     if let Some(model) = &args.model {
-        detectors.push((format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy()), Box::new(OnnxDetector::open(model)?)));
+        detectors.push((
+            format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy()),
+            Box::new(OnnxDetector::open(model)?),
+        ));
     }
     println!("| stage | detector | frames/s |\n|---|---|---|");
     println!("| render synthetic frames (incl. H.264 encode) | - | {} |", fps(frames, render));
@@ -99,16 +106,25 @@ async fn real_clip(work: &Path, clip: &Path, model: &Path) -> anyhow::Result<()>
     let store = LocalStore::new(work.join("real-data"));
     let manifest = segment::segment_video(&store, &MatchId::new("real")?, &segment::Video::open(&video)?, 3.0).await?;
     let frames = manifest.frames;
-    println!("\n## Real clip {} scaled to 1920x1080, {frames} frames\n", clip.file_name().unwrap_or_default().to_string_lossy());
+    println!(
+        "\n## Real clip {} scaled to 1920x1080, {frames} frames\n",
+        clip.file_name().unwrap_or_default().to_string_lossy()
+    );
     println!("| stage | detector | frames/s |\n|---|---|---|");
     let name = format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy());
     stage_table(&store, &manifest, &mut OnnxDetector::open(model)?, &name, frames).await
 }
 
 /// Runs the match and prints each stage's frames per second and the whole's.
-async fn stage_table(store: &LocalStore, manifest: &Manifest, detector: &mut dyn Detector, name: &str, frames: u64) -> anyhow::Result<()> {
+async fn stage_table(
+    store: &LocalStore,
+    manifest: &Manifest,
+    detector: &mut dyn Detector,
+    name: &str,
+    frames: u64,
+) -> anyhow::Result<()> {
     let (decode, times, whole) = run_match(store, manifest, detector).await?;
-        for (stage, d) in [
+    for (stage, d) in [
         ("decode (ffmpeg to RGB)", decode),
         ("detect", times.detect),
         ("appearance (shirt colour)", times.appearance),
@@ -118,14 +134,18 @@ async fn stage_table(store: &LocalStore, manifest: &Manifest, detector: &mut dyn
         ("possession and events", times.possession),
     ] {
         println!("| {stage} | {name} | {} |", fps(frames, d));
-        }
+    }
     println!("| **whole pipeline** (decode + stages + commit) | {name} | **{}** |", fps(frames, whole));
     Ok(())
 }
 
 /// Decodes and processes every segment, committing like the worker does; returns decode time, stage
 /// times and the wall time of the whole.
-async fn run_match(store: &LocalStore, manifest: &Manifest, detector: &mut dyn Detector) -> anyhow::Result<(Duration, StageTimes, Duration)> {
+async fn run_match(
+    store: &LocalStore,
+    manifest: &Manifest,
+    detector: &mut dyn Detector,
+) -> anyhow::Result<(Duration, StageTimes, Duration)> {
     let mut state = MatchState::new(
         manifest.match_id.clone(),
         Config::default(),
@@ -156,12 +176,24 @@ async fn run_match(store: &LocalStore, manifest: &Manifest, detector: &mut dyn D
 /// A long match at low resolution through the real local run, timing each checkpoint write.
 async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
     let video = work.join("long.mp4");
-    synth::generate(&video, &SynthOptions { seconds: minutes * 60.0, seed: 3, width: 480, height: 270, fps: 25 }, |_, _| {})?;
+    synth::generate(
+        &video,
+        &SynthOptions { seconds: minutes * 60.0, seed: 3, width: 480, height: 270, fps: 25 },
+        |_, _| {},
+    )?;
     let store = LocalStore::new(work.join("long-data"));
     let id = MatchId::new("long")?;
     let manifest = segment::segment_video(&store, &id, &segment::Video::open(&video)?, 2.0).await?;
     let mut detector = TruthDetector::open(&synth::truth_path(&video), Noise::default())?;
-    let mut state = MatchState::new(id.clone(), Config { segment_seconds: 2.0, ..Config::default() }, detector.identity(), manifest.fingerprint.clone(), manifest.fps, manifest.width, manifest.height);
+    let mut state = MatchState::new(
+        id.clone(),
+        Config { segment_seconds: 2.0, ..Config::default() },
+        detector.identity(),
+        manifest.fingerprint.clone(),
+        manifest.fps,
+        manifest.width,
+        manifest.height,
+    );
     let mut rows: Vec<(u64, usize, Duration, Duration)> = Vec::new(); // index, bytes, serialise+put, load+parse
     for seg in &manifest.segments {
         let bytes = store.get(&seg.key).await?.expect("segment").bytes;
@@ -193,7 +225,9 @@ async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
     };
     let (early, late) = (mean(&rows[..window]), mean(&rows[n - window..]));
     println!("\n## Checkpoint cost per segment, {minutes} min match in 2 s segments ({n} segments)\n");
-    println!("| part of the match | checkpoint bytes | write ms (serialise + atomic put) | read ms (get + parse) |\n|---|---|---|---|");
+    println!(
+        "| part of the match | checkpoint bytes | write ms (serialise + atomic put) | read ms (get + parse) |\n|---|---|---|---|"
+    );
     println!("| first {window} segments | {:.0} | {:.2} | {:.2} |", early.0, early.1, early.2);
     println!("| last {window} segments | {:.0} | {:.2} | {:.2} |", late.0, late.1, late.2);
     println!("| late / early | {:.2} | {:.2} | {:.2} |", late.0 / early.0, late.1 / early.1, late.2 / early.2);

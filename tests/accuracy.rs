@@ -25,7 +25,9 @@ fn teams_and_passes_match_the_truth_of_synthetic_matches() {
     }
     let team_accuracy = team_right / team_total;
     let (precision, recall) = (matched as f64 / found as f64, matched as f64 / truth as f64);
-    eprintln!("team accuracy {team_accuracy:.3}; passes precision {precision:.3} recall {recall:.3} ({matched}/{found}/{truth})");
+    eprintln!(
+        "team accuracy {team_accuracy:.3}; passes precision {precision:.3} recall {recall:.3} ({matched}/{found}/{truth})"
+    );
     assert!(truth >= 15, "the synthetic matches should hold enough passes to measure ({truth})");
     assert!(team_accuracy >= 0.97, "team accuracy {team_accuracy}");
     assert!(precision >= 0.9 && recall >= 0.9, "pass precision {precision}, recall {recall}");

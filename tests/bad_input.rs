@@ -99,10 +99,14 @@ fn unreadable_foreign_or_mismatched_checkpoints_are_refused_and_lose_nothing() {
     // Put back, the match resumes and completes.
     std::fs::write(&checkpoint, &good).unwrap();
     assert_eq!(snapshot(&data), before);
-    ok(&mut tacticeye(&data)
-        .arg("analyze")
-        .arg(&video)
-        .args(["--match-id", "m", "--segment-seconds", "2", "--detector", "truth"]));
+    ok(&mut tacticeye(&data).arg("analyze").arg(&video).args([
+        "--match-id",
+        "m",
+        "--segment-seconds",
+        "2",
+        "--detector",
+        "truth",
+    ]));
     let summary = ok(tacticeye(&data).args(["summary", "m", "--json"]));
     assert!(String::from_utf8_lossy(&summary.stdout).contains("\"complete\""));
 }
@@ -111,7 +115,12 @@ fn unreadable_foreign_or_mismatched_checkpoints_are_refused_and_lose_nothing() {
 fn malformed_match_ids_and_segment_lengths_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let video = synthetic_clip(30, 5, 480, 270);
-    let out = tacticeye(dir.path()).arg("analyze").arg(&video).args(["--match-id", "../escape", "--detector", "truth"]).output().unwrap();
+    let out = tacticeye(dir.path())
+        .arg("analyze")
+        .arg(&video)
+        .args(["--match-id", "../escape", "--detector", "truth"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("invalid match id"), "{}", stderr(&out));
     fails_with(&analyze(dir.path(), &video, "7", &[]), &["2 to 5 seconds"]);

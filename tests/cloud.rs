@@ -11,13 +11,13 @@ use aws_lambda_events::event::s3::S3Event;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use tacticeye::analysis::{self, Outcome};
-use tacticeye::segment;
-use tacticeye::cost::Prices;
 use tacticeye::aws;
+use tacticeye::cost::Prices;
 use tacticeye::detect::{DetectorChoice, open, truth::Noise};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::{Message, SegmentQueue, SqsQueue};
 use tacticeye::results;
+use tacticeye::segment;
 use tacticeye::state::Config;
 use tacticeye::storage::{LocalStore, ObjectStore, S3Store};
 use tacticeye_segmenter::Segmenter;
@@ -61,7 +61,12 @@ async fn api_get(store: &S3Store, path: &str) -> serde_json::Value {
 
 /// `method path` (with a JSON body) on the HTTP function as API Gateway (HTTP API, payload 2.0) would
 /// deliver it to Lambda: its status and JSON answer.
-async fn api(store: &S3Store, method: &str, path: &str, body: Option<serde_json::Value>) -> (axum::http::StatusCode, serde_json::Value) {
+async fn api(
+    store: &S3Store,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (axum::http::StatusCode, serde_json::Value) {
     use tower::ServiceExt;
     let event = serde_json::json!({
         "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
@@ -100,12 +105,20 @@ fn upload_event_json(key: &str, size: usize) -> serde_json::Value {
 
 /// Runs the segmenter's Lambda binary against a stand-in for the Lambda Runtime API on loopback (what
 /// cargo-lambda's local runtime does): hands it `event` once and returns its response, or its error.
-async fn invoke_segmenter(moto: &Moto, via: Option<&str>, queue_url: &str, event: serde_json::Value) -> Result<serde_json::Value, String> {
+async fn invoke_segmenter(
+    moto: &Moto,
+    via: Option<&str>,
+    queue_url: &str,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, String> {
     use axum::routing::{get, post};
     type Reply = tokio::sync::mpsc::UnboundedSender<Result<serde_json::Value, String>>;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let served = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let deadline = (std::time::SystemTime::now() + Duration::from_secs(900)).duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let deadline = (std::time::SystemTime::now() + Duration::from_secs(900))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
     let next = move || {
         let (served, event) = (served.clone(), event.clone());
         async move {
@@ -115,15 +128,20 @@ async fn invoke_segmenter(moto: &Moto, via: Option<&str>, queue_url: &str, event
             let headers = [
                 ("lambda-runtime-aws-request-id", "request-1".to_string()),
                 ("lambda-runtime-deadline-ms", deadline.to_string()),
-                ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:segmenter".to_string()),
+                (
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:segmenter".to_string(),
+                ),
             ];
             (headers, axum::Json(event))
         }
     };
-    let reply = |ok: bool| move |axum::extract::State(tx): axum::extract::State<Reply>, body: axum::body::Bytes| async move {
-        let text = String::from_utf8_lossy(&body).to_string();
-        let _ = tx.send(if ok { serde_json::from_str(&text).map_err(|e| e.to_string()) } else { Err(text) });
-        axum::http::StatusCode::ACCEPTED
+    let reply = |ok: bool| {
+        move |axum::extract::State(tx): axum::extract::State<Reply>, body: axum::body::Bytes| async move {
+            let text = String::from_utf8_lossy(&body).to_string();
+            let _ = tx.send(if ok { serde_json::from_str(&text).map_err(|e| e.to_string()) } else { Err(text) });
+            axum::http::StatusCode::ACCEPTED
+        }
     };
     let api = axum::Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -145,7 +163,10 @@ async fn invoke_segmenter(moto: &Moto, via: Option<&str>, queue_url: &str, event
         .env("TACTICEYE_SEGMENT_SECONDS", "2")
         .spawn()
         .unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(180), rx.recv()).await.expect("the function did not answer").expect("reply");
+    let result = tokio::time::timeout(Duration::from_secs(180), rx.recv())
+        .await
+        .expect("the function did not answer")
+        .expect("reply");
     function.kill().unwrap();
     function.wait().unwrap();
     server.abort();
@@ -162,13 +183,26 @@ fn dir_file(bytes: &[u8]) -> tempfile::NamedTempFile {
 async fn metered(store: &S3Store, id: &MatchId) -> Seen {
     let cost = tacticeye::cost::load(store, id).await.unwrap().expect("cost.json");
     let u = cost.usage;
-    Seen { s3_get: u.s3_get, s3_put: u.s3_put, s3_list: u.s3_list, s3_delete: u.s3_delete, sqs_requests: u.sqs_requests }
+    Seen {
+        s3_get: u.s3_get,
+        s3_put: u.s3_put,
+        s3_list: u.s3_list,
+        s3_delete: u.s3_delete,
+        sqs_requests: u.sqs_requests,
+    }
 }
 
 /// The committed outputs of `video` analysed in the local mode, as the cloud analyses it.
 async fn local_outputs(video: &Path) -> Vec<tacticeye::pipeline::SegmentOutput> {
     let local = tempfile::tempdir().unwrap();
-    ok(tacticeye(local.path()).arg("analyze").arg(video).args(["--match-id", "local", "--segment-seconds", "2", "--detector", "truth"]));
+    ok(tacticeye(local.path()).arg("analyze").arg(video).args([
+        "--match-id",
+        "local",
+        "--segment-seconds",
+        "2",
+        "--detector",
+        "truth",
+    ]));
     results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap().1
 }
 
@@ -206,7 +240,8 @@ async fn a_source_too_long_for_one_invocation_is_segmented_over_several_as_if_in
         s3.put_object().bucket(BUCKET).key(key).body(ByteStream::from(bytes.clone())).send().await.unwrap();
     }
     let store = S3Store::new(s3.clone(), BUCKET);
-    let mut segmenter = Segmenter::new(store.clone(), SqsQueue::new(sqs, &queue_url), BUCKET, 2.0, 1 << 30, Prices::default());
+    let mut segmenter =
+        Segmenter::new(store.clone(), SqsQueue::new(sqs, &queue_url), BUCKET, 2.0, 1 << 30, Prices::default());
     segmenter.chunk_segments = 4;
     let once = segmenter.on_event(upload_event("uploads/once.mp4", bytes.len()), None).await.unwrap().remove(0);
     assert!(once.complete && once.reencoded);
@@ -214,10 +249,15 @@ async fn a_source_too_long_for_one_invocation_is_segmented_over_several_as_if_in
     // With no time left after each step, every chunk ends its invocation and the next starts from the
     // request object's creation, as S3 would deliver it.
     let mut invocations = 1;
-    let mut long = segmenter.on_event(upload_event("uploads/long.mp4", bytes.len()), Some(Instant::now())).await.unwrap().remove(0);
+    let mut long = segmenter
+        .on_event(upload_event("uploads/long.mp4", bytes.len()), Some(Instant::now()))
+        .await
+        .unwrap()
+        .remove(0);
     while !long.complete {
         assert!(store.get("requests/long.json").await.unwrap().is_some(), "no request to go on");
-        long = segmenter.on_event(upload_event("requests/long.json", 40), Some(Instant::now())).await.unwrap().remove(0);
+        long =
+            segmenter.on_event(upload_event("requests/long.json", 40), Some(Instant::now())).await.unwrap().remove(0);
         invocations += 1;
     }
     assert_eq!(invocations, 4, "15 segments in chunks of 4");
@@ -245,7 +285,13 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let video = synthetic_clip(30, 5, 480, 270);
     let truth = video.with_extension("truth.json");
     let bytes = std::fs::read(&video).unwrap();
-    s3.put_object().bucket(BUCKET).key("uploads/cup final.mp4").body(ByteStream::from(bytes.clone())).send().await.unwrap();
+    s3.put_object()
+        .bucket(BUCKET)
+        .key("uploads/cup final.mp4")
+        .body(ByteStream::from(bytes.clone()))
+        .send()
+        .await
+        .unwrap();
 
     let store = S3Store::new(s3.clone(), BUCKET);
     let mut queue = SqsQueue::new(sqs.clone(), &queue_url);
@@ -254,29 +300,43 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     // requests pass a counting proxy.
     let proxy = CountingProxy::start(&moto.endpoint, BUCKET).await;
     let via = Some(proxy.endpoint.as_str());
-    let response = invoke_segmenter(&moto, via, &queue_url, upload_event_json("uploads/cup+final.mp4", bytes.len())).await.unwrap();
+    let response = invoke_segmenter(&moto, via, &queue_url, upload_event_json("uploads/cup+final.mp4", bytes.len()))
+        .await
+        .unwrap();
     assert_eq!(response, serde_json::json!({"matches": ["cup_final"]}));
     let id = MatchId::new("cup_final").unwrap();
     assert_eq!(segment::load_manifest(&store, &id).await.unwrap().unwrap().segments.len(), 15);
     // cost.json counts exactly the requests the proxy saw.
     let observed = proxy.seen("cup_final");
     eprintln!("segmenter requests observed: {observed:?}");
-    assert!(observed.s3_put >= 16 && observed.sqs_requests >= 16, "the segmenter's requests pass the proxy: {observed:?}");
+    assert!(
+        observed.s3_put >= 16 && observed.sqs_requests >= 16,
+        "the segmenter's requests pass the proxy: {observed:?}"
+    );
     assert_eq!(metered(&store, &id).await, observed, "segmenter: cost.json against the requests observed");
     // A key outside uploads/ is refused with an error, through the runtime too.
-    let refused = invoke_segmenter(&moto, None, &queue_url, upload_event_json("elsewhere/x.mp4", 10)).await.unwrap_err();
+    let refused =
+        invoke_segmenter(&moto, None, &queue_url, upload_event_json("elsewhere/x.mp4", 10)).await.unwrap_err();
     assert!(refused.contains("not a file directly under uploads/"), "{refused}");
 
     // The first worker is killed in the middle of a segment (its output written, its checkpoint not).
     kill_at_fault(&mut worker(&moto, None, &queue_url, &truth), "before-checkpoint:4+");
     // Partial results while the match is analysed: the segments committed so far.
     let partial = api_get(&store, "/matches/cup_final/summary").await;
-    assert_eq!((partial["status"].as_str(), partial["segments_done"].as_u64()), (Some("running"), Some(4)), "{partial}");
+    assert_eq!(
+        (partial["status"].as_str(), partial["segments_done"].as_u64()),
+        (Some("running"), Some(4)),
+        "{partial}"
+    );
     // Two more finish the match: the killed worker's message reappears after its visibility timeout.
     let finishers = (0..2).map(|_| worker(&moto, None, &queue_url, &truth).spawn().unwrap()).collect();
     wait_exit(finishers, Duration::from_secs(240));
     let summary = api_get(&store, "/matches/cup_final/summary").await;
-    assert_eq!((summary["status"].as_str(), summary["segments_done"].as_u64()), (Some("complete"), Some(15)), "{summary}");
+    assert_eq!(
+        (summary["status"].as_str(), summary["segments_done"].as_u64()),
+        (Some("complete"), Some(15)),
+        "{summary}"
+    );
 
     // Cost: what the segmenter and the workers used, priced.
     let cost = api_get(&store, "/matches/cup_final/cost").await;
@@ -322,17 +382,25 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
         sqs_requests: a.sqs_requests - b.sqs_requests,
     };
     eprintln!("redelivery worker requests observed: {:?}", minus(&seen_after, &seen_before));
-    assert_eq!(minus(&after, &before), minus(&seen_after, &seen_before), "worker: cost.json against the requests observed");
+    assert_eq!(
+        minus(&after, &before),
+        minus(&seen_after, &seen_before),
+        "worker: cost.json against the requests observed"
+    );
     assert!(seen_after.sqs_requests > seen_before.sqs_requests, "the worker took the messages through the proxy");
     assert_eq!(store.get(&id.checkpoint_key()).await.unwrap().unwrap(), checkpoint);
     assert_eq!(store.get(&id.output_key(7)).await.unwrap().unwrap(), output);
 
     // A segment ahead of the checkpoint is refused and writes nothing.
     let fresh = MatchId::new("fresh").unwrap();
-    let fresh_manifest = segment::segment_video(&store, &fresh, &segment::Video::open(&video).unwrap(), 2.0).await.unwrap();
+    let fresh_manifest =
+        segment::segment_video(&store, &fresh, &segment::Video::open(&video).unwrap(), 2.0).await.unwrap();
     let mut detector = open(&DetectorChoice::Truth { truth: truth.clone(), noise: Noise::default() }).unwrap();
     let config = Config::default();
-    let ahead = analysis::handle(&store, detector.as_mut(), &config, &Message::Segment { match_id: fresh.clone(), index: 3 }).await.unwrap();
+    let ahead =
+        analysis::handle(&store, detector.as_mut(), &config, &Message::Segment { match_id: fresh.clone(), index: 3 })
+            .await
+            .unwrap();
     assert!(matches!(ahead, Outcome::Ahead { index: 3, expected: 0 }), "{ahead:?}");
     assert!(store.get(&fresh.output_key(3)).await.unwrap().is_none());
     assert_eq!(analysis::load_state(&store, &fresh).await.unwrap().unwrap().0.next_segment, 0);
@@ -364,7 +432,9 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     let store = S3Store::new(s3.clone(), BUCKET);
 
     // An HLS VOD: the function cuts it all in its invocation.
-    let (status, started) = api(&store, "POST", "/matches", Some(serde_json::json!({"url": server.url("vod.m3u8"), "match_id": "vod"}))).await;
+    let (status, started) =
+        api(&store, "POST", "/matches", Some(serde_json::json!({"url": server.url("vod.m3u8"), "match_id": "vod"})))
+            .await;
     assert_eq!(status, axum::http::StatusCode::ACCEPTED, "{started}");
     assert!(store.get("requests/vod.json").await.unwrap().is_some(), "POST /matches writes the request");
     let response = invoke_segmenter(&moto, None, &queue_url, upload_event_json("requests/vod.json", 80)).await.unwrap();
@@ -378,25 +448,41 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     let _producer = Producer::live_hls(&video, www.path(), 2.0, 2);
     let live = MatchId::new("live").unwrap();
     let hand_over = || async {
-        let (status, _) = api(&store, "POST", "/matches", Some(serde_json::json!({"url": server.url("live.m3u8"), "match_id": "live"}))).await;
+        let (status, _) = api(
+            &store,
+            "POST",
+            "/matches",
+            Some(serde_json::json!({"url": server.url("live.m3u8"), "match_id": "live"})),
+        )
+        .await;
         assert_eq!(status, axum::http::StatusCode::ACCEPTED);
-        let response = invoke_segmenter(&moto, None, &queue_url, upload_event_json("requests/live.json", 80)).await.unwrap();
+        let response =
+            invoke_segmenter(&moto, None, &queue_url, upload_event_json("requests/live.json", 80)).await.unwrap();
         assert_eq!(response, serde_json::json!({"matches": []}), "a live source is not cut in the function");
         assert!(store.get(&live.live_key()).await.unwrap().is_some(), "no hand-over at {}", live.live_key());
     };
     hand_over().await;
-    assert!(segment::load_manifest(&store, &live).await.unwrap().is_none(), "the function stored nothing of the live match");
+    assert!(
+        segment::load_manifest(&store, &live).await.unwrap().is_none(),
+        "the function stored nothing of the live match"
+    );
 
     // An RTMP stream is handed over without connecting to it (nothing listens here).
-    let segmenter = Segmenter::new(store.clone(), SqsQueue::new(sqs.clone(), &queue_url), BUCKET, 2.0, 1 << 30, Prices::default());
+    let segmenter =
+        Segmenter::new(store.clone(), SqsQueue::new(sqs.clone(), &queue_url), BUCKET, 2.0, 1 << 30, Prices::default());
     let rtmp = MatchId::new("rtmp").unwrap();
-    let handed = segmenter.on_url(&rtmp, "rtmp://127.0.0.1:1/live/x", None, Some(Instant::now() + Duration::from_secs(60)), true).await.unwrap();
+    let handed = segmenter
+        .on_url(&rtmp, "rtmp://127.0.0.1:1/live/x", None, Some(Instant::now() + Duration::from_secs(60)), true)
+        .await
+        .unwrap();
     assert!(handed.is_none() && store.get(&rtmp.live_key()).await.unwrap().is_some());
 
     // The task follows the stream, metering as it goes. It is killed; asked again, the function hands
     // the match straight back, and a new task rejoins at the live edge with the gap recorded.
     let mut first = live_segmenter_task(&moto, &queue_url, &live.live_key()).spawn().unwrap();
-    let fargate = |cost: Option<tacticeye::cost::Cost>| cost.and_then(|c| c.usage.worker_seconds.get("fargate-1vcpu-2gb").copied()).unwrap_or(0.0);
+    let fargate = |cost: Option<tacticeye::cost::Cost>| {
+        cost.and_then(|c| c.usage.worker_seconds.get("fargate-1vcpu-2gb").copied()).unwrap_or(0.0)
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let listed = segment::load_manifest(&store, &live).await.unwrap().map_or(0, |m| m.segments.len());
@@ -418,7 +504,11 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     wait_exit(workers, Duration::from_secs(120));
 
     let summary = api_get(&store, "/matches/vod/summary").await;
-    assert_eq!((summary["status"].as_str(), summary["frames_done"].as_u64()), (Some("complete"), Some(750)), "{summary}");
+    assert_eq!(
+        (summary["status"].as_str(), summary["frames_done"].as_u64()),
+        (Some("complete"), Some(750)),
+        "{summary}"
+    );
     let local_outputs = local_outputs(&video).await;
     let (_, vod_outputs) = results::committed(&store, &vod).await.unwrap();
     assert!(vod_outputs == local_outputs, "the HLS VOD's results differ from the file's");
@@ -430,5 +520,8 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     assert!(summary["live"]["gap_seconds"].as_f64().unwrap() > 1.0, "{summary}");
     let cost = api_get(&store, "/matches/live/cost").await;
     assert_eq!(cost["usage"]["lambda_invocations"], 2, "the two hand-over invocations: {cost}");
-    assert!(fargate(tacticeye::cost::load(&store, &live).await.unwrap()) > metered_before + 3.0, "the second task's time adds to the first's: {cost}");
+    assert!(
+        fargate(tacticeye::cost::load(&store, &live).await.unwrap()) > metered_before + 3.0,
+        "the second task's time adds to the first's: {cost}"
+    );
 }

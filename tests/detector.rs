@@ -25,7 +25,8 @@ fn fails_naming(out: &std::process::Output, words: &[&str]) {
 fn analyse(clip: &Path, dir: &Path, id: &str) -> (f64, usize, BTreeMap<String, usize>) {
     let data = dir.join("data");
     ok(tacticeye(&data).arg("analyze").arg(clip).args(["--match-id", id]));
-    let summary: serde_json::Value = serde_json::from_str(&stdout(&ok(tacticeye(&data).args(["summary", id, "--json"])))).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&stdout(&ok(tacticeye(&data).args(["summary", id, "--json"])))).unwrap();
     assert_eq!(summary["status"], "complete", "{summary}");
     let out = dir.join(id);
     ok(tacticeye(&data).args(["export", id, "--format", "csv", "--out"]).arg(&out));
@@ -130,14 +131,21 @@ fn unreadable_images_bad_models_and_a_missing_runtime_are_refused_naming_the_fil
 
     let not_onnx = dir.path().join("weights.onnx");
     std::fs::write(&not_onnx, b"not a model").unwrap();
-    fails_naming(&detect(&data).arg(&good).args(["--detector"]).arg(&not_onnx).output().unwrap(), &["weights.onnx", "not a usable ONNX model"]);
+    fails_naming(
+        &detect(&data).arg(&good).args(["--detector"]).arg(&not_onnx).output().unwrap(),
+        &["weights.onnx", "not a usable ONNX model"],
+    );
 
     // A model that claims our layout but has the wrong outputs.
     let wrong = dir.path().join("wrong.onnx");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tiny_detector.py");
     ok(Command::new(python()).arg(script).arg(&wrong).arg("--claim-tacticeye-layout"));
-    fails_naming(&detect(&data).arg(&good).args(["--detector"]).arg(&wrong).output().unwrap(), &["wrong.onnx", "output must be"]);
+    fails_naming(
+        &detect(&data).arg(&good).args(["--detector"]).arg(&wrong).output().unwrap(),
+        &["wrong.onnx", "output must be"],
+    );
 
-    let out = detect(&data).arg(&good).env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so.1.31.1")).output().unwrap();
+    let out =
+        detect(&data).arg(&good).env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so.1.31.1")).output().unwrap();
     fails_naming(&out, &["ONNX Runtime"]);
 }

@@ -34,7 +34,13 @@ fn a_model_without_class_names_is_refused_clearly() {
     let model = dir.path().join("bad.onnx");
     std::fs::write(&model, b"not a model").unwrap();
     let Some(clip) = shared_data("clips/dfl-bundesliga-08fd33_4-848x478.mp4") else { return };
-    let out = tacticeye(&dir.path().join("data")).arg("analyze").arg(&clip).args(["--detector"]).arg(&model).output().unwrap();
+    let out = tacticeye(&dir.path().join("data"))
+        .arg("analyze")
+        .arg(&clip)
+        .args(["--detector"])
+        .arg(&model)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a usable ONNX model"), "{err}");

@@ -44,7 +44,8 @@ fn a_killed_analysis_resumes_to_exactly_the_uninterrupted_result() {
 
     // After the first, a middle and the last segment's commit, and between a segment's output and its
     // checkpoint (the window where a crash could double or lose a segment if the commit were wrong).
-    for fault in ["after-commit:0", "after-commit:7", &format!("after-commit:{}", SEGMENTS - 1), "before-checkpoint:3"] {
+    for fault in ["after-commit:0", "after-commit:7", &format!("after-commit:{}", SEGMENTS - 1), "before-checkpoint:3"]
+    {
         let dir = tempfile::tempdir().unwrap();
         kill_at(dir.path(), &video, fault);
         assert_eq!(summary(dir.path())["status"], "running", "{fault}");

@@ -85,8 +85,21 @@ impl Producer {
     pub fn live_hls(video: &Path, dir: &Path, rate: f64, window: u32) -> Producer {
         let playlist = dir.join("live.m3u8");
         let p = Producer::spawn(&[
-            "-readrate", &rate.to_string(), "-i", video.to_str().unwrap(), "-c", "copy", "-f", "hls", "-hls_time", "2",
-            "-hls_list_size", &window.to_string(), "-hls_flags", "delete_segments", playlist.to_str().unwrap(),
+            "-readrate",
+            &rate.to_string(),
+            "-i",
+            video.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-f",
+            "hls",
+            "-hls_time",
+            "2",
+            "-hls_list_size",
+            &window.to_string(),
+            "-hls_flags",
+            "delete_segments",
+            playlist.to_str().unwrap(),
         ]);
         let deadline = Instant::now() + Duration::from_secs(20);
         while !playlist.is_file() {
@@ -101,8 +114,20 @@ impl Producer {
     pub fn rtmp(video: &Path, port: u16, start: f64, seconds: f64) -> Producer {
         let url = format!("rtmp://127.0.0.1:{port}/live/match");
         Producer::spawn(&[
-            "-re", "-ss", &start.to_string(), "-i", video.to_str().unwrap(), "-t", &seconds.to_string(), "-c", "copy",
-            "-f", "flv", "-listen", "1", &url,
+            "-re",
+            "-ss",
+            &start.to_string(),
+            "-i",
+            video.to_str().unwrap(),
+            "-t",
+            &seconds.to_string(),
+            "-c",
+            "copy",
+            "-f",
+            "flv",
+            "-listen",
+            "1",
+            &url,
         ])
     }
 

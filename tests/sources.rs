@@ -146,7 +146,8 @@ fn bad_urls_fail_clearly_and_lose_nothing_committed() {
     for (path, bytes) in &before {
         let now = after.iter().find(|(p, _)| p == path).map(|(_, b)| b);
         if path.ends_with("checkpoint.json") {
-            let done = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap()["next_segment"].as_u64().unwrap();
+            let done =
+                |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).unwrap()["next_segment"].as_u64().unwrap();
             assert!(done(now.unwrap()) >= done(bytes));
         } else {
             assert!(now == Some(bytes), "the failed run changed or removed {}", path.display());
@@ -173,7 +174,8 @@ fn finish(child: Child, within: Duration) -> Output {
 fn assert_prefix_matches_file(data: &Path, upto_frame: u64) {
     let got = export(data);
     let want = file_export();
-    let frames: Vec<_> = got["frames"].as_array().unwrap().iter().filter(|f| f["frame"].as_u64().unwrap() < upto_frame).collect();
+    let frames: Vec<_> =
+        got["frames"].as_array().unwrap().iter().filter(|f| f["frame"].as_u64().unwrap() < upto_frame).collect();
     assert!(frames.len() as u64 >= upto_frame.min(100), "only {} frames before the break", frames.len());
     for f in frames {
         let i = f["frame"].as_u64().unwrap() as usize;
@@ -254,9 +256,19 @@ fn a_live_stream_that_outruns_the_analysis_keeps_a_bounded_lag_by_dropping_segme
         let _producer = Producer::live_hls(&video, www.path(), 32.0, 30);
         let data = tempfile::tempdir().unwrap();
         let mut cmd = tacticeye(data.path());
-        cmd.args(["analyze", &server.url("live.m3u8"), "--match-id", "m", "--segment-seconds", "2", "--detector", "truth", "--truth"])
-            .arg(&truth)
-            .args(["--max-lag", max_lag, "--io-timeout", "3", "--reconnect-seconds", "5"]);
+        cmd.args([
+            "analyze",
+            &server.url("live.m3u8"),
+            "--match-id",
+            "m",
+            "--segment-seconds",
+            "2",
+            "--detector",
+            "truth",
+            "--truth",
+        ])
+        .arg(&truth)
+        .args(["--max-lag", max_lag, "--io-timeout", "3", "--reconnect-seconds", "5"]);
         finish(spawn(&mut cmd), Duration::from_secs(120));
         let s = summary(data.path());
         (s, events_of(data.path(), "segment_dropped").len() as u64)

@@ -167,11 +167,13 @@ impl CountingProxy {
     pub async fn start(upstream: &str, bucket: &str) -> CountingProxy {
         let seen: Counts = Default::default();
         let receipts: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>> = Default::default();
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<axum::body::Body>();
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<axum::body::Body>();
         let (upstream, bucket) = (upstream.to_string(), format!("/{bucket}"));
         let counts = seen.clone();
         let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
-            let (client, upstream, bucket, seen, receipts) = (client.clone(), upstream.clone(), bucket.clone(), counts.clone(), receipts.clone());
+            let (client, upstream, bucket, seen, receipts) =
+                (client.clone(), upstream.clone(), bucket.clone(), counts.clone(), receipts.clone());
             async move {
                 let (parts, body) = req.into_parts();
                 let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
@@ -181,7 +183,8 @@ impl CountingProxy {
                 for (k, v) in &parts.headers {
                     forward = forward.header(k, v);
                 }
-                let response = client.request(forward.body(axum::body::Body::from(body.clone())).unwrap()).await.unwrap();
+                let response =
+                    client.request(forward.body(axum::body::Body::from(body.clone())).unwrap()).await.unwrap();
                 let (rparts, rbody) = response.into_parts();
                 let rbody = http_body_util::BodyExt::collect(rbody).await.unwrap().to_bytes();
                 let count = |id: Option<String>, f: &dyn Fn(&mut Seen)| {
@@ -196,7 +199,9 @@ impl CountingProxy {
                     let id = match action {
                         "SendMessage" => req["MessageGroupId"].as_str().map(str::to_string),
                         "ReceiveMessage" => res["Messages"].get(0).and_then(|m| {
-                            let id = serde_json::from_str::<serde_json::Value>(m["Body"].as_str()?).ok()?["match_id"].as_str()?.to_string();
+                            let id = serde_json::from_str::<serde_json::Value>(m["Body"].as_str()?).ok()?["match_id"]
+                                .as_str()?
+                                .to_string();
                             receipts.lock().unwrap().insert(m["ReceiptHandle"].as_str()?.to_string(), id.clone());
                             Some(id)
                         }),
@@ -206,7 +211,11 @@ impl CountingProxy {
                 } else if let Some(rest) = path.strip_prefix(&bucket) {
                     let key = rest.trim_start_matches('/');
                     if key.is_empty() {
-                        let prefix = parts.uri.query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("prefix="))).unwrap_or("");
+                        let prefix = parts
+                            .uri
+                            .query()
+                            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("prefix=")))
+                            .unwrap_or("");
                         let prefix = percent_encoding::percent_decode_str(prefix).decode_utf8_lossy().to_string();
                         if parts.method == axum::http::Method::GET {
                             count(match_of_key(&prefix), &|s| s.s3_list += 1);

@@ -24,7 +24,12 @@ pub async fn load_state<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow
 
 /// Loads the match's checkpoint (with its ETag), or writes the initial one; refuses a checkpoint made
 /// otherwise.
-pub async fn start<S: ObjectStore>(store: &S, manifest: &Manifest, config: &Config, detector: &str) -> anyhow::Result<(MatchState, String)> {
+pub async fn start<S: ObjectStore>(
+    store: &S,
+    manifest: &Manifest,
+    config: &Config,
+    detector: &str,
+) -> anyhow::Result<(MatchState, String)> {
     let id = &manifest.match_id;
     if let Some((state, etag)) = load_state(store, id).await? {
         state.check_compatible(config, detector, &manifest.fingerprint)?;
@@ -58,7 +63,9 @@ pub async fn enqueue<Q: SegmentQueue>(queue: &Q, manifest: &Manifest, from_segme
         queue.send(&Message::Segment { match_id: manifest.match_id.clone(), index: seg.index }).await?;
     }
     if manifest.complete {
-        queue.send(&Message::End { match_id: manifest.match_id.clone(), segments: manifest.segments.len() as u64 }).await?;
+        queue
+            .send(&Message::End { match_id: manifest.match_id.clone(), segments: manifest.segments.len() as u64 })
+            .await?;
     }
     Ok(())
 }
@@ -67,21 +74,42 @@ pub async fn enqueue<Q: SegmentQueue>(queue: &Q, manifest: &Manifest, from_segme
 #[derive(Debug)]
 pub enum Outcome {
     /// `lag`: live only, seconds from receiving the segment's last frame to committing its results.
-    Applied { index: u64, frames: u64, times: StageTimes, lag: Option<f64> },
+    Applied {
+        index: u64,
+        frames: u64,
+        times: StageTimes,
+        lag: Option<f64>,
+    },
     /// Live: received `lag` seconds ago, over the match's bound; skipped, recorded as an event.
-    Dropped { index: u64, lag: f64 },
+    Dropped {
+        index: u64,
+        lag: f64,
+    },
     /// Already in the checkpoint (a duplicate or a redelivery): nothing written.
-    AlreadyApplied { index: u64 },
+    AlreadyApplied {
+        index: u64,
+    },
     /// Ahead of the checkpoint: not applied; the earlier segments must come first.
-    Ahead { index: u64, expected: u64 },
+    Ahead {
+        index: u64,
+        expected: u64,
+    },
     Completed,
     /// An end message arrived before all segments were applied.
-    NotYetComplete { done: u64, total: u64 },
+    NotYetComplete {
+        done: u64,
+        total: u64,
+    },
 }
 
 /// The worker's step: applies one message to its match, idempotently. `config` is the worker's; the
 /// segment length comes from the match's manifest. The first message of a match writes its checkpoint.
-pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, config: &Config, message: &Message) -> anyhow::Result<Outcome> {
+pub async fn handle<S: ObjectStore>(
+    store: &S,
+    detector: &mut dyn Detector,
+    config: &Config,
+    message: &Message,
+) -> anyhow::Result<Outcome> {
     let id = message.match_id();
     let manifest = load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
     let config = Config { segment_seconds: manifest.segment_seconds, ..config.clone() };
@@ -123,7 +151,13 @@ pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, conf
             state.live.dropped_segments += 1;
             state.live.dropped_seconds += seconds;
             let next = MatchState { next_segment: index + 1, next_frame: info.first_frame + info.frames, ..state };
-            let output = SegmentOutput { index, first_frame: info.first_frame, frames: Vec::new(), events: leading, stats: Default::default() };
+            let output = SegmentOutput {
+                index,
+                first_frame: info.first_frame,
+                frames: Vec::new(),
+                events: leading,
+                stats: Default::default(),
+            };
             commit(store, &next, &output, etag).await?;
             return Ok(Outcome::Dropped { index, lag });
         }
@@ -135,7 +169,8 @@ pub async fn handle<S: ObjectStore>(store: &S, detector: &mut dyn Detector, conf
     if frames.len() as u64 != info.frames {
         anyhow::bail!("segment {index} decoded to {} frames, the manifest says {}", frames.len(), info.frames);
     }
-    let (mut next, mut output, times) = pipeline::process_segment(detector, state, &Segment { index, frames: &frames })?;
+    let (mut next, mut output, times) =
+        pipeline::process_segment(detector, state, &Segment { index, frames: &frames })?;
     output.events.splice(0..0, leading);
     // The lag is measured as of the commit, less the two puts themselves.
     let lag = info.received_at.map(|at| unix_now() - at);
@@ -150,7 +185,12 @@ pub fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
-async fn commit<S: ObjectStore>(store: &S, state: &MatchState, output: &SegmentOutput, etag: String) -> anyhow::Result<()> {
+async fn commit<S: ObjectStore>(
+    store: &S,
+    state: &MatchState,
+    output: &SegmentOutput,
+    etag: String,
+) -> anyhow::Result<()> {
     let id = &state.match_id;
     store.put(&id.output_key(output.index), serde_json::to_vec(output)?, Condition::Always).await?;
     fault_point("before-checkpoint", output.index);
@@ -194,11 +234,18 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
         return Ok(state);
     }
     enqueue(queue, manifest, state.next_segment).await?;
-    work(store, queue, detector, config, || false, |outcome| {
-        if let Outcome::Applied { index, .. } = outcome {
-            progress(index + 1, total)
-        }
-    })
+    work(
+        store,
+        queue,
+        detector,
+        config,
+        || false,
+        |outcome| {
+            if let Outcome::Applied { index, .. } = outcome {
+                progress(index + 1, total)
+            }
+        },
+    )
     .await?;
     Ok(load_state(store, &manifest.match_id).await?.context("checkpoint vanished")?.0)
 }

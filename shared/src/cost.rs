@@ -62,10 +62,17 @@ pub struct Prices {
 
 impl Default for Prices {
     fn default() -> Self {
-        let instance_hour = [("g4dn.xlarge", 0.526), ("g5.xlarge", 1.006), ("g6.xlarge", 0.8048), ("c7i.large", 0.08925), ("fargate-1vcpu-2gb", 0.04937), ("local", 0.0)]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
+        let instance_hour = [
+            ("g4dn.xlarge", 0.526),
+            ("g5.xlarge", 1.006),
+            ("g6.xlarge", 0.8048),
+            ("c7i.large", 0.08925),
+            ("fargate-1vcpu-2gb", 0.04937),
+            ("local", 0.0),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
         Prices {
             region: "us-east-1".into(),
             dated: "2026-11-01".into(),
@@ -93,7 +100,8 @@ impl Prices {
     pub fn from_env() -> anyhow::Result<Prices> {
         match std::env::var_os("TACTICEYE_PRICES_FILE") {
             Some(path) => {
-                let bytes = std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read price table {path:?}: {e}"))?;
+                let bytes =
+                    std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read price table {path:?}: {e}"))?;
                 serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("price table {path:?} is malformed: {e}"))
             }
             None => Ok(Prices::default()),
@@ -120,7 +128,8 @@ pub fn price(u: &Usage, p: &Prices) -> Dollars {
     let s3 = (u.s3_put + u.s3_list) as f64 / 1000.0 * p.s3_put_per_1000 + u.s3_get as f64 / 1000.0 * p.s3_get_per_1000;
     let sqs = u.sqs_requests as f64 / 1e6 * p.sqs_fifo_per_million;
     let lambda = u.lambda_gb_seconds * p.lambda_gb_second + u.lambda_invocations as f64 / 1e6 * p.lambda_per_million;
-    let worker = u.worker_seconds.iter().map(|(t, s)| s / 3600.0 * p.instance_hour.get(t).copied().unwrap_or(0.0)).sum();
+    let worker =
+        u.worker_seconds.iter().map(|(t, s)| s / 3600.0 * p.instance_hour.get(t).copied().unwrap_or(0.0)).sum();
     Dollars { s3, sqs, lambda, worker, total: s3 + sqs + lambda + worker }
 }
 
@@ -265,7 +274,11 @@ impl<Q: SegmentQueue> SegmentQueue for MeteredQueue<Q> {
         let got = self.inner.receive().await?;
         if let Some(d) = &got {
             self.meter.record(d.message.match_id(), |u| u.sqs_requests += 1);
-            self.meter.receipts.lock().unwrap_or_else(|p| p.into_inner()).insert(d.receipt.clone(), d.message.match_id().clone());
+            self.meter
+                .receipts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(d.receipt.clone(), d.message.match_id().clone());
         }
         Ok(got)
     }
@@ -314,7 +327,8 @@ mod tests {
         let prices = Prices::default();
         meter.flush(&store, &id, &prices).await.unwrap();
 
-        let cost: Cost = serde_json::from_slice(&store.get("matches/m1/cost.json").await.unwrap().unwrap().bytes).unwrap();
+        let cost: Cost =
+            serde_json::from_slice(&store.get("matches/m1/cost.json").await.unwrap().unwrap().bytes).unwrap();
         let u = &cost.usage;
         // 2 gets + the flush's own get; 2 puts + the flush's own put.
         assert_eq!((u.s3_get, u.s3_put, u.s3_list, u.sqs_requests), (3, 3, 1, 4));
@@ -326,7 +340,8 @@ mod tests {
         // A second flush adds to the first.
         metered.get(&id.segment_key(0)).await.unwrap();
         meter.flush(&store, &id, &prices).await.unwrap();
-        let again: Cost = serde_json::from_slice(&store.get("matches/m1/cost.json").await.unwrap().unwrap().bytes).unwrap();
+        let again: Cost =
+            serde_json::from_slice(&store.get("matches/m1/cost.json").await.unwrap().unwrap().bytes).unwrap();
         assert_eq!((again.usage.s3_get, again.usage.s3_put), (3 + 2, 3 + 1));
     }
 }

@@ -102,7 +102,8 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
 
     let last_frame = outputs.last().and_then(|o| o.frames.last()).map_or(0, |f| f.frame);
     let score = |kind_truth: TruthEventKind, kind_out: EventKind| {
-        let wanted: Vec<_> = truth.events.iter().filter(|e| e.kind == kind_truth && e.end_frame <= last_frame).collect();
+        let wanted: Vec<_> =
+            truth.events.iter().filter(|e| e.kind == kind_truth && e.end_frame <= last_frame).collect();
         let got: Vec<_> = outputs.iter().flat_map(|o| &o.events).filter(|e| e.kind == kind_out).collect();
         let mut taken = vec![false; got.len()];
         let mut matched = 0;
@@ -110,14 +111,22 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
             let best = got
                 .iter()
                 .enumerate()
-                .filter(|(j, g)| !taken[*j] && g.team.map(map_team) == Some(w.team) && g.frame.abs_diff(w.end_frame) <= tolerance)
+                .filter(|(j, g)| {
+                    !taken[*j] && g.team.map(map_team) == Some(w.team) && g.frame.abs_diff(w.end_frame) <= tolerance
+                })
                 .min_by_key(|(_, g)| g.frame.abs_diff(w.end_frame));
             if let Some((j, _)) = best {
                 taken[j] = true;
                 matched += 1;
             }
         }
-        EventScore { truth: wanted.len(), found: got.len(), matched, precision: ratio(matched, got.len()), recall: ratio(matched, wanted.len()) }
+        EventScore {
+            truth: wanted.len(),
+            found: got.len(),
+            matched,
+            precision: ratio(matched, got.len()),
+            recall: ratio(matched, wanted.len()),
+        }
     };
     Report {
         frames,

@@ -26,7 +26,13 @@ pub struct PossessionConfig {
 
 impl Default for PossessionConfig {
     fn default() -> Self {
-        PossessionConfig { max_distance: 0.6, confirm_frames: 3, min_pass_distance: 1.5, max_control_speed: 4.0, depth_stretch: 2.5 }
+        PossessionConfig {
+            max_distance: 0.6,
+            confirm_frames: 3,
+            min_pass_distance: 1.5,
+            max_control_speed: 4.0,
+            depth_stretch: 2.5,
+        }
     }
 }
 
@@ -98,7 +104,16 @@ pub struct Event {
 impl Event {
     /// A break in the analysed video: a source gap or a dropped segment.
     pub fn discontinuity(kind: EventKind, frame: u64, fps: f64, seconds: f64) -> Event {
-        Event { kind, frame, time: frame as f64 / fps, team: None, from_track: None, to_track: None, start_frame: None, seconds: Some(seconds) }
+        Event {
+            kind,
+            frame,
+            time: frame as f64 / fps,
+            team: None,
+            from_track: None,
+            to_track: None,
+            start_frame: None,
+            seconds: Some(seconds),
+        }
     }
 }
 
@@ -172,7 +187,13 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         state.candidate = None;
         return;
     };
-    let here = |p: &Tracked| Owner { track_id: p.track_id, team, last_frame: view.frame, feet: p.bbox.feet(), height: p.bbox.height() };
+    let here = |p: &Tracked| Owner {
+        track_id: p.track_id,
+        team,
+        last_frame: view.frame,
+        feet: p.bbox.feet(),
+        height: p.bbox.height(),
+    };
     if state.owner.as_ref().is_some_and(|o| o.track_id == player.track_id) {
         state.owner = Some(here(player));
         state.candidate = None;
@@ -200,7 +221,8 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     match &state.owner {
         None => events.push(event(EventKind::PossessionChange, None)),
         Some(prev) if prev.team == team => {
-            let travelled = cfg.ground_distance(prev.feet, player.bbox.feet()) / prev.height.max(player.bbox.height()).max(1.0);
+            let travelled =
+                cfg.ground_distance(prev.feet, player.bbox.feet()) / prev.height.max(player.bbox.height()).max(1.0);
             if travelled >= cfg.min_pass_distance {
                 state.passes[team as usize] += 1;
                 events.push(event(EventKind::Pass, Some(prev)));
@@ -222,7 +244,13 @@ mod tests {
     use crate::geometry::BBox;
 
     fn player(id: u64, x: f64) -> Tracked {
-        Tracked { track_id: id, role: Class::Player, bbox: BBox::from([x - 10.0, 40.0, x + 10.0, 100.0]), confidence: 0.9, detection: 0 }
+        Tracked {
+            track_id: id,
+            role: Class::Player,
+            bbox: BBox::from([x - 10.0, 40.0, x + 10.0, 100.0]),
+            confidence: 0.9,
+            detection: 0,
+        }
     }
 
     fn run(ball_x: &[f64]) -> (PossessionState, Vec<Event>) {
@@ -231,9 +259,15 @@ mod tests {
         let views: Vec<FrameView> = ball_x
             .iter()
             .enumerate()
-            .map(|(i, &x)| FrameView { frame: i as u64, people: &people, teams: &teams, ball: Some(BallPosition { x, y: 100.0, interpolated: false }) })
+            .map(|(i, &x)| FrameView {
+                frame: i as u64,
+                people: &people,
+                teams: &teams,
+                ball: Some(BallPosition { x, y: 100.0, interpolated: false }),
+            })
             .collect();
-        let (state, _, events) = possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views);
+        let (state, _, events) =
+            possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views);
         (state, events)
     }
 
@@ -246,7 +280,10 @@ mod tests {
         xs.extend(vec![700.0; 5]);
         let (state, events) = run(&xs);
         let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
-        assert_eq!(kinds, vec![EventKind::PossessionChange, EventKind::Pass, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!(
+            kinds,
+            vec![EventKind::PossessionChange, EventKind::Pass, EventKind::Turnover, EventKind::PossessionChange]
+        );
         assert_eq!(state.passes, [1, 0]);
         assert_eq!(state.turnovers, [0, 1]);
         // The ball reaches the receiver at frame 7 still moving fast; it is his from frame 8, once stopped.

@@ -27,8 +27,11 @@ impl MatchId {
     /// A match id made from a file name (its stem, with other characters replaced by `_`).
     pub fn from_file_name(path: &std::path::Path) -> Result<Self, InvalidMatchId> {
         let stem = path.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
-        let id: String =
-            stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).take(64).collect();
+        let id: String = stem
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .take(64)
+            .collect();
         MatchId::new(id.trim_start_matches('-'))
     }
 
@@ -117,7 +120,10 @@ mod tests {
 
     #[test]
     fn file_names_become_match_ids() {
-        assert_eq!(MatchId::from_file_name(std::path::Path::new("uploads/Cup Final 2026.mp4")).unwrap().as_str(), "Cup_Final_2026");
+        assert_eq!(
+            MatchId::from_file_name(std::path::Path::new("uploads/Cup Final 2026.mp4")).unwrap().as_str(),
+            "Cup_Final_2026"
+        );
         assert!(MatchId::from_file_name(std::path::Path::new("uploads/---.mp4")).is_err());
     }
 

@@ -9,8 +9,8 @@
 pub mod analysis;
 pub mod appearance;
 pub mod aws;
-pub mod cost;
 pub mod ball;
+pub mod cost;
 pub mod detect;
 pub mod eval;
 pub mod events;

@@ -105,7 +105,11 @@ pub fn process_segment(
 ) -> Result<(MatchState, SegmentOutput, StageTimes), PipelineError> {
     let first = segment.frames.first().ok_or(PipelineError::Empty(segment.index))?;
     if segment.index != state.next_segment || first.index != state.next_frame {
-        return Err(PipelineError::OutOfOrder { got: segment.index, expected: state.next_segment, frame: state.next_frame });
+        return Err(PipelineError::OutOfOrder {
+            got: segment.index,
+            expected: state.next_segment,
+            frame: state.next_frame,
+        });
     }
     let MatchState { config, fps, tracker, teams: team_state, ball: ball_state, possession, .. } = &state;
     let (fps, first_frame) = (*fps, first.index);
@@ -143,7 +147,8 @@ pub fn process_segment(
     lap(&mut times.teams);
 
     let balls: Vec<Vec<_>> = detections.iter().map(|d| d.iter().filter(|d| d.class == Class::Ball).collect()).collect();
-    let (ball_state, ball) = ball::track_segment(ball_state.clone(), &config.ball, fps, first.width, first_frame, &balls);
+    let (ball_state, ball) =
+        ball::track_segment(ball_state.clone(), &config.ball, fps, first.width, first_frame, &balls);
     lap(&mut times.ball);
 
     let views: Vec<FrameView> = per_frame
@@ -151,7 +156,12 @@ pub fn process_segment(
         .zip(&teams)
         .zip(&ball)
         .enumerate()
-        .map(|(i, (((t, _), teams), ball))| FrameView { frame: first_frame + i as u64, people: &t.tracked, teams, ball: *ball })
+        .map(|(i, (((t, _), teams), ball))| FrameView {
+            frame: first_frame + i as u64,
+            people: &t.tracked,
+            teams,
+            ball: *ball,
+        })
         .collect();
     let (possession, owners, events) = events::possession_segment(possession.clone(), &config.possession, fps, &views);
     lap(&mut times.possession);
@@ -175,7 +185,13 @@ pub fn process_segment(
                     .tracked
                     .iter()
                     .zip(teams)
-                    .map(|(t, team)| ObjectOutput { track_id: t.track_id, team: *team, role: t.role, bbox: t.bbox, confidence: t.confidence })
+                    .map(|(t, team)| ObjectOutput {
+                        track_id: t.track_id,
+                        team: *team,
+                        role: t.role,
+                        bbox: t.bbox,
+                        confidence: t.confidence,
+                    })
                     .collect(),
                 ball: *ball,
                 owner,

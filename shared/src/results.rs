@@ -69,7 +69,13 @@ pub struct LiveSummary {
 pub fn summarise(state: &MatchState, manifest: &Manifest, now: f64) -> Summary {
     let (segments_total, frames_total) = (manifest.segments.len() as u64, manifest.frames);
     let live_lag = (state.status == Status::Running && manifest.live)
-        .then(|| state.next_segment.checked_sub(1).and_then(|i| manifest.segments.get(i as usize)).and_then(|s| s.received_at))
+        .then(|| {
+            state
+                .next_segment
+                .checked_sub(1)
+                .and_then(|i| manifest.segments.get(i as usize))
+                .and_then(|s| s.received_at)
+        })
         .flatten()
         .map(|at| (now - at).max(0.0));
     let l = &state.live;
@@ -111,8 +117,10 @@ pub fn summarise(state: &MatchState, manifest: &Manifest, now: f64) -> Summary {
 
 /// The checkpoint, then the manifest: the checkpoint says how much is committed.
 async fn load_match<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<(MatchState, Manifest)> {
-    let (state, _) = load_state(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?;
-    let manifest = load_manifest(store, match_id).await?.with_context(|| format!("match {match_id} has no manifest"))?;
+    let (state, _) =
+        load_state(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?;
+    let manifest =
+        load_manifest(store, match_id).await?.with_context(|| format!("match {match_id} has no manifest"))?;
     Ok((state, manifest))
 }
 
@@ -170,24 +178,59 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
     match format {
         Format::Json => {
             let doc = JsonExport { summary, frames: frames.collect(), events: events.collect() };
-            let mut file = std::io::BufWriter::new(std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?);
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?,
+            );
             serde_json::to_writer(&mut file, &doc)?;
             file.flush()?;
         }
         Format::Csv => {
             std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
             let mut pos = csv::Writer::from_path(out.join("positions.csv"))?;
-            pos.write_record(["frame", "time", "track_id", "team", "role", "x1", "y1", "x2", "y2", "confidence", "has_ball"])?;
+            pos.write_record([
+                "frame",
+                "time",
+                "track_id",
+                "team",
+                "role",
+                "x1",
+                "y1",
+                "x2",
+                "y2",
+                "confidence",
+                "has_ball",
+            ])?;
             for f in frames {
                 for o in &f.objects {
                     let b = o.bbox;
                     pos.serialize((
-                        f.frame, f.time, o.track_id, o.team, o.role.name(), b.x1, b.y1, b.x2, b.y2, o.confidence,
+                        f.frame,
+                        f.time,
+                        o.track_id,
+                        o.team,
+                        o.role.name(),
+                        b.x1,
+                        b.y1,
+                        b.x2,
+                        b.y2,
+                        o.confidence,
                         f.owner == Some(o.track_id),
                     ))?;
                 }
                 if let Some(ball) = f.ball {
-                    pos.serialize((f.frame, f.time, "ball", None::<u8>, "ball", ball.x, ball.y, ball.x, ball.y, None::<f64>, false))?;
+                    pos.serialize((
+                        f.frame,
+                        f.time,
+                        "ball",
+                        None::<u8>,
+                        "ball",
+                        ball.x,
+                        ball.y,
+                        ball.x,
+                        ball.y,
+                        None::<f64>,
+                        false,
+                    ))?;
                 }
             }
             pos.flush()?;
@@ -195,7 +238,16 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
             ev.write_record(["kind", "frame", "time", "team", "from_track", "to_track", "start_frame", "seconds"])?;
             for e in events {
                 let kind = serde_json::to_value(e.kind)?;
-                ev.serialize((kind.as_str(), e.frame, e.time, e.team, e.from_track, e.to_track, e.start_frame, e.seconds))?;
+                ev.serialize((
+                    kind.as_str(),
+                    e.frame,
+                    e.time,
+                    e.team,
+                    e.from_track,
+                    e.to_track,
+                    e.start_frame,
+                    e.seconds,
+                ))?;
             }
             ev.flush()?;
             std::fs::write(out.join("summary.json"), serde_json::to_vec_pretty(summary)?)?;
@@ -231,7 +283,13 @@ pub struct EventFilter {
 }
 
 /// Events of the committed part of a match, filtered by type and time.
-pub async fn events<S: ObjectStore>(store: &S, match_id: &MatchId, filter: &EventFilter, page: usize, per_page: usize) -> anyhow::Result<Page<Event>> {
+pub async fn events<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+    filter: &EventFilter,
+    page: usize,
+    per_page: usize,
+) -> anyhow::Result<Page<Event>> {
     let found = load_match(store, match_id).await?;
     let fps = found.1.fps;
     let from = filter.from.map_or(0, |t| (t.max(0.0) * fps).floor() as u64);
@@ -246,8 +304,16 @@ pub async fn events<S: ObjectStore>(store: &S, match_id: &MatchId, filter: &Even
 }
 
 /// Per-frame positions of the committed part of a match, frames `from..=to`.
-pub async fn positions<S: ObjectStore>(store: &S, match_id: &MatchId, from: u64, to: u64, page: usize, per_page: usize) -> anyhow::Result<Page<FrameOutput>> {
+pub async fn positions<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+    from: u64,
+    to: u64,
+    page: usize,
+    per_page: usize,
+) -> anyhow::Result<Page<FrameOutput>> {
     let outputs = committed_outputs(store, &load_match(store, match_id).await?, from, to).await?;
-    let all: Vec<FrameOutput> = outputs.into_iter().flat_map(|o| o.frames).filter(|f| (from..=to).contains(&f.frame)).collect();
+    let all: Vec<FrameOutput> =
+        outputs.into_iter().flat_map(|o| o.frames).filter(|f| (from..=to).contains(&f.frame)).collect();
     Ok(paginate(all, page, per_page))
 }

@@ -94,14 +94,26 @@ impl LiveStats {
 pub enum StateError {
     #[error("the checkpoint of match {match_id} is unreadable ({reason}); run again with --restart to discard it")]
     Unreadable { match_id: String, reason: String },
-    #[error("the checkpoint of match {0} was written by schema version {1}, this build reads {SCHEMA_VERSION}; run again with --restart to discard it")]
+    #[error(
+        "the checkpoint of match {0} was written by schema version {1}, this build reads {SCHEMA_VERSION}; run again with --restart to discard it"
+    )]
     Schema(String, u32),
-    #[error("the checkpoint of match {match_id} was made with a different {what}; results would not match. Use the same settings, or --restart to discard it and start over")]
+    #[error(
+        "the checkpoint of match {match_id} was made with a different {what}; results would not match. Use the same settings, or --restart to discard it and start over"
+    )]
     Incompatible { match_id: String, what: &'static str },
 }
 
 impl MatchState {
-    pub fn new(match_id: MatchId, config: Config, detector: String, source: String, fps: f64, width: u32, height: u32) -> Self {
+    pub fn new(
+        match_id: MatchId,
+        config: Config,
+        detector: String,
+        source: String,
+        fps: f64,
+        width: u32,
+        height: u32,
+    ) -> Self {
         MatchState {
             schema_version: SCHEMA_VERSION,
             match_id,
@@ -129,7 +141,10 @@ impl MatchState {
     pub fn from_json(match_id: &MatchId, bytes: &[u8]) -> Result<MatchState, StateError> {
         let unreadable = |reason: String| StateError::Unreadable { match_id: match_id.to_string(), reason };
         let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| unreadable(e.to_string()))?;
-        let version = value.get("schema_version").and_then(|v| v.as_u64()).ok_or_else(|| unreadable("no schema_version".into()))?;
+        let version = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| unreadable("no schema_version".into()))?;
         if version != SCHEMA_VERSION as u64 {
             return Err(StateError::Schema(match_id.to_string(), version as u32));
         }
@@ -161,7 +176,15 @@ mod tests {
     use super::*;
 
     fn state() -> MatchState {
-        MatchState::new(MatchId::new("m1").unwrap(), Config::default(), "truth:x".into(), "md5:y".into(), 25.0, 1280, 720)
+        MatchState::new(
+            MatchId::new("m1").unwrap(),
+            Config::default(),
+            "truth:x".into(),
+            "md5:y".into(),
+            25.0,
+            1280,
+            720,
+        )
     }
 
     #[test]
@@ -169,7 +192,10 @@ mod tests {
         let s = state();
         assert!(s.check_compatible(&Config::default(), "truth:x", "md5:y").is_ok());
         let other = Config { segment_seconds: 2.0, ..Config::default() };
-        assert!(matches!(s.check_compatible(&other, "truth:x", "md5:y"), Err(StateError::Incompatible { what: "configuration", .. })));
+        assert!(matches!(
+            s.check_compatible(&other, "truth:x", "md5:y"),
+            Err(StateError::Incompatible { what: "configuration", .. })
+        ));
         assert!(s.check_compatible(&Config::default(), "onnx:z", "md5:y").is_err());
         assert!(s.check_compatible(&Config::default(), "truth:x", "md5:q").is_err());
     }

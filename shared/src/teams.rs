@@ -119,7 +119,11 @@ pub fn assign_segment(
             vote_goalkeepers(&mut state, tracks);
         }
         teams.push(
-            tracks.tracked.iter().map(|t| if t.role == Class::Referee { None } else { state.team_of(t.track_id) }).collect(),
+            tracks
+                .tracked
+                .iter()
+                .map(|t| if t.role == Class::Referee { None } else { state.team_of(t.track_id) })
+                .collect(),
         );
         for id in &tracks.removed {
             state.votes.remove(id);

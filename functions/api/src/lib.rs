@@ -73,12 +73,16 @@ async fn known<S: ObjectStore>(store: &S, id: &MatchId) -> ApiResult<()> {
 
 async fn list_matches<S: ObjectStore>(State(app): State<Arc<AppState<S>>>) -> ApiResult<Json<serde_json::Value>> {
     let keys = app.store.list("matches/").await.map_err(|e| internal(e.into()))?;
-    let ids: Vec<&str> = keys.iter().filter_map(|k| k.strip_prefix("matches/")?.strip_suffix("/checkpoint.json")).collect();
+    let ids: Vec<&str> =
+        keys.iter().filter_map(|k| k.strip_prefix("matches/")?.strip_suffix("/checkpoint.json")).collect();
     Ok(Json(serde_json::json!({ "matches": ids })))
 }
 
 /// The summary with the cost so far (`cost_usd`, absent where nothing was metered).
-async fn summary<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Path<String>) -> ApiResult<Json<serde_json::Value>> {
+async fn summary<S: ObjectStore>(
+    State(app): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
     let id = match_id(&id)?;
     known(&app.store, &id).await?;
     let summary = results::summary(&app.store, &id).await.map_err(internal)?;
@@ -92,7 +96,11 @@ async fn summary<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): 
 async fn cost<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Path<String>) -> ApiResult<Json<Cost>> {
     let id = match_id(&id)?;
     known(&app.store, &id).await?;
-    cost::load(&app.store, &id).await.map_err(internal)?.map(Json).ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no cost recorded for match {id}")))
+    cost::load(&app.store, &id)
+        .await
+        .map_err(internal)?
+        .map(Json)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no cost recorded for match {id}")))
 }
 
 fn default_per_page() -> usize {
@@ -155,8 +163,13 @@ async fn positions<S: ObjectStore>(
 
 fn authorise<S>(app: &AppState<S>, headers: &HeaderMap) -> ApiResult<()> {
     let Some(token) = &app.config.token else { return Ok(()) };
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(token.as_str()) { Ok(()) } else { Err(ApiError(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into())) }
+    let given =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if given == Some(token.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into()))
+    }
 }
 
 #[derive(Deserialize)]
@@ -173,14 +186,22 @@ struct StartRequest {
 
 /// Starts (or resumes) the analysis of an uploaded video or of a URL: 202 with the match id. The
 /// segmenter is asked through `requests/{match}.json`, whose creation invokes it.
-async fn start_match<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: HeaderMap, Json(req): Json<StartRequest>) -> ApiResult<Response> {
+async fn start_match<S: ObjectStore>(
+    State(app): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Json(req): Json<StartRequest>,
+) -> ApiResult<Response> {
     authorise(&app, &headers)?;
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
     let (id, request) = match (req.key, req.url) {
         (Some(key), None) => {
-            let name = key.strip_prefix("uploads/").filter(|n| !n.is_empty() && !n.contains('/') && !n.starts_with('.'));
+            let name =
+                key.strip_prefix("uploads/").filter(|n| !n.is_empty() && !n.contains('/') && !n.starts_with('.'));
             let name = name.ok_or_else(|| bad(format!("{key:?} is not a file directly under uploads/")))?;
-            (MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(e.to_string()))?, SegmentRequest::Upload { upload: key })
+            (
+                MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(e.to_string()))?,
+                SegmentRequest::Upload { upload: key },
+            )
         }
         (None, Some(url)) => {
             let source = Source::parse(&url, req.source_type).map_err(|e| bad(e.to_string()))?;
@@ -194,7 +215,10 @@ async fn start_match<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, header
         _ => return Err(bad("give either key (an upload) or url".into())),
     };
     if !app.config.starts_matches {
-        return Err(ApiError(StatusCode::NOT_IMPLEMENTED, "no segmenter here: run `tacticeye analyze` on the video".into()));
+        return Err(ApiError(
+            StatusCode::NOT_IMPLEMENTED,
+            "no segmenter here: run `tacticeye analyze` on the video".into(),
+        ));
     }
     if let SegmentRequest::Upload { upload } = &request {
         let listed = app.store.list(upload).await.map_err(|e| bad(e.to_string()))?;
@@ -203,7 +227,10 @@ async fn start_match<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, header
         }
     }
     let body = serde_json::to_vec(&request).map_err(|e| internal(e.into()))?;
-    app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await.map_err(|e| internal(e.into()))?;
+    app.store
+        .put(&id.request_key(), body, tacticeye::storage::Condition::Always)
+        .await
+        .map_err(|e| internal(e.into()))?;
     let summary = format!("/matches/{id}/summary");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "match_id": id, "summary": summary }))).into_response())
 }
@@ -215,7 +242,11 @@ struct UploadRequest {
 }
 
 /// A presigned PUT URL for a new upload; the upload itself starts the analysis.
-async fn upload<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: HeaderMap, Json(req): Json<UploadRequest>) -> ApiResult<Response> {
+async fn upload<S: ObjectStore>(
+    State(app): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    Json(req): Json<UploadRequest>,
+) -> ApiResult<Response> {
     authorise(&app, &headers)?;
     let name = req.file_name.trim();
     let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, m.into());
@@ -225,8 +256,14 @@ async fn upload<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: He
     let id = MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(&e.to_string()))?;
     let key = format!("uploads/{name}");
     match app.store.presign_put(&key, 3600).await {
-        Ok(Some(url)) => Ok((StatusCode::CREATED, Json(serde_json::json!({ "match_id": id, "key": key, "upload_url": url }))).into_response()),
-        Ok(None) => Err(ApiError(StatusCode::NOT_IMPLEMENTED, "this store takes no uploads: copy the video and run `tacticeye analyze`".into())),
+        Ok(Some(url)) => {
+            Ok((StatusCode::CREATED, Json(serde_json::json!({ "match_id": id, "key": key, "upload_url": url })))
+                .into_response())
+        }
+        Ok(None) => Err(ApiError(
+            StatusCode::NOT_IMPLEMENTED,
+            "this store takes no uploads: copy the video and run `tacticeye analyze`".into(),
+        )),
         Err(e) => Err(bad(&e.to_string())),
     }
 }
@@ -235,11 +272,11 @@ async fn upload<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, headers: He
 mod tests {
     use axum::body::Body;
     use axum::http::Request;
-    use tacticeye::segment::{Manifest, SegmentInfo};
     use tacticeye::detect::Class;
     use tacticeye::events::{Event, EventKind};
     use tacticeye::geometry::BBox;
     use tacticeye::pipeline::{FrameOutput, ObjectOutput, SegmentOutput, SegmentStats};
+    use tacticeye::segment::{Manifest, SegmentInfo};
     use tacticeye::state::{Config, MatchState};
     use tacticeye::storage::{Condition, LocalStore};
     use tower::ServiceExt;
@@ -251,22 +288,77 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
         let id = MatchId::new("m1").unwrap();
-        let segments = (0..2).map(|i| SegmentInfo { index: i, key: id.segment_key(i), first_frame: 2 * i, frames: 2, start_time: 2.0 * i as f64 / 25.0, source_end: None, received_at: None, gap_seconds: None }).collect();
-        let manifest = Manifest { match_id: id.clone(), source: "x.mp4".into(), fingerprint: "md5:x".into(), width: 100, height: 50, fps: 25.0, frames: 4, segment_seconds: 2.0, segments, reencoded: false, complete: true, live: false, max_lag_seconds: None };
+        let segments = (0..2)
+            .map(|i| SegmentInfo {
+                index: i,
+                key: id.segment_key(i),
+                first_frame: 2 * i,
+                frames: 2,
+                start_time: 2.0 * i as f64 / 25.0,
+                source_end: None,
+                received_at: None,
+                gap_seconds: None,
+            })
+            .collect();
+        let manifest = Manifest {
+            match_id: id.clone(),
+            source: "x.mp4".into(),
+            fingerprint: "md5:x".into(),
+            width: 100,
+            height: 50,
+            fps: 25.0,
+            frames: 4,
+            segment_seconds: 2.0,
+            segments,
+            reencoded: false,
+            complete: true,
+            live: false,
+            max_lag_seconds: None,
+        };
         store.put(&id.manifest_key(), serde_json::to_vec(&manifest).unwrap(), Condition::Always).await.unwrap();
         let mut state = MatchState::new(id.clone(), Config::default(), "truth:x".into(), "md5:x".into(), 25.0, 100, 50);
         state.next_segment = 1;
         state.next_frame = 2;
         store.put(&id.checkpoint_key(), state.to_json(), Condition::Always).await.unwrap();
-        let object = ObjectOutput { track_id: 3, team: Some(0), role: Class::Player, bbox: BBox::from([1.0, 2.0, 3.0, 4.0]), confidence: 0.9 };
-        let frames = (0..2).map(|f| FrameOutput { frame: f, time: f as f64 / 25.0, objects: vec![object.clone()], ball: None, owner: None }).collect();
-        let pass = Event { kind: EventKind::Pass, frame: 1, time: 0.04, team: Some(0), from_track: Some(3), to_track: Some(4), start_frame: Some(0), seconds: None };
-        let output = SegmentOutput { index: 0, first_frame: 0, frames, events: vec![pass], stats: SegmentStats::default() };
+        let object = ObjectOutput {
+            track_id: 3,
+            team: Some(0),
+            role: Class::Player,
+            bbox: BBox::from([1.0, 2.0, 3.0, 4.0]),
+            confidence: 0.9,
+        };
+        let frames = (0..2)
+            .map(|f| FrameOutput {
+                frame: f,
+                time: f as f64 / 25.0,
+                objects: vec![object.clone()],
+                ball: None,
+                owner: None,
+            })
+            .collect();
+        let pass = Event {
+            kind: EventKind::Pass,
+            frame: 1,
+            time: 0.04,
+            team: Some(0),
+            from_track: Some(3),
+            to_track: Some(4),
+            start_frame: Some(0),
+            seconds: None,
+        };
+        let output =
+            SegmentOutput { index: 0, first_frame: 0, frames, events: vec![pass], stats: SegmentStats::default() };
         store.put(&id.output_key(0), serde_json::to_vec(&output).unwrap(), Condition::Always).await.unwrap();
         (dir, store)
     }
 
-    async fn call(app: Router, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, serde_json::Value) {
+    async fn call(
+        app: Router,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, serde_json::Value) {
         let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
@@ -303,7 +395,10 @@ mod tests {
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error"].as_str().unwrap().contains("invalid match id"));
         assert_eq!(call(app.clone(), "GET", "/matches/ghost/summary", None, "").await.0, StatusCode::NOT_FOUND);
-        assert_eq!(call(app.clone(), "GET", "/matches/m1/events?from=5&to=1", None, "").await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            call(app.clone(), "GET", "/matches/m1/events?from=5&to=1", None, "").await.0,
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(call(app, "GET", "/matches/m1/positions?from_frame=x", None, "").await.0, StatusCode::BAD_REQUEST);
     }
 
@@ -327,13 +422,29 @@ mod tests {
         store.put("uploads/Cup Final.mp4", b"video".to_vec(), Condition::Always).await.unwrap();
         let app = router(LocalStore::new(dir.path()), ApiConfig { token: Some("secret".into()), starts_matches: true });
         let start = |key: &str| format!(r#"{{"key": "{key}"}}"#);
-        assert_eq!(call(app.clone(), "POST", "/matches", None, &start("uploads/Cup Final.mp4")).await.0, StatusCode::UNAUTHORIZED);
-        let (status, body) = call(app.clone(), "POST", "/matches", Some("secret"), &start("uploads/Cup Final.mp4")).await;
+        assert_eq!(
+            call(app.clone(), "POST", "/matches", None, &start("uploads/Cup Final.mp4")).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        let (status, body) =
+            call(app.clone(), "POST", "/matches", Some("secret"), &start("uploads/Cup Final.mp4")).await;
         assert_eq!((status, body["match_id"].as_str()), (StatusCode::ACCEPTED, Some("Cup_Final")));
         let request = store.get("requests/Cup_Final.json").await.unwrap().unwrap();
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&request.bytes).unwrap()["upload"], "uploads/Cup Final.mp4");
-        assert_eq!(call(app.clone(), "POST", "/matches", Some("secret"), &start("uploads/none.mp4")).await.0, StatusCode::NOT_FOUND);
-        assert_eq!(call(app.clone(), "POST", "/matches", Some("secret"), &start("matches/m1/checkpoint.json")).await.0, StatusCode::BAD_REQUEST);
-        assert_eq!(call(app, "POST", "/matches", Some("secret"), &start("uploads/../x.mp4")).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&request.bytes).unwrap()["upload"],
+            "uploads/Cup Final.mp4"
+        );
+        assert_eq!(
+            call(app.clone(), "POST", "/matches", Some("secret"), &start("uploads/none.mp4")).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            call(app.clone(), "POST", "/matches", Some("secret"), &start("matches/m1/checkpoint.json")).await.0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            call(app, "POST", "/matches", Some("secret"), &start("uploads/../x.mp4")).await.0,
+            StatusCode::BAD_REQUEST
+        );
     }
 }

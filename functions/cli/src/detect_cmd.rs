@@ -10,7 +10,9 @@ use tacticeye::detect::{self, Class, DetectorChoice, images};
 
 pub fn open(detector: &str) -> anyhow::Result<Box<dyn detect::Detector>> {
     match detector {
-        "truth" => anyhow::bail!("--detector truth reads a synthetic clip's truth, not images: pass default or a model path"),
+        "truth" => {
+            anyhow::bail!("--detector truth reads a synthetic clip's truth, not images: pass default or a model path")
+        }
         name => detect::open(&DetectorChoice::parse(name, None, Default::default())?),
     }
 }
@@ -50,21 +52,39 @@ pub fn detect(paths: &[PathBuf], detector: &str, json: bool, draw: Option<&Path>
             writeln!(out, "  {:<11} {:>10} {:>8} {:>8} {:>8} {:>8}", "class", "confidence", "x1", "y1", "x2", "y2")?;
             for d in &detections {
                 let b = &d.bbox;
-                writeln!(out, "  {:<11} {:>10.3} {:>8.1} {:>8.1} {:>8.1} {:>8.1}", d.class.name(), d.confidence, b.x1, b.y1, b.x2, b.y2)?;
+                writeln!(
+                    out,
+                    "  {:<11} {:>10.3} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
+                    d.class.name(),
+                    d.confidence,
+                    b.x1,
+                    b.y1,
+                    b.x2,
+                    b.y2
+                )?;
             }
         }
         if let Some(dir) = draw {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             let stem = path.file_stem().context("image has no file name")?;
             let target = dir.join(stem).with_extension("png");
-            images::draw(&frame, &detections).save(&target).with_context(|| format!("cannot write {}", target.display()))?;
+            images::draw(&frame, &detections)
+                .save(&target)
+                .with_context(|| format!("cannot write {}", target.display()))?;
         }
     }
     Ok(())
 }
 
 /// Every .jpg/.jpeg/.png of `images_dir`, with `labels_dir/<stem>.txt` as its labels.
-pub fn eval(images_dir: &Path, labels_dir: &Path, classes: &str, iou: f64, detector: &str, json: bool) -> anyhow::Result<()> {
+pub fn eval(
+    images_dir: &Path,
+    labels_dir: &Path,
+    classes: &str,
+    iou: f64,
+    detector: &str,
+    json: bool,
+) -> anyhow::Result<()> {
     let classes = score::parse_classes(classes)?;
     if !labels_dir.is_dir() {
         anyhow::bail!("labels folder {} does not exist", labels_dir.display());
@@ -72,7 +92,11 @@ pub fn eval(images_dir: &Path, labels_dir: &Path, classes: &str, iou: f64, detec
     let mut paths: Vec<PathBuf> = std::fs::read_dir(images_dir)
         .with_context(|| format!("cannot read images folder {}", images_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str())))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| ["jpg", "jpeg", "png"].contains(&e.to_ascii_lowercase().as_str()))
+        })
         .collect();
     paths.sort();
     if paths.is_empty() {
@@ -84,7 +108,8 @@ pub fn eval(images_dir: &Path, labels_dir: &Path, classes: &str, iou: f64, detec
     for path in &paths {
         let frame = images::load(path)?;
         let stem = path.file_stem().context("image has no file name")?;
-        let labels = score::read_labels(&labels_dir.join(stem).with_extension("txt"), frame.width, frame.height, &classes)?;
+        let labels =
+            score::read_labels(&labels_dir.join(stem).with_extension("txt"), frame.width, frame.height, &classes)?;
         let t = Instant::now();
         let detections = detector.detect(std::slice::from_ref(&frame))?.pop().unwrap_or_default();
         seconds += t.elapsed().as_secs_f64();
@@ -101,7 +126,9 @@ pub fn eval(images_dir: &Path, labels_dir: &Path, classes: &str, iou: f64, detec
             s.people_recall, s.people_precision, c.people_matched, c.people_labelled, c.people_found
         );
         match s.role_accuracy {
-            Some(r) => println!("role accuracy        {r:.3}  ({} of {} matched with a role)", c.roles_right, c.roles_labelled),
+            Some(r) => {
+                println!("role accuracy        {r:.3}  ({} of {} matched with a role)", c.roles_right, c.roles_labelled)
+            }
             None => println!("role accuracy        -  (no labelled roles)"),
         }
         println!(

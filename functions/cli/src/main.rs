@@ -14,15 +14,19 @@ use tacticeye::detect::truth::Noise;
 use tacticeye::detect::{self, DetectorChoice};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::LocalQueue;
+use tacticeye::results::{self, Format, Summary};
 use tacticeye::segment::FollowOptions;
 use tacticeye::source::url::{Source, SourceKind};
-use tacticeye::results::{self, Format, Summary};
 use tacticeye::state::Config;
 use tacticeye::storage::LocalStore;
 use tacticeye::synth::{self, SynthOptions, truth::Truth};
 
 #[derive(Parser)]
-#[command(name = "tacticeye", version, about = "Football match video analysis: players, teams, ball, possession and passes")]
+#[command(
+    name = "tacticeye",
+    version,
+    about = "Football match video analysis: players, teams, ball, possession and passes"
+)]
 struct Cli {
     /// Where matches are kept.
     #[arg(long, global = true, env = "TACTICEYE_DATA", default_value = "./tacticeye-data")]
@@ -191,9 +195,11 @@ fn main() -> ExitCode {
 fn bar(total: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
-        ProgressStyle::with_template(&format!("{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} (eta {{eta}})"))
-            .expect("template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:30}}] {{pos}}/{{len}} {{elapsed}} (eta {{eta}})"
+        ))
+        .expect("template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -219,7 +225,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 truth.events.len() - passes
             );
         }
-        Command::Analyze { source, source_type, match_id, segment_seconds, detector, truth, noise, restart, max_lag, reconnect_seconds, io_timeout } => {
+        Command::Analyze {
+            source,
+            source_type,
+            match_id,
+            segment_seconds,
+            detector,
+            truth,
+            noise,
+            restart,
+            max_lag,
+            reconnect_seconds,
+            io_timeout,
+        } => {
             let source = Source::parse(&source, source_type)?;
             if source.is_url() {
                 let options = FollowOptions {
@@ -238,7 +256,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(id) => id,
                 None => MatchId::from_file_name(&video).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))?,
             };
-            let choice = DetectorChoice::parse(&detector, Some(truth.unwrap_or_else(|| synth::truth_path(&video))), noise)?;
+            let choice =
+                DetectorChoice::parse(&detector, Some(truth.unwrap_or_else(|| synth::truth_path(&video))), noise)?;
             // The video first, probed and fingerprinted once: a wrong path is the likeliest mistake.
             let video = tacticeye::segment::Video::open(&video)?;
             let mut detector = detect::open(&choice)?;
@@ -278,7 +297,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = tacticeye_api::ApiConfig { token: Some(token), starts_matches: false };
             axum::serve(listener, tacticeye_api::router(store, config)).await?;
         }
-        Command::Detect { images, detector, json, draw } => detect_cmd::detect(&images, &detector, json, draw.as_deref())?,
+        Command::Detect { images, detector, json, draw } => {
+            detect_cmd::detect(&images, &detector, json, draw.as_deref())?
+        }
         Command::EvalDetector { images_dir, labels_dir, classes, iou, detector, json } => {
             detect_cmd::eval(&images_dir, &labels_dir, &classes, iou, &detector, json)?
         }
@@ -296,9 +317,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("frames evaluated     {}", report.frames);
                 println!("people recall        {:.3}  precision {:.3}", report.people_recall, report.people_precision);
                 println!("team accuracy        {:.3}", report.team_accuracy);
-                println!("id switches          {} ({} people, {} tracks)", report.id_switches, report.truth_people, report.tracks);
+                println!(
+                    "id switches          {} ({} people, {} tracks)",
+                    report.id_switches, report.truth_people, report.tracks
+                );
                 let line = |name: &str, s: &tacticeye::eval::EventScore| {
-                    println!("{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)", s.precision, s.recall, s.found, s.truth, s.matched)
+                    println!(
+                        "{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)",
+                        s.precision, s.recall, s.found, s.truth, s.matched
+                    )
                 };
                 line("passes", &report.passes);
                 line("turnovers", &report.turnovers);
@@ -344,19 +371,26 @@ async fn analyze_url(
     };
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!("analysing {match_id}: waiting for the first segment"));
-    let worked = analysis::work(&store, queue.as_ref(), detector.as_mut(), &config, || !follower.is_finished(), |outcome| {
-        spinner.tick();
-        match outcome {
-            analysis::Outcome::Applied { index, lag, .. } => {
-                let lag = lag.map(|l| format!(", {l:.1} s behind the stream")).unwrap_or_default();
-                spinner.set_message(format!("analysing {match_id}: segment {index} committed{lag}"));
+    let worked = analysis::work(
+        &store,
+        queue.as_ref(),
+        detector.as_mut(),
+        &config,
+        || !follower.is_finished(),
+        |outcome| {
+            spinner.tick();
+            match outcome {
+                analysis::Outcome::Applied { index, lag, .. } => {
+                    let lag = lag.map(|l| format!(", {l:.1} s behind the stream")).unwrap_or_default();
+                    spinner.set_message(format!("analysing {match_id}: segment {index} committed{lag}"));
+                }
+                analysis::Outcome::Dropped { index, lag } => spinner.set_message(format!(
+                    "analysing {match_id}: segment {index} dropped ({lag:.1} s behind the stream)"
+                )),
+                _ => {}
             }
-            analysis::Outcome::Dropped { index, lag } => {
-                spinner.set_message(format!("analysing {match_id}: segment {index} dropped ({lag:.1} s behind the stream)"))
-            }
-            _ => {}
-        }
-    })
+        },
+    )
     .await;
     spinner.finish_and_clear();
     let followed = follower.join().map_err(|_| anyhow::anyhow!("the segmenter thread panicked"))?;
@@ -386,7 +420,13 @@ fn print_summary(s: &Summary) {
     if let Some(l) = &s.live {
         println!(
             "live lag     now {:.1} s, mean {:.1} s, max {:.1} s at commit; {} segments dropped ({:.1} s), {} gaps ({:.1} s)",
-            s.lag_seconds, l.mean_lag_seconds, l.max_lag_seconds, l.dropped_segments, l.dropped_seconds, l.gaps, l.gap_seconds
+            s.lag_seconds,
+            l.mean_lag_seconds,
+            l.max_lag_seconds,
+            l.dropped_segments,
+            l.dropped_seconds,
+            l.gaps,
+            l.gap_seconds
         );
     }
 }

@@ -19,7 +19,10 @@ pub async fn frame(store: &LocalStore, id: &MatchId, n: u64, out: &Path, width: 
     let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;
     std::fs::write(file.path(), video.bytes)?;
     let frames = source::decode(file.path(), seg.first_frame)?;
-    let frame = frames.iter().find(|f| f.index == n).with_context(|| format!("segment {} does not decode to frame {n}", seg.key))?;
+    let frame = frames
+        .iter()
+        .find(|f| f.index == n)
+        .with_context(|| format!("segment {} does not decode to frame {n}", seg.key))?;
     let kits = analysis::load_state(store, id).await?.and_then(|(state, _)| state.teams.kits);
     let mut img = render::analysed(frame, found, kits);
     if let Some(w) = width.filter(|&w| w < img.width()) {
@@ -27,6 +30,11 @@ pub async fn frame(store: &LocalStore, id: &MatchId, n: u64, out: &Path, width: 
         img = image::imageops::resize(&img, w, h, image::imageops::FilterType::Triangle);
     }
     img.save(out).with_context(|| format!("cannot write {}", out.display()))?;
-    println!("wrote {} (frame {n} of match {id}: {} people, ball {})", out.display(), found.objects.len(), if found.ball.is_some() { "found" } else { "not found" });
+    println!(
+        "wrote {} (frame {n} of match {id}: {} people, ball {})",
+        out.display(),
+        found.objects.len(),
+        if found.ball.is_some() { "found" } else { "not found" }
+    );
     Ok(())
 }

@@ -19,12 +19,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tacticeye::analysis;
-use tacticeye::segment::{self, FollowOptions, Followed, Manifest, SegmentRequest};
-use tacticeye::source::url::{Source, SourceKind};
-use tacticeye::storage::Condition;
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::SegmentQueue;
+use tacticeye::segment::{self, FollowOptions, Followed, Manifest, SegmentRequest};
+use tacticeye::source::url::{Source, SourceKind};
+use tacticeye::storage::Condition;
 use tacticeye::storage::ObjectStore;
 
 pub const UPLOADS: &str = "uploads/";
@@ -58,7 +58,14 @@ fn decode_key(key: &str) -> anyhow::Result<String> {
 }
 
 impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
-    pub fn new(store: S, queue: Q, bucket: impl Into<String>, segment_seconds: f64, max_upload_bytes: u64, prices: Prices) -> Self {
+    pub fn new(
+        store: S,
+        queue: Q,
+        bucket: impl Into<String>,
+        segment_seconds: f64,
+        max_upload_bytes: u64,
+        prices: Prices,
+    ) -> Self {
         let meter = Meter::new();
         Segmenter {
             store: Metered { inner: store, meter: meter.clone() },
@@ -93,7 +100,8 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             let key = decode_key(&record.s3.object.key.context("event record without an object key")?)?;
             if key.starts_with(REQUESTS) {
                 let request = self.store.get(&key).await?.with_context(|| format!("request {key} is gone"))?;
-                let request: SegmentRequest = serde_json::from_slice(&request.bytes).with_context(|| format!("request {key} is malformed"))?;
+                let request: SegmentRequest =
+                    serde_json::from_slice(&request.bytes).with_context(|| format!("request {key} is malformed"))?;
                 match request {
                     SegmentRequest::Upload { upload } => done.push(self.on_upload(&upload, None, deadline).await?),
                     SegmentRequest::Url { url, source_type } => {
@@ -130,8 +138,15 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let request = match_id.request_key();
         let manifest = loop {
             let step = Instant::now();
-            let (manifest, added) = segment::segment_step(&self.store, &match_id, &video, self.segment_seconds, self.chunk_segments).await?;
-            analysis::enqueue(&self.queue, &manifest, added.first().map_or(manifest.segments.len() as u64, |s| s.index)).await?;
+            let (manifest, added) =
+                segment::segment_step(&self.store, &match_id, &video, self.segment_seconds, self.chunk_segments)
+                    .await?;
+            analysis::enqueue(
+                &self.queue,
+                &manifest,
+                added.first().map_or(manifest.segments.len() as u64, |s| s.index),
+            )
+            .await?;
             if manifest.complete {
                 self.store.delete(&request).await?;
                 tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "segmented and enqueued");

@@ -8,9 +8,9 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use tacticeye::aws;
 use tacticeye::cost::Prices;
 use tacticeye::queue::SqsQueue;
-use tacticeye::storage::S3Store;
 use tacticeye::segment::SegmentRequest;
 use tacticeye::storage::ObjectStore;
+use tacticeye::storage::S3Store;
 use tacticeye_segmenter::Segmenter;
 
 fn env(name: &str) -> Result<String, Error> {
@@ -45,10 +45,15 @@ async fn main() -> Result<(), Error> {
     let segmenter = &segmenter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| async move {
         // Lambda's deadline is wall-clock milliseconds; keep a margin for the hand-over itself.
-        let left = event.context.deadline.saturating_sub(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64);
+        let left = event
+            .context
+            .deadline
+            .saturating_sub(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as u64);
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(left.saturating_sub(20_000));
         let manifests = segmenter.on_event(event.payload, Some(deadline)).await?;
-        Ok::<_, Error>(serde_json::json!({ "matches": manifests.iter().map(|m| m.match_id.as_str()).collect::<Vec<_>>() }))
+        Ok::<_, Error>(
+            serde_json::json!({ "matches": manifests.iter().map(|m| m.match_id.as_str()).collect::<Vec<_>>() }),
+        )
     }))
     .await
 }

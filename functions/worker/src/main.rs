@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use tacticeye::analysis::{self, Outcome};
+use tacticeye::aws;
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::detect::{self, DetectorChoice, truth::Noise};
 use tacticeye::queue::{SegmentQueue, SqsQueue};
 use tacticeye::state::Config;
 use tacticeye::storage::S3Store;
-use tacticeye::aws;
 
 #[derive(Parser)]
 #[command(name = "tacticeye-worker", about = "Applies queued segments to their matches in S3")]
@@ -82,7 +82,9 @@ async fn main() -> anyhow::Result<()> {
         let outcome = analysis::handle(&store, detector.as_mut(), &config, &delivery.message).await;
         heartbeat.abort();
         let id = delivery.message.match_id();
-        meter.record(id, |u| *u.worker_seconds.entry(args.instance_type.clone()).or_default() += started.elapsed().as_secs_f64());
+        meter.record(id, |u| {
+            *u.worker_seconds.entry(args.instance_type.clone()).or_default() += started.elapsed().as_secs_f64()
+        });
         match outcome {
             Ok(Outcome::Applied { index, frames, times, lag }) => {
                 tracing::info!(match_id = %id, index, frames, ?times, ?lag, "segment committed");

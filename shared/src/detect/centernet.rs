@@ -143,7 +143,9 @@ mod tests {
         assert_eq!(CenterNetDecoder::from_metadata(meta).unwrap(), decoder());
         let err = CenterNetDecoder::from_metadata(|k| if k == "ball_threshold" { None } else { meta(k) }).unwrap_err();
         assert!(err.to_string().contains("ball_threshold"), "{err}");
-        assert!(CenterNetDecoder::from_metadata(|k| if k == "channels" { Some("a,b".into()) } else { meta(k) }).is_err());
+        assert!(
+            CenterNetDecoder::from_metadata(|k| if k == "channels" { Some("a,b".into()) } else { meta(k) }).is_err()
+        );
     }
 
     #[test]

@@ -72,7 +72,10 @@ pub enum DetectorChoice {
     /// Our shipped model, `models/tacticeye-detector.onnx`.
     Default,
     /// Ground truth of a synthetic clip, with noise.
-    Truth { truth: PathBuf, noise: truth::Noise },
+    Truth {
+        truth: PathBuf,
+        noise: truth::Noise,
+    },
     Onnx(PathBuf),
 }
 

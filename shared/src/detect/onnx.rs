@@ -30,10 +30,14 @@ fn library_path() -> anyhow::Result<PathBuf> {
     }
     let exe = std::env::current_exe()?;
     let dir = exe.parent().context("executable has no folder")?;
-    [dir.join(LIBRARY), dir.join("../../.cache/onnxruntime").join(LIBRARY), dir.join("../../../.cache/onnxruntime").join(LIBRARY)]
-        .into_iter()
-        .find(|p| p.is_file())
-        .with_context(|| format!("ONNX Runtime not found: set ORT_DYLIB_PATH to {LIBRARY} (`make ort` fetches it)"))
+    [
+        dir.join(LIBRARY),
+        dir.join("../../.cache/onnxruntime").join(LIBRARY),
+        dir.join("../../../.cache/onnxruntime").join(LIBRARY),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .with_context(|| format!("ONNX Runtime not found: set ORT_DYLIB_PATH to {LIBRARY} (`make ort` fetches it)"))
 }
 
 fn environment() -> anyhow::Result<Environment> {
@@ -41,7 +45,10 @@ fn environment() -> anyhow::Result<Environment> {
     ENV.get_or_init(|| {
         let path = library_path().map_err(|e| e.to_string())?;
         if !path.is_file() {
-            return Err(format!("ONNX Runtime not found at {} (ORT_DYLIB_PATH; `make ort` fetches it)", path.display()));
+            return Err(format!(
+                "ONNX Runtime not found at {} (ORT_DYLIB_PATH; `make ort` fetches it)",
+                path.display()
+            ));
         }
         ort::init_from(&path)
             .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", path.display()))?
@@ -64,7 +71,11 @@ fn threads() -> usize {
 enum Layout {
     CenterNet(CenterNetDecoder),
     /// A fixed `width` x `height` letterbox.
-    Yolo { decoder: YoloDecoder, width: u32, height: u32 },
+    Yolo {
+        decoder: YoloDecoder,
+        width: u32,
+        height: u32,
+    },
 }
 
 pub struct OnnxDetector {
@@ -81,7 +92,8 @@ impl OnnxDetector {
     pub fn open(path: &Path) -> anyhow::Result<OnnxDetector> {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
         let env = environment()?;
-        let unusable = |e: &dyn std::fmt::Display| anyhow::anyhow!("{} is not a usable ONNX model: {e}", path.display());
+        let unusable =
+            |e: &dyn std::fmt::Display| anyhow::anyhow!("{} is not a usable ONNX model: {e}", path.display());
         let mut builder = Session::builder(&env).map_err(|e| unusable(&e))?;
         // On the GPU worker (`TACTICEYE_EXECUTION=cuda`, ONNX Runtime built with CUDA); falls back to the
         // CPU, with a warning in the log, where the provider cannot load.
@@ -104,7 +116,14 @@ impl OnnxDetector {
         let (height, width) = (side(shape[2]), side(shape[3]));
         let layout = Self::layout(&session, width, height).map_err(|e| unusable(&e))?;
         let digest = format!("{:x}", <md5::Md5 as md5::Digest>::digest(&bytes));
-        Ok(OnnxDetector { session, layout, batch, fixed_batch, identity: format!("onnx:{digest}"), resizer: Resizer::new() })
+        Ok(OnnxDetector {
+            session,
+            layout,
+            batch,
+            fixed_batch,
+            identity: format!("onnx:{digest}"),
+            resizer: Resizer::new(),
+        })
     }
 
     /// Which layout the model has, from its metadata, and whether its output fits it.
@@ -118,9 +137,9 @@ impl OnnxDetector {
             decoder.check_shape(&shape)?;
             Ok(Layout::CenterNet(decoder))
         } else {
-            let names = metadata
-                .custom("names")
-                .context("it has neither our `tacticeye_format` nor Ultralytics' `names` metadata to map its classes")?;
+            let names = metadata.custom("names").context(
+                "it has neither our `tacticeye_format` nor Ultralytics' `names` metadata to map its classes",
+            )?;
             let decoder = YoloDecoder::from_names(&names)?;
             decoder.check_shape(&shape)?;
             Ok(Layout::Yolo { decoder, width, height })

@@ -30,7 +30,9 @@ pub fn parse_classes(spec: &str) -> anyhow::Result<Vec<Option<LabelKind>>> {
             "ignore" => Ok(None),
             other => match Class::from_name(other) {
                 Some(class) if class.is_person() => Ok(Some(LabelKind::Person(Some(class)))),
-                _ => anyhow::bail!("unknown label class {other:?}: use ball, goalkeeper, player, referee, person or ignore"),
+                _ => anyhow::bail!(
+                    "unknown label class {other:?}: use ball, goalkeeper, player, referee, person or ignore"
+                ),
             },
         })
         .collect()
@@ -54,7 +56,8 @@ pub fn read_labels(path: &Path, width: u32, height: u32, classes: &[Option<Label
         let bad = || anyhow::anyhow!("{} line {}: expected `class cx cy w h`", path.display(), n + 1);
         let fields: Vec<&str> = line.split_whitespace().collect();
         let class: usize = fields.first().and_then(|c| c.parse().ok()).ok_or_else(bad)?;
-        let v: Vec<f64> = fields.get(1..5).ok_or_else(bad)?.iter().map(|f| f.parse()).collect::<Result<_, _>>().map_err(|_| bad())?;
+        let v: Vec<f64> =
+            fields.get(1..5).ok_or_else(bad)?.iter().map(|f| f.parse()).collect::<Result<_, _>>().map_err(|_| bad())?;
         let kind = classes
             .get(class)
             .with_context(|| format!("{} line {}: class {class} is not in --classes", path.display(), n + 1))?;
@@ -106,9 +109,11 @@ impl Tally {
         self.people_labelled += truth.len() as u64;
         self.people_found += people.len() as u64;
 
-        let balls: Vec<(f64, f64)> = labels.iter().filter(|l| l.kind == LabelKind::Ball).map(|l| l.bbox.center()).collect();
+        let balls: Vec<(f64, f64)> =
+            labels.iter().filter(|l| l.kind == LabelKind::Ball).map(|l| l.bbox.center()).collect();
         self.ball_images += u64::from(!balls.is_empty());
-        let top = detections.iter().filter(|d| d.class == Class::Ball).max_by(|a, b| a.confidence.total_cmp(&b.confidence));
+        let top =
+            detections.iter().filter(|d| d.class == Class::Ball).max_by(|a, b| a.confidence.total_cmp(&b.confidence));
         if let Some(top) = top {
             self.ball_predicted += 1;
             let (x, y) = top.bbox.center();

@@ -80,7 +80,10 @@ pub struct TruthDetector {
 impl TruthDetector {
     pub fn open(path: &Path, noise: Noise) -> anyhow::Result<TruthDetector> {
         let bytes = std::fs::read(path).map_err(|e| {
-            anyhow::anyhow!("cannot read truth file {} ({e}); --detector truth needs the clip's truth, see --truth", path.display())
+            anyhow::anyhow!(
+                "cannot read truth file {} ({e}); --detector truth needs the clip's truth, see --truth",
+                path.display()
+            )
         })?;
         let truth: Truth = serde_json::from_slice(&bytes)
             .map_err(|e| anyhow::anyhow!("{} is not a TacticEYE truth file: {e}", path.display()))?;
@@ -96,7 +99,10 @@ impl TruthDetector {
         if (frame.width, frame.height) != (self.truth.width, self.truth.height) {
             anyhow::bail!(
                 "the truth file is for {}x{} video, the clip is {}x{}",
-                self.truth.width, self.truth.height, frame.width, frame.height
+                self.truth.width,
+                self.truth.height,
+                frame.width,
+                frame.height
             );
         }
         let n = &self.noise;
@@ -126,7 +132,12 @@ impl TruthDetector {
             if rng.random::<f64>() >= n.ball_miss + (1.0 - ball.visible) {
                 let (cx, cy) = ball.bbox.center();
                 let s = ball.bbox.width().max(2.0);
-                let bbox = BBox::from_center(cx + n.jitter * s * unit.sample(&mut rng), cy + n.jitter * s * unit.sample(&mut rng), s, s);
+                let bbox = BBox::from_center(
+                    cx + n.jitter * s * unit.sample(&mut rng),
+                    cy + n.jitter * s * unit.sample(&mut rng),
+                    s,
+                    s,
+                );
                 out.push(Detection { bbox, confidence: 0.5 + 0.45 * rng.random::<f64>(), class: Class::Ball });
             }
         }

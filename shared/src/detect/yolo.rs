@@ -56,7 +56,11 @@ impl YoloDecoder {
             }
             let (cx, cy, w, h) = (out[[0, a]] as f64, out[[1, a]] as f64, out[[2, a]] as f64, out[[3, a]] as f64);
             let bbox = BBox::from_center((cx - at.px) / at.scale, (cy - at.py) / at.scale, w / at.scale, h / at.scale);
-            dets.push(Detection { bbox: bbox.clip(frame.width, frame.height), confidence: score as f64, class: *class });
+            dets.push(Detection {
+                bbox: bbox.clip(frame.width, frame.height),
+                confidence: score as f64,
+                class: *class,
+            });
         }
         nms(dets, self.iou)
     }
@@ -95,7 +99,10 @@ mod tests {
     #[test]
     fn ultralytics_names_metadata_maps_to_our_classes() {
         let classes = parse_names("{0: 'ball', 1: 'goalkeeper', 2: 'player', 3: 'referee'}");
-        assert_eq!(classes, vec![Some(Class::Ball), Some(Class::Goalkeeper), Some(Class::Player), Some(Class::Referee)]);
+        assert_eq!(
+            classes,
+            vec![Some(Class::Ball), Some(Class::Goalkeeper), Some(Class::Player), Some(Class::Referee)]
+        );
         assert_eq!(parse_names(r#"{"1": "person", "0": "car"}"#), vec![None, Some(Class::Player)]);
         assert_eq!(parse_names(r#"["player","ball"]"#), vec![Some(Class::Player), Some(Class::Ball)]);
     }

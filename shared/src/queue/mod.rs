@@ -16,9 +16,15 @@ pub use sqs::SqsQueue;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
-    Segment { match_id: MatchId, index: u64 },
+    Segment {
+        match_id: MatchId,
+        index: u64,
+    },
     /// All `segments` have been enqueued; the match is complete once they are applied.
-    End { match_id: MatchId, segments: u64 },
+    End {
+        match_id: MatchId,
+        segments: u64,
+    },
 }
 
 impl Message {
@@ -54,4 +60,3 @@ pub trait SegmentQueue: Send + Sync {
     /// Still working on it: keep it hidden from other workers for `seconds` more.
     fn extend(&self, receipt: &str, seconds: u32) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
-

@@ -20,7 +20,10 @@ impl SqsQueue {
     }
 }
 
-fn context<E: std::error::Error + 'static, R: std::fmt::Debug>(what: &str, e: aws_sdk_sqs::error::SdkError<E, R>) -> anyhow::Error {
+fn context<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    what: &str,
+    e: aws_sdk_sqs::error::SdkError<E, R>,
+) -> anyhow::Error {
     anyhow::anyhow!("SQS {what} failed: {}", DisplayErrorContext(&e))
 }
 
@@ -56,14 +59,23 @@ impl SegmentQueue for SqsQueue {
             // Not ours to drop: it stays hidden, comes back, and the redrive policy parks it in the
             // dead-letter queue after a few attempts.
             Err(e) => {
-                tracing::error!(body = m.body().unwrap_or_default(), "malformed queue message left for the dead-letter queue: {e}");
+                tracing::error!(
+                    body = m.body().unwrap_or_default(),
+                    "malformed queue message left for the dead-letter queue: {e}"
+                );
                 Ok(None)
             }
         }
     }
 
     async fn ack(&self, receipt: &str) -> anyhow::Result<()> {
-        self.client.delete_message().queue_url(&self.url).receipt_handle(receipt).send().await.map_err(|e| context("delete", e))?;
+        self.client
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| context("delete", e))?;
         Ok(())
     }
 

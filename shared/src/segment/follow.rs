@@ -62,7 +62,15 @@ pub enum Followed {
 
 /// Errors that another try will not mend: no such video, no permission, not a video, no protocol.
 fn permanent(errors: &[String]) -> bool {
-    const SIGNS: [&str; 7] = ["Server returned 4", "404", "403", "Invalid data found", "Protocol not found", "not supported", "No such file"];
+    const SIGNS: [&str; 7] = [
+        "Server returned 4",
+        "404",
+        "403",
+        "Invalid data found",
+        "Protocol not found",
+        "not supported",
+        "No such file",
+    ];
     errors.iter().any(|e| SIGNS.iter().any(|s| e.contains(s)))
 }
 
@@ -175,7 +183,8 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         let resuming_live = manifest.as_ref().is_some_and(|m| m.live && !m.segments.is_empty());
         let seek = manifest.as_ref().filter(|m| !m.live).and_then(|m| m.segments.last()).and_then(|s| s.source_end);
         let reencode = manifest.as_ref().is_some_and(|m| m.reencoded);
-        let options = CutOptions { segment_seconds: self.opts.segment_seconds, seek, reencode, io_timeout: self.opts.io_timeout };
+        let options =
+            CutOptions { segment_seconds: self.opts.segment_seconds, seek, reencode, io_timeout: self.opts.io_timeout };
         let mut run = Run { seek: seek.unwrap_or(0.0), began: unix_now(), after_break: resuming_live };
         let mut cut = StreamCut::start(&self.media, dir, &options)?;
         let seek = run.seek;
@@ -227,7 +236,13 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
 
     /// Stores one closed segment, lists it and enqueues it. False when it is too long for a stream
     /// copy: the manifest switches to re-encoding and the segment is cut again.
-    async fn add(&self, manifest: &mut Option<Manifest>, cut: &StreamCut, closed: &Closed, run: &mut Run) -> anyhow::Result<bool> {
+    async fn add(
+        &self,
+        manifest: &mut Option<Manifest>,
+        cut: &StreamCut,
+        closed: &Closed,
+        run: &mut Run,
+    ) -> anyhow::Result<bool> {
         let info = source::probe(&closed.path)?;
         let m = match manifest {
             Some(m) => m,
@@ -267,10 +282,12 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         let source_end = offset + closed.end;
         // The list starts a run's first segment at the output's zero, which precedes its first frame by
         // the decoder delay; later segments start exactly where the one before ended.
-        let source_start = if closed.start > 0.0 { offset + closed.start } else { source_end - info.frames as f64 / m.fps };
+        let source_start =
+            if closed.start > 0.0 { offset + closed.start } else { source_end - info.frames as f64 / m.fps };
         // A new RTMP/RTSP session starts a new timeline, at about the time it connected; an HLS stream
         // keeps its own.
-        let restarted = (std::mem::take(&mut run.after_break) && self.media.kind != SourceKind::Hls).then_some(run.began);
+        let restarted =
+            (std::mem::take(&mut run.after_break) && self.media.kind != SourceKind::Hls).then_some(run.began);
         let (first_frame, gap) = match place(m, (source_start, source_end), restarted) {
             Some(placed) => placed,
             None => {

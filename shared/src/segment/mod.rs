@@ -92,7 +92,12 @@ pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> any
 }
 
 /// The manifest a segmenting run goes on from: none yet, or one made from the same source.
-async fn stored_manifest<S: ObjectStore>(store: &S, match_id: &MatchId, segment_seconds: f64, fingerprint: &str) -> anyhow::Result<Option<Manifest>> {
+async fn stored_manifest<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+    segment_seconds: f64,
+    fingerprint: &str,
+) -> anyhow::Result<Option<Manifest>> {
     if !(2.0..=5.0).contains(&segment_seconds) {
         anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
     }
@@ -126,7 +131,12 @@ impl Video {
 
 /// The segmenter, whole: cuts a local video into segments, stores them and the manifest. Rerunning it
 /// over a stored manifest for the same video goes on where it stopped, or does nothing.
-pub async fn segment_video<S: ObjectStore>(store: &S, match_id: &MatchId, video: &Video, segment_seconds: f64) -> anyhow::Result<Manifest> {
+pub async fn segment_video<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+    video: &Video,
+    segment_seconds: f64,
+) -> anyhow::Result<Manifest> {
     loop {
         let (manifest, _) = segment_step(store, match_id, video, segment_seconds, CHUNK_SEGMENTS).await?;
         if manifest.complete {
@@ -193,7 +203,16 @@ pub async fn segment_step<S: ObjectStore>(
         let key = match_id.segment_key(index);
         store.put(&key, std::fs::read(&seg.path)?, Condition::Always).await?;
         let start_time = seg.first_frame as f64 / info.fps;
-        added.push(SegmentInfo { index, key, first_frame: seg.first_frame, frames: seg.frames, start_time, source_end: None, received_at: None, gap_seconds: None });
+        added.push(SegmentInfo {
+            index,
+            key,
+            first_frame: seg.first_frame,
+            frames: seg.frames,
+            start_time,
+            source_end: None,
+            received_at: None,
+            gap_seconds: None,
+        });
     }
     manifest.segments.extend(added.iter().cloned());
     // A short chunk is the last one.

@@ -129,7 +129,22 @@ fn fresh_dir(dir: &Path) -> Result<(), SourceError> {
 /// segment cut again must come out the same.
 fn reencode_args(seconds: f64) -> Vec<String> {
     let keys = format!("expr:gte(t,n_forced*{seconds})");
-    ["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", "-force_key_frames", &keys].map(String::from).to_vec()
+    [
+        "-c:v",
+        "libx264",
+        "-threads",
+        "1",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "18",
+        "-pix_fmt",
+        "yuv420p",
+        "-force_key_frames",
+        &keys,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 pub(crate) fn reason(errors: &[String]) -> String {
@@ -163,9 +178,16 @@ pub fn probe(path: &Path) -> Result<VideoInfo, SourceError> {
 
 /// Cuts the whole of `source` into segments of about `seconds` by stream copy: lossless and fast, exact
 /// when keyframes fall on segment boundaries. `None` when they do not (the cuts land outside 2-5 s).
-pub fn cut_copy(source: &Path, out_dir: &Path, info: &VideoInfo, seconds: f64) -> Result<Option<Vec<CutSegment>>, SourceError> {
+pub fn cut_copy(
+    source: &Path,
+    out_dir: &Path,
+    info: &VideoInfo,
+    seconds: f64,
+) -> Result<Option<Vec<CutSegment>>, SourceError> {
     let args = ["-c", "copy"].map(String::from).to_vec();
-    Ok(cut_with(source, out_dir, seconds, &[], &args, 0).ok().filter(|s| within_bounds(s, info.fps) && total(s) == info.frames))
+    Ok(cut_with(source, out_dir, seconds, &[], &args, 0)
+        .ok()
+        .filter(|s| within_bounds(s, info.fps) && total(s) == info.frames))
 }
 
 /// Re-encodes `count` segments of `seconds` starting with segment `first` (a chunk of the source), with
@@ -186,7 +208,10 @@ pub fn cut_reencoded(
     codec.extend(reencode_args(seconds));
     let segments = cut_with(source, out_dir, seconds, &before, &codec, first_frame)?;
     if !within_bounds(&segments, info.fps) {
-        return Err(SourceError::Ffmpeg { path: source.into(), reason: "could not cut segments of 2-5 s even after re-encoding".into() });
+        return Err(SourceError::Ffmpeg {
+            path: source.into(),
+            reason: "could not cut segments of 2-5 s even after re-encoding".into(),
+        });
     }
     Ok(segments)
 }
@@ -244,10 +269,8 @@ pub fn decode(path: &Path, first_frame: u64) -> Result<Vec<Frame>, SourceError> 
     let mut cmd = ffmpeg();
     cmd.input(path).args(["-map", "0:v:0"]).fps_mode("passthrough").rawvideo();
     let run = run(&mut cmd, path, true)?;
-    let (width, height, _) = run.video.ok_or_else(|| SourceError::NotVideo {
-        path: path.into(),
-        reason: reason(&run.errors),
-    })?;
+    let (width, height, _) =
+        run.video.ok_or_else(|| SourceError::NotVideo { path: path.into(), reason: reason(&run.errors) })?;
     if !run.success || run.frames.is_empty() {
         return Err(SourceError::NotVideo { path: path.into(), reason: reason(&run.errors) });
     }

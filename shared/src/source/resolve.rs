@@ -41,7 +41,9 @@ pub fn resolve(source: &Source) -> Result<Media, SourceError> {
         cmd.arg("--force-generic-extractor");
     }
     let out = cmd.arg(&source.location).output().map_err(|e| {
-        SourceError::Resolve(format!("could not run yt-dlp ({e}); install it (pip install yt-dlp) or set TACTICEYE_YTDLP"))
+        SourceError::Resolve(format!(
+            "could not run yt-dlp ({e}); install it (pip install yt-dlp) or set TACTICEYE_YTDLP"
+        ))
     })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -76,7 +78,9 @@ pub fn parse_info(json: &[u8]) -> Result<Media, String> {
     }
     match info.live_status.as_deref() {
         Some("is_upcoming") => return Err("this live stream has not started yet".into()),
-        Some("post_live") => return Err("this live stream has just ended and is still being processed; try again later".into()),
+        Some("post_live") => {
+            return Err("this live stream has just ended and is still being processed; try again later".into());
+        }
         _ => {}
     }
     let live = info.is_live.or_else(|| info.live_status.as_deref().map(|s| s == "is_live"));

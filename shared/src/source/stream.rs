@@ -79,7 +79,8 @@ impl StreamCut {
             .args(["-segment_list", &list.to_string_lossy(), &dir.join("%06d.mp4").to_string_lossy()]);
         let mut child = cmd.spawn().map_err(SourceError::NoFfmpeg)?;
         let stdin = child.take_stdin();
-        let iter = child.iter().map_err(|e| SourceError::Ffmpeg { path: media.url.clone().into(), reason: e.to_string() })?;
+        let iter =
+            child.iter().map_err(|e| SourceError::Ffmpeg { path: media.url.clone().into(), reason: e.to_string() })?;
         let observed = Arc::new(Mutex::new(Observed::default()));
         let seen = observed.clone();
         let events = std::thread::spawn(move || {

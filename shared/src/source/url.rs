@@ -61,9 +61,11 @@ impl fmt::Display for SourceKind {
 impl FromStr for SourceKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        KINDS.iter().find(|(_, n)| n.eq_ignore_ascii_case(s)).map(|(k, _)| *k).ok_or_else(|| {
-            format!("unknown source type {s:?}; use one of {}", KINDS.map(|(_, n)| n).join(", "))
-        })
+        KINDS
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(s))
+            .map(|(k, _)| *k)
+            .ok_or_else(|| format!("unknown source type {s:?}; use one of {}", KINDS.map(|(_, n)| n).join(", ")))
     }
 }
 
@@ -107,7 +109,8 @@ fn detect_kind(location: &str) -> Result<SourceKind, SourceError> {
     if !location.contains("://") {
         return Ok(SourceKind::File);
     }
-    let url = url::Url::parse(location).map_err(|e| SourceError::Unsupported(format!("{location:?} is not a valid URL ({e})")))?;
+    let url = url::Url::parse(location)
+        .map_err(|e| SourceError::Unsupported(format!("{location:?} is not a valid URL ({e})")))?;
     let host = url.host_str().unwrap_or("").to_ascii_lowercase();
     let under = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
     Ok(match url.scheme() {
@@ -133,9 +136,11 @@ pub fn input_args(kind: SourceKind, timeout: f64, headers: &[(String, String)]) 
         SourceKind::File => Vec::new(),
         SourceKind::Rtsp => vec!["-rtsp_transport".into(), "tcp".into(), "-timeout".into(), micros],
         SourceKind::Rtmp => vec!["-rw_timeout".into(), micros],
-        _ => ["-rw_timeout", &micros, "-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "2"]
-            .map(String::from)
-            .to_vec(),
+        _ => {
+            ["-rw_timeout", &micros, "-reconnect", "1", "-reconnect_on_network_error", "1", "-reconnect_delay_max", "2"]
+                .map(String::from)
+                .to_vec()
+        }
     };
     if !headers.is_empty() {
         let joined: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();

@@ -103,9 +103,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
         let e1 = store.put("m/c.json", b"one".to_vec(), Condition::IfNoneMatch).await.unwrap();
-        assert!(matches!(store.put("m/c.json", b"x".to_vec(), Condition::IfNoneMatch).await, Err(StoreError::PreconditionFailed(_))));
+        assert!(matches!(
+            store.put("m/c.json", b"x".to_vec(), Condition::IfNoneMatch).await,
+            Err(StoreError::PreconditionFailed(_))
+        ));
         let e2 = store.put("m/c.json", b"two".to_vec(), Condition::IfMatch(e1.clone())).await.unwrap();
-        assert!(matches!(store.put("m/c.json", b"x".to_vec(), Condition::IfMatch(e1)).await, Err(StoreError::PreconditionFailed(_))));
+        assert!(matches!(
+            store.put("m/c.json", b"x".to_vec(), Condition::IfMatch(e1)).await,
+            Err(StoreError::PreconditionFailed(_))
+        ));
         let got = store.get("m/c.json").await.unwrap().unwrap();
         assert_eq!((got.bytes.as_slice(), got.etag), (&b"two"[..], e2));
         assert_eq!(store.list("m/").await.unwrap(), vec!["m/c.json".to_string()]);

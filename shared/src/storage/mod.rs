@@ -41,7 +41,12 @@ pub enum StoreError {
 pub trait ObjectStore: Send + Sync {
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Object>, StoreError>> + Send;
     /// Returns the new ETag.
-    fn put(&self, key: &str, bytes: Vec<u8>, condition: Condition) -> impl Future<Output = Result<String, StoreError>> + Send;
+    fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        condition: Condition,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Keys under `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;

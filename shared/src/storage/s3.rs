@@ -27,7 +27,11 @@ impl ObjectStore for S3Store {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
             Ok(out) => {
                 let etag = out.e_tag().unwrap_or_default().to_string();
-                let bytes = out.body.collect().await.map_err(|e| StoreError::Backend { key: key.into(), message: e.to_string() })?;
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StoreError::Backend { key: key.into(), message: e.to_string() })?;
                 Ok(Some(Object { bytes: bytes.into_bytes().to_vec(), etag }))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
@@ -80,7 +84,14 @@ impl ObjectStore for S3Store {
         validate_key(key)?;
         let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(seconds))
             .map_err(|e| StoreError::Backend { key: key.into(), message: e.to_string() })?;
-        let request = self.client.put_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(|e| backend(key, e))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| backend(key, e))?;
         Ok(Some(request.uri().to_string()))
     }
 

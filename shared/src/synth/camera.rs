@@ -43,7 +43,8 @@ impl Camera {
     pub fn project(&self, p: [f64; 3]) -> Option<(f64, f64, f64)> {
         let d = sub(p, self.pos);
         let z = dot(d, self.forward);
-        (z > 0.1).then(|| (self.cx + self.focal * dot(d, self.right) / z, self.cy - self.focal * dot(d, self.up) / z, z))
+        (z > 0.1)
+            .then(|| (self.cx + self.focal * dot(d, self.right) / z, self.cy - self.focal * dot(d, self.up) / z, z))
     }
 
     /// Ray direction through a pixel.

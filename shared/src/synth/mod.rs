@@ -65,7 +65,8 @@ fn far(a: [u8; 3], b: [u8; 3]) -> f64 {
 /// Two team kits far apart, keepers and referee distinct from both.
 fn dress(rng: &mut ChaCha8Rng, people: &[sim::Person]) -> Looks {
     let pick = |rng: &mut ChaCha8Rng, taken: &[[u8; 3]], min: f64| -> [u8; 3] {
-        let options: Vec<[u8; 3]> = PALETTE.iter().copied().filter(|c| taken.iter().all(|t| far(*c, *t) >= min)).collect();
+        let options: Vec<[u8; 3]> =
+            PALETTE.iter().copied().filter(|c| taken.iter().all(|t| far(*c, *t) >= min)).collect();
         options[rng.random_range(0..options.len())]
     };
     let a = pick(rng, &[], 0.0);
@@ -136,7 +137,11 @@ pub fn generate(video: &Path, opts: &SynthOptions, mut progress: impl FnMut(u64,
     let events = child.iter()?;
 
     let kits = [0u8, 1].map(|t| {
-        let i = sim.people.iter().position(|p| p.role == Class::Player && p.team == Some(t)).expect("both teams have players");
+        let i = sim
+            .people
+            .iter()
+            .position(|p| p.role == Class::Player && p.team == Some(t))
+            .expect("both teams have players");
         looks.kits[i].shirt
     });
     let scene = Scene { sim, looks, cam_pos, hfov, width: opts.width, height: opts.height, fps, frames: total };
@@ -173,7 +178,11 @@ struct Scene {
 
 impl Scene {
     /// Renders every frame into ffmpeg's stdin; returns the per-frame truth and the events.
-    fn play(mut self, out: &mut impl Write, progress: &mut impl FnMut(u64, u64)) -> anyhow::Result<(Vec<truth::FrameTruth>, Vec<truth::TruthEvent>)> {
+    fn play(
+        mut self,
+        out: &mut impl Write,
+        progress: &mut impl FnMut(u64, u64),
+    ) -> anyhow::Result<(Vec<truth::FrameTruth>, Vec<truth::TruthEvent>)> {
         let (w, h) = (self.width, self.height);
         let mut buf = vec![0u8; (w * h * 3) as usize];
         let mut frames = Vec::with_capacity(self.frames as usize);

@@ -29,15 +29,35 @@ fn hash(a: i64, b: i64, c: u64) -> f64 {
 }
 
 fn shade(c: [u8; 3], k: f64) -> [u8; 3] {
-    [(c[0] as f64 * k).clamp(0.0, 255.0) as u8, (c[1] as f64 * k).clamp(0.0, 255.0) as u8, (c[2] as f64 * k).clamp(0.0, 255.0) as u8]
+    [
+        (c[0] as f64 * k).clamp(0.0, 255.0) as u8,
+        (c[1] as f64 * k).clamp(0.0, 255.0) as u8,
+        (c[2] as f64 * k).clamp(0.0, 255.0) as u8,
+    ]
 }
 
 const LINE: [u8; 3] = [228, 232, 226];
 
 /// Distance from a ground point to the nearest pitch marking, in metres.
 fn line_distance(x: f64, y: f64) -> f64 {
-    let seg_v = |lx: f64, y0: f64, y1: f64| if y < y0 { (x - lx).hypot(y0 - y) } else if y > y1 { (x - lx).hypot(y - y1) } else { (x - lx).abs() };
-    let seg_h = |ly: f64, x0: f64, x1: f64| if x < x0 { (y - ly).hypot(x0 - x) } else if x > x1 { (y - ly).hypot(x - x1) } else { (y - ly).abs() };
+    let seg_v = |lx: f64, y0: f64, y1: f64| {
+        if y < y0 {
+            (x - lx).hypot(y0 - y)
+        } else if y > y1 {
+            (x - lx).hypot(y - y1)
+        } else {
+            (x - lx).abs()
+        }
+    };
+    let seg_h = |ly: f64, x0: f64, x1: f64| {
+        if x < x0 {
+            (y - ly).hypot(x0 - x)
+        } else if x > x1 {
+            (y - ly).hypot(x - x1)
+        } else {
+            (y - ly).abs()
+        }
+    };
     let mut d = seg_h(0.0, 0.0, LENGTH).min(seg_h(WIDTH, 0.0, LENGTH));
     d = d.min(seg_v(0.0, 0.0, WIDTH)).min(seg_v(LENGTH, 0.0, WIDTH)).min(seg_v(LENGTH / 2.0, 0.0, WIDTH));
     d = d.min((((x - LENGTH / 2.0).hypot(y - WIDTH / 2.0)) - 9.15).abs());
@@ -78,7 +98,13 @@ fn background(buf: &mut [u8], width: u32, rows: std::ops::Range<u32>, cam: &Came
                 } else {
                     let n = hash((u / 3) as i64, (v / 3) as i64, frame / 50);
                     let k = 60.0 + 40.0 * n;
-                    if n > 0.85 { [200, 60, 60] } else if n < -0.9 { [220, 220, 220] } else { [k as u8, (k * 0.95) as u8, (k * 1.1) as u8] }
+                    if n > 0.85 {
+                        [200, 60, 60]
+                    } else if n < -0.9 {
+                        [220, 220, 220]
+                    } else {
+                        [k as u8, (k * 0.95) as u8, (k * 1.1) as u8]
+                    }
                 }
             };
             buf[i..i + 3].copy_from_slice(&px);
@@ -113,7 +139,14 @@ impl Painter<'_> {
     }
 
     /// Fills a disc of radius r (metres) centred at (cx, cy) metres from the feet.
-    fn disc(&mut self, (fu, fv, s): (f64, f64, f64), (cx, cy): (f64, f64), r: f64, colour: impl Fn(f64) -> [u8; 3], who: u16) {
+    fn disc(
+        &mut self,
+        (fu, fv, s): (f64, f64, f64),
+        (cx, cy): (f64, f64),
+        r: f64,
+        colour: impl Fn(f64) -> [u8; 3],
+        who: u16,
+    ) {
         let (u, v, rp) = (fu + cx * s, fv - cy * s, (r * s).max(0.7));
         for vv in (v - rp).floor() as i64..=(v + rp).ceil() as i64 {
             for uu in (u - rp).floor() as i64..=(u + rp).ceil() as i64 {
@@ -125,7 +158,16 @@ impl Painter<'_> {
     }
 
     /// Fills a rectangle given in metres around the feet at (fu, fv) with scale s px/m.
-    fn rect(&mut self, (fu, fv, s): (f64, f64, f64), x0: f64, x1: f64, y0: f64, y1: f64, colour: impl Fn(f64, f64) -> [u8; 3], who: u16) {
+    fn rect(
+        &mut self,
+        (fu, fv, s): (f64, f64, f64),
+        x0: f64,
+        x1: f64,
+        y0: f64,
+        y1: f64,
+        colour: impl Fn(f64, f64) -> [u8; 3],
+        who: u16,
+    ) {
         let (u0, u1) = ((fu + x0 * s).round() as i64, (fu + x1 * s).round().max((fu + x0 * s).round() + 1.0) as i64);
         let (v0, v1) = ((fv - y1 * s).round() as i64, (fv - y0 * s).round().max((fv - y1 * s).round() + 1.0) as i64);
         for v in v0..v1 {
@@ -139,7 +181,15 @@ impl Painter<'_> {
 }
 
 /// Renders frame `frame` of `sim` into `buf` (RGB24) and returns its truth.
-pub fn render(buf: &mut [u8], width: u32, height: u32, cam: &Camera, sim: &Sim, looks: &Looks, frame: u64) -> FrameTruth {
+pub fn render(
+    buf: &mut [u8],
+    width: u32,
+    height: u32,
+    cam: &Camera,
+    sim: &Sim,
+    looks: &Looks,
+    frame: u64,
+) -> FrameTruth {
     // Background in two halves, one per core.
     let mid = height / 2;
     let (top, bottom) = buf.split_at_mut((mid * width * 3) as usize);
@@ -166,7 +216,8 @@ pub fn render(buf: &mut [u8], width: u32, height: u32, cam: &Camera, sim: &Sim, 
         if k == n {
             let Some((u, v, z)) = cam.project([sim.ball[0], sim.ball[1], 0.11]) else { continue };
             let r = (0.11 * cam_scale(cam, z)).max(1.2);
-            let (u0, u1, v0, v1) = ((u - r).floor() as i64, (u + r).ceil() as i64, (v - r).floor() as i64, (v + r).ceil() as i64);
+            let (u0, u1, v0, v1) =
+                ((u - r).floor() as i64, (u + r).ceil() as i64, (v - r).floor() as i64, (v + r).ceil() as i64);
             for vv in v0..=v1 {
                 for uu in u0..=u1 {
                     let (dx, dy) = (uu as f64 + 0.5 - u, vv as f64 + 0.5 - v);
@@ -208,7 +259,15 @@ pub fn render(buf: &mut [u8], width: u32, height: u32, cam: &Camera, sim: &Sim, 
             p.rect(feet, -0.23, 0.23, 0.98, 1.52, lit(kit.shirt), who);
             for side in [-1.0, 1.0] {
                 let (a, b) = if side < 0.0 { (-0.33, -0.23) } else { (0.23, 0.33) };
-                p.rect(feet, a, b, 1.05, 1.5, |lx, ly| shade(if ly > 1.3 { kit.shirt } else { skin }, 1.0 - 0.3 * (lx + 0.33) / 0.66), who);
+                p.rect(
+                    feet,
+                    a,
+                    b,
+                    1.05,
+                    1.5,
+                    |lx, ly| shade(if ly > 1.3 { kit.shirt } else { skin }, 1.0 - 0.3 * (lx + 0.33) / 0.66),
+                    who,
+                );
             }
             p.disc(feet, (0.0, 1.64), 0.125, |ly| if ly > 1.68 { hair } else { skin }, who);
         }

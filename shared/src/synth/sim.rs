@@ -42,9 +42,16 @@ pub struct Person {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
-    Held { by: usize, until: u64 },
+    Held {
+        by: usize,
+        until: u64,
+    },
     /// Rolling; `from` kicked it on `kick_frame`; `aim` is the intended receiver.
-    Rolling { from: usize, kick_frame: u64, aim: Option<usize> },
+    Rolling {
+        from: usize,
+        kick_frame: u64,
+        aim: Option<usize>,
+    },
 }
 
 pub struct Sim {
@@ -133,12 +140,17 @@ impl Sim {
         let targets: Vec<([f64; 2], f64)> = (0..self.people.len())
             .map(|i| {
                 let p = &self.people[i];
-                let wander = [p.wander.0 * (t * 6.28 / p.wander.1 + p.wander.2).sin(), p.wander.0 * (t * 6.28 / p.wander.1 + 1.7 * p.wander.2).cos()];
+                let wander = [
+                    p.wander.0 * (t * 6.28 / p.wander.1 + p.wander.2).sin(),
+                    p.wander.0 * (t * 6.28 / p.wander.1 + 1.7 * p.wander.2).cos(),
+                ];
                 if chasers.contains(&i) {
                     return (self.chase_point(), 7.0);
                 }
                 match (p.role, p.team) {
-                    (Class::Referee, _) => ([self.ball[0] - 8.0 + wander[0], (self.ball[1] + 10.0).min(WIDTH - 4.0)], 6.0),
+                    (Class::Referee, _) => {
+                        ([self.ball[0] - 8.0 + wander[0], (self.ball[1] + 10.0).min(WIDTH - 4.0)], 6.0)
+                    }
                     (Class::Goalkeeper, Some(team)) => {
                         let goal_x = if team == 0 { 0.0 } else { LENGTH };
                         let out = 3.0 + 0.08 * (self.ball[0] - goal_x).abs();
@@ -189,7 +201,9 @@ impl Sim {
     fn chasers(&self) -> Vec<usize> {
         let nearest = |team: u8, except: Option<usize>| {
             (0..self.people.len())
-                .filter(|&i| self.people[i].team == Some(team) && self.people[i].role == Class::Player && Some(i) != except)
+                .filter(|&i| {
+                    self.people[i].team == Some(team) && self.people[i].role == Class::Player && Some(i) != except
+                })
                 .min_by(|&a, &b| dist(self.people[a].pos, self.ball).total_cmp(&dist(self.people[b].pos, self.ball)))
         };
         match self.phase {
@@ -238,7 +252,10 @@ impl Sim {
         }
         let k = (self.dt * 3.0).min(1.0);
         p.vel = [p.vel[0] + (want[0] - p.vel[0]) * k, p.vel[1] + (want[1] - p.vel[1]) * k];
-        p.pos = [(p.pos[0] + p.vel[0] * self.dt).clamp(-1.0, LENGTH + 1.0), (p.pos[1] + p.vel[1] * self.dt).clamp(-1.0, WIDTH + 1.0)];
+        p.pos = [
+            (p.pos[0] + p.vel[0] * self.dt).clamp(-1.0, LENGTH + 1.0),
+            (p.pos[1] + p.vel[1] * self.dt).clamp(-1.0, WIDTH + 1.0),
+        ];
         p.stride += p.vel[0].hypot(p.vel[1]) * self.dt * 2.2;
     }
 
@@ -252,7 +269,9 @@ impl Sim {
                 self.last_owner = (by, self.frame);
                 // A close opponent may win the ball.
                 let tackler = (0..self.people.len()).find(|&j| {
-                    self.people[j].team == Some(1 - team) && self.people[j].role == Class::Player && dist(self.people[j].pos, self.ball) < 2.2
+                    self.people[j].team == Some(1 - team)
+                        && self.people[j].role == Class::Player
+                        && dist(self.people[j].pos, self.ball) < 2.2
                 });
                 if let Some(j) = tackler {
                     if self.rng.random::<f64>() < 0.006 {
@@ -275,7 +294,9 @@ impl Sim {
                 }
                 let settle = (0.4 / self.dt) as u64;
                 let control = (0..self.people.len())
-                    .filter(|&j| self.people[j].role != Class::Referee && (j != from || self.frame > kick_frame + settle))
+                    .filter(|&j| {
+                        self.people[j].role != Class::Referee && (j != from || self.frame > kick_frame + settle)
+                    })
                     .map(|j| (j, dist(self.people[j].pos, self.ball)))
                     .filter(|&(_, d)| d < 0.7)
                     .min_by(|a, b| a.1.total_cmp(&b.1));
@@ -315,7 +336,8 @@ impl Sim {
                 let d = dist(self.people[j].pos, from);
                 let forward = (self.people[j].pos[0] - from[0]) * Self::attack_dir(team);
                 let keeper = if self.people[j].role == Class::Goalkeeper { -25.0 } else { 0.0 };
-                let score = if (8.0..35.0).contains(&d) { forward * 0.3 - (d - 18.0).abs() * 0.3 + keeper } else { f64::MIN };
+                let score =
+                    if (8.0..35.0).contains(&d) { forward * 0.3 - (d - 18.0).abs() * 0.3 + keeper } else { f64::MIN };
                 (j, score + self.rng.random_range(0.0..6.0))
             })
             .filter(|&(_, s)| s > f64::MIN / 2.0)
@@ -356,6 +378,10 @@ mod tests {
         let turnovers = sim.events.len() - passes;
         assert!(passes >= 10, "{passes} passes");
         assert!(turnovers >= 1, "{turnovers} turnovers");
-        assert!(sim.people.iter().all(|p| (-1.0..=LENGTH + 1.0).contains(&p.pos[0]) && (-1.0..=WIDTH + 1.0).contains(&p.pos[1])));
+        assert!(
+            sim.people
+                .iter()
+                .all(|p| (-1.0..=LENGTH + 1.0).contains(&p.pos[0]) && (-1.0..=WIDTH + 1.0).contains(&p.pos[1]))
+        );
     }
 }

@@ -67,8 +67,10 @@ pub struct TruthEvent {
 
 impl Truth {
     pub fn load(path: &Path) -> anyhow::Result<Truth> {
-        let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read truth file {}: {e}", path.display()))?;
-        serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{} is not a TacticEYE truth file: {e}", path.display()))
+        let bytes =
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read truth file {}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{} is not a TacticEYE truth file: {e}", path.display()))
     }
 
     pub fn frame(&self, index: u64) -> Option<&FrameTruth> {

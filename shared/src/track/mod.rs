@@ -193,8 +193,11 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
     let unmatched_high = associate(state, &pool, &high, dets, cost, 1.0 + cfg.appearance_weight, &mut matched);
 
     // Stage 2: weak detections keep tracked tracks alive, by IoU, as long as the shirt is not another's.
-    let tracked_left: Vec<usize> =
-        pool.iter().copied().filter(|&t| state.tracks[t].status == Status::Tracked && !is_matched(&matched, t)).collect();
+    let tracked_left: Vec<usize> = pool
+        .iter()
+        .copied()
+        .filter(|&t| state.tracks[t].status == Status::Tracked && !is_matched(&matched, t))
+        .collect();
     let iou_cost = |t: &Track, d: &PersonDetection| {
         let iou = t.kalman.bbox().iou(&d.detection.bbox);
         (iou >= 0.5 && shirt_distance(t, &d.appearance) <= cfg.max_appearance_distance).then(|| 1.0 - iou)
@@ -202,11 +205,20 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
     associate(state, &tracked_left, &low, dets, iou_cost, 0.5, &mut matched);
 
     // Tentative tracks confirm on a second sighting.
-    let tentative: Vec<usize> = (0..state.tracks.len()).filter(|&t| state.tracks[t].status == Status::Tentative).collect();
-    let unmatched_high = associate(state, &tentative, &unmatched_high, dets, |t, d| {
-        let iou = t.kalman.bbox().iou(&d.detection.bbox);
-        (iou >= 0.3).then(|| 1.0 - iou)
-    }, 0.7, &mut matched);
+    let tentative: Vec<usize> =
+        (0..state.tracks.len()).filter(|&t| state.tracks[t].status == Status::Tentative).collect();
+    let unmatched_high = associate(
+        state,
+        &tentative,
+        &unmatched_high,
+        dets,
+        |t, d| {
+            let iou = t.kalman.bbox().iou(&d.detection.bbox);
+            (iou >= 0.3).then(|| 1.0 - iou)
+        },
+        0.7,
+        &mut matched,
+    );
 
     // Re-identification: a lost player reappearing away from his predicted box, matched by shirt within a
     // radius that grows with the time he was gone.
@@ -279,8 +291,10 @@ fn associate(
     max_cost: f64,
     matched: &mut Vec<(usize, usize)>,
 ) -> Vec<usize> {
-    let costs: Vec<Option<f64>> =
-        tracks.iter().flat_map(|&t| dets.iter().map(|&d| cost(&state.tracks[t], &all[d])).collect::<Vec<_>>()).collect();
+    let costs: Vec<Option<f64>> = tracks
+        .iter()
+        .flat_map(|&t| dets.iter().map(|&d| cost(&state.tracks[t], &all[d])).collect::<Vec<_>>())
+        .collect();
     let pairs = assign(tracks.len(), dets.len(), &costs, max_cost);
     let mut used = vec![false; dets.len()];
     for (r, c) in pairs {
@@ -298,7 +312,11 @@ mod tests {
         let mut hist = vec![0.0; crate::appearance::HIST_BINS];
         hist[colour] = 1.0;
         PersonDetection {
-            detection: Detection { bbox: BBox::from([x, 100.0, x + 20.0, 160.0]), confidence: conf, class: Class::Player },
+            detection: Detection {
+                bbox: BBox::from([x, 100.0, x + 20.0, 160.0]),
+                confidence: conf,
+                class: Class::Player,
+            },
             appearance: Appearance { colour: [0.0; 3], hist, pixels: 100 },
         }
     }
@@ -309,9 +327,11 @@ mod tests {
 
     #[test]
     fn a_steady_player_keeps_one_id_and_weak_detections_keep_him_tracked() {
-        let frames: Vec<_> = (0..30).map(|i| vec![person(10.0 + 2.0 * i as f64, if i % 5 == 4 { 0.3 } else { 0.9 }, 0)]).collect();
+        let frames: Vec<_> =
+            (0..30).map(|i| vec![person(10.0 + 2.0 * i as f64, if i % 5 == 4 { 0.3 } else { 0.9 }, 0)]).collect();
         let out = run(frames);
-        let ids: std::collections::BTreeSet<u64> = out.iter().flat_map(|f| f.tracked.iter().map(|t| t.track_id)).collect();
+        let ids: std::collections::BTreeSet<u64> =
+            out.iter().flat_map(|f| f.tracked.iter().map(|t| t.track_id)).collect();
         assert_eq!(ids.len(), 1);
         // Confirmed on its second sighting, then never dropped, weak frames included.
         assert!(out[1..].iter().all(|f| f.tracked.len() == 1), "lost on a weak detection");
