@@ -19,7 +19,7 @@ SHARED := ../shared
 CLIP := $(SHARED)/data/clips/dfl-bundesliga-08fd33_4-848x478.mp4
 MODEL_VENV := .cache/model-venv
 
-.PHONY: demo test build deps ffmpeg ort pytools bench lambda model clean
+.PHONY: demo test lint build deps ffmpeg ort pytools bench lambda model clean
 
 demo: deps build
 	mkdir -p $(DEMO)
@@ -31,8 +31,13 @@ demo: deps build
 		$(BIN) --data-dir $(DEMO)/data analyze $(CLIP) --match-id dfl --restart; \
 	else echo "(no real clip: $(CLIP) is absent)"; fi
 
-test: deps build
+test: deps build lint
 	$(CARGO) test --release --workspace
+
+# Formatting and lints are mechanical: rustfmt.toml's style, and clippy with every warning an error.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 build:
 	$(CARGO) build --release --workspace --bins

@@ -99,7 +99,7 @@ fn unreadable_foreign_or_mismatched_checkpoints_are_refused_and_lose_nothing() {
     // Put back, the match resumes and completes.
     std::fs::write(&checkpoint, &good).unwrap();
     assert_eq!(snapshot(&data), before);
-    ok(&mut tacticeye(&data).arg("analyze").arg(&video).args([
+    ok(tacticeye(&data).arg("analyze").arg(&video).args([
         "--match-id",
         "m",
         "--segment-seconds",

@@ -143,24 +143,24 @@ pub async fn handle<S: ObjectStore>(
         state.next_frame = state.next_frame.max(info.first_frame);
     }
     let received = info.received_at.map(|at| unix_now() - at);
-    if let (Some(lag), Some(bound)) = (received, manifest.max_lag_seconds) {
-        if lag > bound {
-            let seconds = info.frames as f64 / state.fps;
-            leading.push(Event::discontinuity(EventKind::SegmentDropped, info.first_frame, state.fps, seconds));
-            state.possession.break_continuity();
-            state.live.dropped_segments += 1;
-            state.live.dropped_seconds += seconds;
-            let next = MatchState { next_segment: index + 1, next_frame: info.first_frame + info.frames, ..state };
-            let output = SegmentOutput {
-                index,
-                first_frame: info.first_frame,
-                frames: Vec::new(),
-                events: leading,
-                stats: Default::default(),
-            };
-            commit(store, &next, &output, etag).await?;
-            return Ok(Outcome::Dropped { index, lag });
-        }
+    if let (Some(lag), Some(bound)) = (received, manifest.max_lag_seconds)
+        && lag > bound
+    {
+        let seconds = info.frames as f64 / state.fps;
+        leading.push(Event::discontinuity(EventKind::SegmentDropped, info.first_frame, state.fps, seconds));
+        state.possession.break_continuity();
+        state.live.dropped_segments += 1;
+        state.live.dropped_seconds += seconds;
+        let next = MatchState { next_segment: index + 1, next_frame: info.first_frame + info.frames, ..state };
+        let output = SegmentOutput {
+            index,
+            first_frame: info.first_frame,
+            frames: Vec::new(),
+            events: leading,
+            stats: Default::default(),
+        };
+        commit(store, &next, &output, etag).await?;
+        return Ok(Outcome::Dropped { index, lag });
     }
     let video = store.get(&info.key).await?.with_context(|| format!("segment {} is missing from storage", info.key))?;
     let tmp = tempfile::Builder::new().suffix(".mp4").tempfile()?;

@@ -127,10 +127,10 @@ async fn events<S: ObjectStore>(
 ) -> ApiResult<Json<results::Page<tacticeye::events::Event>>> {
     let id = match_id(&id)?;
     known(&app.store, &id).await?;
-    if let (Some(from), Some(to)) = (q.from, q.to) {
-        if from > to {
-            return Err(ApiError(StatusCode::BAD_REQUEST, "`from` is after `to`".into()));
-        }
+    if let (Some(from), Some(to)) = (q.from, q.to)
+        && from > to
+    {
+        return Err(ApiError(StatusCode::BAD_REQUEST, "`from` is after `to`".into()));
     }
     let filter = EventFilter { kind: q.kind, from: q.from, to: q.to };
     results::events(&app.store, &id, &filter, q.page, q.per_page).await.map(Json).map_err(internal)

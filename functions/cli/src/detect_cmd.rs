@@ -23,10 +23,11 @@ pub fn detect(paths: &[PathBuf], detector: &str, json: bool, draw: Option<&Path>
     for path in paths {
         images::load(path)?;
     }
-    if let Some(dir) = draw {
-        if dir.exists() && !dir.is_dir() {
-            anyhow::bail!("--draw {} exists and is not a folder", dir.display());
-        }
+    if let Some(dir) = draw
+        && dir.exists()
+        && !dir.is_dir()
+    {
+        anyhow::bail!("--draw {} exists and is not a folder", dir.display());
     }
     let mut detector = open(detector)?;
     let mut out = std::io::stdout().lock();

@@ -99,11 +99,11 @@ pub fn default_model_paths() -> Vec<PathBuf> {
     if let Some(p) = std::env::var_os("TACTICEYE_MODEL") {
         paths.push(PathBuf::from(p));
     }
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            paths.push(dir.join("models/tacticeye-detector.onnx"));
-            paths.push(dir.join("../../models/tacticeye-detector.onnx"));
-        }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        paths.push(dir.join("models/tacticeye-detector.onnx"));
+        paths.push(dir.join("../../models/tacticeye-detector.onnx"));
     }
     paths.push(PathBuf::from("models/tacticeye-detector.onnx"));
     paths

@@ -128,18 +128,18 @@ impl TruthDetector {
             let confidence = (0.95 - 0.5 * hidden - 0.3 * rng.random::<f64>()).clamp(0.05, 0.99);
             out.push(Detection { bbox: jitter(p.bbox, &mut rng).clip(frame.width, frame.height), confidence, class });
         }
-        if let Some(ball) = &truth.ball {
-            if rng.random::<f64>() >= n.ball_miss + (1.0 - ball.visible) {
-                let (cx, cy) = ball.bbox.center();
-                let s = ball.bbox.width().max(2.0);
-                let bbox = BBox::from_center(
-                    cx + n.jitter * s * unit.sample(&mut rng),
-                    cy + n.jitter * s * unit.sample(&mut rng),
-                    s,
-                    s,
-                );
-                out.push(Detection { bbox, confidence: 0.5 + 0.45 * rng.random::<f64>(), class: Class::Ball });
-            }
+        if let Some(ball) = &truth.ball
+            && rng.random::<f64>() >= n.ball_miss + (1.0 - ball.visible)
+        {
+            let (cx, cy) = ball.bbox.center();
+            let s = ball.bbox.width().max(2.0);
+            let bbox = BBox::from_center(
+                cx + n.jitter * s * unit.sample(&mut rng),
+                cy + n.jitter * s * unit.sample(&mut rng),
+                s,
+                s,
+            );
+            out.push(Detection { bbox, confidence: 0.5 + 0.45 * rng.random::<f64>(), class: Class::Ball });
         }
         // False people are small, low-confidence boxes anywhere: the tracker must not turn them into players.
         let mut k = n.false_positives;

@@ -191,10 +191,11 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         loop {
             let finished = cut.finished();
             // A VOD resumed at its very end: ffmpeg would seek back to the last keyframe and cut it again.
-            if let (true, Some(length)) = (seek > 0.0, cut.observed().duration) {
-                if length > 0.0 && seek >= length - 0.01 {
-                    return Ok(RunEnd::Complete);
-                }
+            if let (true, Some(length)) = (seek > 0.0, cut.observed().duration)
+                && length > 0.0
+                && seek >= length - 0.01
+            {
+                return Ok(RunEnd::Complete);
             }
             if self.opts.hand_over_live && manifest.is_none() {
                 let seen = cut.observed();

@@ -158,10 +158,10 @@ pub async fn segment_step<S: ObjectStore>(
     let (info, fingerprint) = (&video.info, video.fingerprint.clone());
     let path = video.path.as_path();
     let existing = stored_manifest(store, match_id, segment_seconds, &fingerprint).await?;
-    if let Some(m) = &existing {
-        if m.complete {
-            return Ok((m.clone(), Vec::new()));
-        }
+    if let Some(m) = &existing
+        && m.complete
+    {
+        return Ok((m.clone(), Vec::new()));
     }
     let work = tempfile::tempdir()?;
     let dir = work.path().join("segments");

@@ -170,7 +170,7 @@ pub fn probe(path: &Path) -> Result<VideoInfo, SourceError> {
     }
     let (width, height, fps) = run.video.ok_or_else(|| not_video("no video stream".into()))?;
     let frames = run.last_frame.unwrap_or(0);
-    if frames == 0 || width == 0 || height == 0 || !(fps > 0.0) {
+    if frames == 0 || width == 0 || height == 0 || fps.is_nan() || fps <= 0.0 {
         return Err(not_video(format!("no decodable frames ({width}x{height}, {fps} fps, {frames} frames)")));
     }
     Ok(VideoInfo { width, height, fps, frames })

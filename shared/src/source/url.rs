@@ -95,12 +95,12 @@ impl Source {
     /// `final`), or the video id of a YouTube link.
     pub fn default_match_id(&self) -> Option<MatchId> {
         let url = url::Url::parse(&self.location).ok()?;
-        if self.kind == SourceKind::Youtube {
-            if let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "v") {
-                return MatchId::new(format!("youtube-{v}")).ok();
-            }
+        if self.kind == SourceKind::Youtube
+            && let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "v")
+        {
+            return MatchId::new(format!("youtube-{v}")).ok();
         }
-        let last = url.path_segments()?.filter(|s| !s.is_empty()).next_back()?;
+        let last = url.path_segments()?.rfind(|s| !s.is_empty())?;
         MatchId::from_file_name(std::path::Path::new(last)).ok()
     }
 }

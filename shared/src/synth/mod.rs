@@ -99,10 +99,10 @@ fn dress(rng: &mut ChaCha8Rng, people: &[sim::Person]) -> Looks {
 
 /// Renders a synthetic match to `video` (H.264, a keyframe every second) and writes its truth beside it.
 pub fn generate(video: &Path, opts: &SynthOptions, mut progress: impl FnMut(u64, u64) + Send) -> anyhow::Result<Truth> {
-    if opts.width % 2 != 0 || opts.height % 2 != 0 || opts.width < 64 || opts.height < 64 {
+    if !opts.width.is_multiple_of(2) || !opts.height.is_multiple_of(2) || opts.width < 64 || opts.height < 64 {
         anyhow::bail!("width and height must be even and at least 64");
     }
-    if !(opts.seconds > 0.0) || opts.fps == 0 {
+    if opts.seconds.is_nan() || opts.seconds <= 0.0 || opts.fps == 0 {
         anyhow::bail!("--seconds and --fps must be positive");
     }
     let fps = opts.fps as f64;

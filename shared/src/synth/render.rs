@@ -113,13 +113,16 @@ fn background(buf: &mut [u8], width: u32, rows: std::ops::Range<u32>, cam: &Came
 }
 
 /// The pixels of one figure and where they landed.
+/// A painted object's pixel bounds, (u0, v0, u1, v1).
+type Bounds = (u32, u32, u32, u32);
+
 struct Painter<'a> {
     buf: &'a mut [u8],
     owner: &'a mut [u16],
     width: u32,
     height: u32,
     drawn: u32,
-    bounds: Option<(u32, u32, u32, u32)>,
+    bounds: Option<Bounds>,
 }
 
 impl Painter<'_> {
@@ -157,14 +160,11 @@ impl Painter<'_> {
         }
     }
 
-    /// Fills a rectangle given in metres around the feet at (fu, fv) with scale s px/m.
+    /// Fills the rectangle `[x0, x1, y0, y1]`, in metres around the feet at (fu, fv), with scale s px/m.
     fn rect(
         &mut self,
         (fu, fv, s): (f64, f64, f64),
-        x0: f64,
-        x1: f64,
-        y0: f64,
-        y1: f64,
+        [x0, x1, y0, y1]: [f64; 4],
         colour: impl Fn(f64, f64) -> [u8; 3],
         who: u16,
     ) {
@@ -209,7 +209,7 @@ pub fn render(
         .collect();
     order.sort_by(|a, b| b.1.total_cmp(&a.1));
 
-    let mut painted: Vec<(usize, u32, Option<(u32, u32, u32, u32)>)> = Vec::new();
+    let mut painted: Vec<(usize, u32, Option<Bounds>)> = Vec::new();
     for &(k, _) in &order {
         let mut p = Painter { buf: &mut *buf, owner: &mut owner, width, height, drawn: 0, bounds: None };
         let who = k as u16 + 1;
@@ -252,19 +252,16 @@ pub fn render(
             let lit = |c: [u8; 3]| move |lx: f64, _ly: f64| shade(c, 1.05 - 0.3 * (lx + 0.33) / 0.66);
             for (ox, sw) in [(-0.1, swing), (0.1, -swing)] {
                 let x = ox + sw;
-                p.rect(feet, x - 0.08, x + 0.08, 0.0, 0.5, lit(kit.socks), who);
-                p.rect(feet, x - 0.07, x + 0.07, 0.5, 0.78, lit(skin), who);
+                p.rect(feet, [x - 0.08, x + 0.08, 0.0, 0.5], lit(kit.socks), who);
+                p.rect(feet, [x - 0.07, x + 0.07, 0.5, 0.78], lit(skin), who);
             }
-            p.rect(feet, -0.2, 0.2, 0.75, 0.98, lit(kit.shorts), who);
-            p.rect(feet, -0.23, 0.23, 0.98, 1.52, lit(kit.shirt), who);
+            p.rect(feet, [-0.2, 0.2, 0.75, 0.98], lit(kit.shorts), who);
+            p.rect(feet, [-0.23, 0.23, 0.98, 1.52], lit(kit.shirt), who);
             for side in [-1.0, 1.0] {
                 let (a, b) = if side < 0.0 { (-0.33, -0.23) } else { (0.23, 0.33) };
                 p.rect(
                     feet,
-                    a,
-                    b,
-                    1.05,
-                    1.5,
+                    [a, b, 1.05, 1.5],
                     |lx, ly| shade(if ly > 1.3 { kit.shirt } else { skin }, 1.0 - 0.3 * (lx + 0.33) / 0.66),
                     who,
                 );

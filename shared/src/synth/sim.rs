@@ -12,6 +12,11 @@ pub const LENGTH: f64 = 105.0;
 pub const WIDTH: f64 = 68.0;
 
 /// Home positions of a team defending x = 0: goalkeeper, 4 defenders, 4 midfielders, 2 forwards.
+/// Radians per wander period. Deliberately 6.28, not TAU: every synthetic clip, and every figure measured
+/// on one, is byte-stable on this value.
+#[allow(clippy::approx_constant)]
+const WANDER_TURN: f64 = 6.28;
+
 const FORMATION: [(f64, f64); 11] = [
     (4.0, 34.0),
     (18.0, 10.0),
@@ -141,8 +146,8 @@ impl Sim {
             .map(|i| {
                 let p = &self.people[i];
                 let wander = [
-                    p.wander.0 * (t * 6.28 / p.wander.1 + p.wander.2).sin(),
-                    p.wander.0 * (t * 6.28 / p.wander.1 + 1.7 * p.wander.2).cos(),
+                    p.wander.0 * (t * WANDER_TURN / p.wander.1 + p.wander.2).sin(),
+                    p.wander.0 * (t * WANDER_TURN / p.wander.1 + 1.7 * p.wander.2).cos(),
                 ];
                 if chasers.contains(&i) {
                     return (self.chase_point(), 7.0);
@@ -273,11 +278,11 @@ impl Sim {
                         && self.people[j].role == Class::Player
                         && dist(self.people[j].pos, self.ball) < 2.2
                 });
-                if let Some(j) = tackler {
-                    if self.rng.random::<f64>() < 0.006 {
-                        self.take(j);
-                        return;
-                    }
+                if let Some(j) = tackler
+                    && self.rng.random::<f64>() < 0.006
+                {
+                    self.take(j);
+                    return;
                 }
                 if self.frame >= until {
                     self.kick(by);

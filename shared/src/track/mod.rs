@@ -188,7 +188,7 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
     let cost = |t: &Track, d: &PersonDetection| -> Option<f64> {
         let iou = t.kalman.bbox().iou(&d.detection.bbox);
         let look = shirt_distance(t, &d.appearance);
-        (iou >= cfg.min_iou && look <= cfg.max_appearance_distance).then(|| 1.0 - iou + cfg.appearance_weight * look)
+        (iou >= cfg.min_iou && look <= cfg.max_appearance_distance).then_some(1.0 - iou + cfg.appearance_weight * look)
     };
     let unmatched_high = associate(state, &pool, &high, dets, cost, 1.0 + cfg.appearance_weight, &mut matched);
 
@@ -200,7 +200,7 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
         .collect();
     let iou_cost = |t: &Track, d: &PersonDetection| {
         let iou = t.kalman.bbox().iou(&d.detection.bbox);
-        (iou >= 0.5 && shirt_distance(t, &d.appearance) <= cfg.max_appearance_distance).then(|| 1.0 - iou)
+        (iou >= 0.5 && shirt_distance(t, &d.appearance) <= cfg.max_appearance_distance).then_some(1.0 - iou)
     };
     associate(state, &tracked_left, &low, dets, iou_cost, 0.5, &mut matched);
 
@@ -214,7 +214,7 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
         dets,
         |t, d| {
             let iou = t.kalman.bbox().iou(&d.detection.bbox);
-            (iou >= 0.3).then(|| 1.0 - iou)
+            (iou >= 0.3).then_some(1.0 - iou)
         },
         0.7,
         &mut matched,
