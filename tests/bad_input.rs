@@ -126,3 +126,61 @@ fn malformed_match_ids_and_segment_lengths_are_refused() {
     fails_with(&analyze(dir.path(), &video, "7", &[]), &["2 to 5 seconds"]);
     fails_with(&tacticeye(dir.path()).args(["summary", "ghost"]).output().unwrap(), &["no analysis of match ghost"]);
 }
+
+/// One raw HTTP/1.1 request on a fresh connection; returns the status code.
+fn status_of(port: u16, request: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    String::from_utf8_lossy(&head[9..12]).parse().unwrap()
+}
+
+#[test]
+fn the_local_server_wants_the_token_on_every_route_and_closes_connections_that_never_finish_a_request() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let port = tacticeye_tests::servers::free_port();
+    let mut server = tacticeye(&dir.path().join("data"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--token", "T0ken", "--header-timeout", "1"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tacticeye_tests::servers::wait_for_port(port);
+    let get = |auth: &str| format!("GET /matches HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}\r\n");
+    assert_eq!(status_of(port, &get("")), 401);
+    assert_eq!(status_of(port, &get("Authorization: Bearer wrong\r\n")), 401);
+    assert_eq!(status_of(port, &get("Authorization: Bearer T0ken\r\n")), 200);
+    // The token before the body: a malformed body without it is refused as unauthorised.
+    let post = "POST /matches HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 3\r\n\r\n{x}";
+    assert_eq!(status_of(port, post), 401);
+
+    // 800 clients that start a request and never finish its headers.
+    let mut idle: Vec<_> = (0..800)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            s.write_all(b"GET /matches HTTP/1.1\r\nHost: x\r\n").unwrap();
+            s
+        })
+        .collect();
+    let start = Instant::now();
+    let mut closed = 0;
+    for s in &mut idle {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        // The server either closes at once (EOF) or answers 408 and closes.
+        match s.read(&mut buf) {
+            Ok(_) => closed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => closed += 1,
+            Err(e) => panic!("a half-open connection was held open: {e}"),
+        }
+    }
+    eprintln!("800 half-open connections closed by the server within {:.1} s", start.elapsed().as_secs_f64());
+    assert_eq!(closed, 800);
+    // And the server still answers.
+    assert_eq!(status_of(port, &get("Authorization: Bearer T0ken\r\n")), 200);
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

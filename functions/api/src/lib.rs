@@ -4,12 +4,15 @@
 
 use std::sync::Arc;
 
+use axum::extract::Request;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 use tacticeye::cost::{self, Cost};
 use tacticeye::ids::MatchId;
 use tacticeye::results::{self, EventFilter};
@@ -36,8 +39,10 @@ fn internal(e: anyhow::Error) -> ApiError {
 /// How the router is deployed.
 #[derive(Clone, Debug, Default)]
 pub struct ApiConfig {
-    /// Bearer token for mutating routes; `None` when a gateway authorizer guards them instead.
+    /// Bearer token every route requires; `None` when a gateway authorizer guards them instead.
     pub token: Option<String>,
+    /// GET routes answer without the token (an explicit opt-in: by default nothing is public).
+    pub public_read: bool,
     /// Whether `POST /matches` can start an analysis (a segmenter listens to `requests/`: the cloud).
     pub starts_matches: bool,
 }
@@ -48,6 +53,7 @@ struct AppState<S> {
 }
 
 pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
+    let app = Arc::new(AppState { store, config });
     Router::new()
         .route("/matches", get(list_matches::<S>).post(start_match::<S>))
         .route("/matches/{id}/summary", get(summary::<S>))
@@ -55,7 +61,9 @@ pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
         .route("/matches/{id}/positions", get(positions::<S>))
         .route("/matches/{id}/cost", get(cost::<S>))
         .route("/uploads", post(upload::<S>))
-        .with_state(Arc::new(AppState { store, config }))
+        // Outermost, so the token is checked before any body or query is read.
+        .layer(middleware::from_fn_with_state(app.clone(), authorise::<S>))
+        .with_state(app)
 }
 
 fn match_id(raw: &str) -> ApiResult<MatchId> {
@@ -161,14 +169,23 @@ async fn positions<S: ObjectStore>(
     results::positions(&app.store, &id, q.from_frame, to, q.page, q.per_page).await.map(Json).map_err(internal)
 }
 
-fn authorise<S>(app: &AppState<S>, headers: &HeaderMap) -> ApiResult<()> {
-    let Some(token) = &app.config.token else { return Ok(()) };
-    let given =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(token.as_str()) {
-        Ok(())
+/// Every route needs the bearer token, compared in constant time, unless reads are public or a gateway
+/// authorizer stands in front (no token configured).
+async fn authorise<S>(State(app): State<Arc<AppState<S>>>, request: Request, next: Next) -> Response {
+    let Some(token) = &app.config.token else { return next.run(request).await };
+    if app.config.public_read && request.method() == Method::GET {
+        return next.run(request).await;
+    }
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        next.run(request).await
     } else {
-        Err(ApiError(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into()))
+        ApiError(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into()).into_response()
     }
 }
 
@@ -188,10 +205,8 @@ struct StartRequest {
 /// segmenter is asked through `requests/{match}.json`, whose creation invokes it.
 async fn start_match<S: ObjectStore>(
     State(app): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
     Json(req): Json<StartRequest>,
 ) -> ApiResult<Response> {
-    authorise(&app, &headers)?;
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
     let (id, request) = match (req.key, req.url) {
         (Some(key), None) => {
@@ -244,10 +259,8 @@ struct UploadRequest {
 /// A presigned PUT URL for a new upload; the upload itself starts the analysis.
 async fn upload<S: ObjectStore>(
     State(app): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
     Json(req): Json<UploadRequest>,
 ) -> ApiResult<Response> {
-    authorise(&app, &headers)?;
     let name = req.file_name.trim();
     let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, m.into());
     if name.is_empty() || name.contains('/') || name.contains('\\') || name.starts_with('.') {
@@ -372,7 +385,7 @@ mod tests {
     #[tokio::test]
     async fn summary_events_and_positions_come_from_committed_segments() {
         let (_dir, store) = store().await;
-        let app = router(store, ApiConfig { token: Some("secret".into()), starts_matches: true });
+        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
         let (status, summary) = call(app.clone(), "GET", "/matches/m1/summary", None, "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!((summary["segments_done"].as_u64(), summary["status"].as_str()), (Some(1), Some("running")));
@@ -390,7 +403,7 @@ mod tests {
     #[tokio::test]
     async fn bad_ids_unknown_matches_and_malformed_queries_get_clear_4xx() {
         let (_dir, store) = store().await;
-        let app = router(store, ApiConfig { token: Some("secret".into()), starts_matches: true });
+        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
         let (status, body) = call(app.clone(), "GET", "/matches/..%2Fetc/summary", None, "").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error"].as_str().unwrap().contains("invalid match id"));
@@ -403,9 +416,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn every_route_needs_the_token_unless_reads_are_made_public_and_it_is_checked_before_the_body() {
+        let (_dir, store) = store().await;
+        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts_matches: true });
+        for uri in
+            ["/matches", "/matches/m1/summary", "/matches/m1/events", "/matches/m1/positions", "/matches/m1/cost"]
+        {
+            assert_eq!(call(app.clone(), "GET", uri, None, "").await.0, StatusCode::UNAUTHORIZED, "{uri}");
+            assert_eq!(call(app.clone(), "GET", uri, Some("secreT"), "").await.0, StatusCode::UNAUTHORIZED, "{uri}");
+        }
+        assert_eq!(call(app.clone(), "GET", "/matches/m1/summary", Some("secret"), "").await.0, StatusCode::OK);
+        // A malformed body is not even read without the token.
+        let (status, body) = call(app.clone(), "POST", "/matches", None, "{not json").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(body["error"].as_str().unwrap().contains("token"), "{body}");
+
+        let (_dir, store) = super::tests::store().await;
+        let public = router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
+        assert_eq!(call(public.clone(), "GET", "/matches/m1/summary", None, "").await.0, StatusCode::OK);
+        assert_eq!(
+            call(public, "POST", "/uploads", None, r#"{"file_name": "a.mp4"}"#).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[tokio::test]
     async fn uploads_need_the_token_and_a_plain_file_name() {
         let (_dir, store) = store().await;
-        let app = router(store, ApiConfig { token: Some("secret".into()), starts_matches: true });
+        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts_matches: true });
         let body = r#"{"file_name": "final.mp4"}"#;
         assert_eq!(call(app.clone(), "POST", "/uploads", None, body).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(call(app.clone(), "POST", "/uploads", Some("wrong"), body).await.0, StatusCode::UNAUTHORIZED);
@@ -420,7 +458,10 @@ mod tests {
     async fn starting_a_match_asks_the_segmenter_for_an_existing_upload_only() {
         let (dir, store) = store().await;
         store.put("uploads/Cup Final.mp4", b"video".to_vec(), Condition::Always).await.unwrap();
-        let app = router(LocalStore::new(dir.path()), ApiConfig { token: Some("secret".into()), starts_matches: true });
+        let app = router(
+            LocalStore::new(dir.path()),
+            ApiConfig { token: Some("secret".into()), public_read: false, starts_matches: true },
+        );
         let start = |key: &str| format!(r#"{{"key": "{key}"}}"#);
         assert_eq!(
             call(app.clone(), "POST", "/matches", None, &start("uploads/Cup Final.mp4")).await.0,

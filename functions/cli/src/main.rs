@@ -3,6 +3,7 @@
 
 mod detect_cmd;
 mod render_cmd;
+mod serve_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -108,9 +109,18 @@ enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Bearer token the mutating routes require.
+        /// Bearer token every route requires.
         #[arg(long, env = "TACTICEYE_API_TOKEN")]
         token: String,
+        /// Let GET routes answer without the token.
+        #[arg(long)]
+        public_read: bool,
+        /// Seconds a client has to send a request's headers before its connection is closed.
+        #[arg(long, default_value_t = 10.0)]
+        header_timeout: f64,
+        /// Seconds a request may run before it answers 503.
+        #[arg(long, default_value_t = 30.0)]
+        request_timeout: f64,
     },
     /// Run the detector on images: one line per image (JSON with --json), boxes in the image's pixels.
     Detect {
@@ -182,7 +192,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -291,11 +301,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             results::export(&summary, &outputs, format, &out)?;
             println!("exported {} frames of match {match_id} to {}", summary.frames_done, out.display());
         }
-        Command::Serve { addr, token } => {
-            let listener = tokio::net::TcpListener::bind(addr).await?;
-            println!("serving {} on http://{}", cli.data_dir.display(), listener.local_addr()?);
-            let config = tacticeye_api::ApiConfig { token: Some(token), starts_matches: false };
-            axum::serve(listener, tacticeye_api::router(store, config)).await?;
+        Command::Serve { addr, token, public_read, header_timeout, request_timeout } => {
+            println!("serving {}", cli.data_dir.display());
+            let config = tacticeye_api::ApiConfig { token: Some(token), public_read, starts_matches: false };
+            let limits = serve_cmd::Limits {
+                header_timeout: std::time::Duration::from_secs_f64(header_timeout),
+                request_timeout: std::time::Duration::from_secs_f64(request_timeout),
+            };
+            serve_cmd::serve(store, addr, config, limits).await?;
         }
         Command::Detect { images, detector, json, draw } => {
             detect_cmd::detect(&images, &detector, json, draw.as_deref())?

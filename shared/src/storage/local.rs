@@ -31,7 +31,11 @@ impl LocalStore {
 
 impl ObjectStore for LocalStore {
     async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
-        LocalStore::read(&self.path(key)?, key)
+        // Off the async threads: a server's other requests go on while a large object is read.
+        let (path, owned) = (self.path(key)?, key.to_string());
+        tokio::task::spawn_blocking(move || LocalStore::read(&path, &owned))
+            .await
+            .map_err(|e| StoreError::Io { key: key.into(), source: std::io::Error::other(e) })?
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, condition: Condition) -> Result<String, StoreError> {
