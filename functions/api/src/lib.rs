@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::Request;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -30,6 +31,19 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// A body or query that does not parse: its status, with the reason as JSON like every other error.
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        ApiError(r.status(), r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError(r.status(), r.body_text())
+    }
+}
 
 fn internal(e: anyhow::Error) -> ApiError {
     tracing::error!("{e:#}");
@@ -131,8 +145,9 @@ struct EventParams {
 async fn events<S: ObjectStore>(
     State(app): State<Arc<AppState<S>>>,
     Path(id): Path<String>,
-    Query(q): Query<EventParams>,
+    q: Result<Query<EventParams>, QueryRejection>,
 ) -> ApiResult<Json<results::Page<tacticeye::events::Event>>> {
+    let Query(q) = q?;
     let id = match_id(&id)?;
     known(&app.store, &id).await?;
     if let (Some(from), Some(to)) = (q.from, q.to)
@@ -158,8 +173,9 @@ struct PositionParams {
 async fn positions<S: ObjectStore>(
     State(app): State<Arc<AppState<S>>>,
     Path(id): Path<String>,
-    Query(q): Query<PositionParams>,
+    q: Result<Query<PositionParams>, QueryRejection>,
 ) -> ApiResult<Json<results::Page<tacticeye::pipeline::FrameOutput>>> {
+    let Query(q) = q?;
     let id = match_id(&id)?;
     known(&app.store, &id).await?;
     let to = q.to_frame.unwrap_or(u64::MAX);
@@ -205,8 +221,9 @@ struct StartRequest {
 /// segmenter is asked through `requests/{match}.json`, whose creation invokes it.
 async fn start_match<S: ObjectStore>(
     State(app): State<Arc<AppState<S>>>,
-    Json(req): Json<StartRequest>,
+    req: Result<Json<StartRequest>, JsonRejection>,
 ) -> ApiResult<Response> {
+    let Json(req) = req?;
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
     let (id, request) = match (req.key, req.url) {
         (Some(key), None) => {
@@ -259,8 +276,9 @@ struct UploadRequest {
 /// A presigned PUT URL for a new upload; the upload itself starts the analysis.
 async fn upload<S: ObjectStore>(
     State(app): State<Arc<AppState<S>>>,
-    Json(req): Json<UploadRequest>,
+    req: Result<Json<UploadRequest>, JsonRejection>,
 ) -> ApiResult<Response> {
+    let Json(req) = req?;
     let name = req.file_name.trim();
     let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, m.into());
     if name.is_empty() || name.contains('/') || name.contains('\\') || name.starts_with('.') {
@@ -412,7 +430,9 @@ mod tests {
             call(app.clone(), "GET", "/matches/m1/events?from=5&to=1", None, "").await.0,
             StatusCode::BAD_REQUEST
         );
-        assert_eq!(call(app, "GET", "/matches/m1/positions?from_frame=x", None, "").await.0, StatusCode::BAD_REQUEST);
+        let (status, body) = call(app, "GET", "/matches/m1/positions?from_frame=x", None, "").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"].as_str().unwrap().contains("from_frame"), "a JSON error naming the field: {body}");
     }
 
     #[tokio::test]
