@@ -7,6 +7,7 @@
 
 use anyhow::Context;
 
+use crate::clock::{fault_point, unix_now};
 use crate::detect::Detector;
 use crate::events::{Event, EventKind};
 use crate::ids::MatchId;
@@ -181,10 +182,6 @@ pub async fn handle<S: ObjectStore>(
     Ok(Outcome::Applied { index, frames: frames.len() as u64, times, lag })
 }
 
-pub fn unix_now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
 async fn commit<S: ObjectStore>(
     store: &S,
     state: &MatchState,
@@ -197,24 +194,6 @@ async fn commit<S: ObjectStore>(
     store.put(&id.checkpoint_key(), state.to_json(), Condition::IfMatch(etag)).await?;
     fault_point("after-commit", output.index);
     Ok(())
-}
-
-/// Crash tests stop a real process at an exact point: `TACTICEYE_FAULT=after-commit:K` (or
-/// `before-checkpoint:K`, or `segmented:K` in the segmenter; `K+` for the first segment at or after K)
-/// makes it announce itself on stderr and hang at that point of that segment, for the test to SIGKILL it.
-pub(crate) fn fault_point(point: &str, index: u64) {
-    let Ok(spec) = std::env::var("TACTICEYE_FAULT") else { return };
-    let Some((at, k)) = spec.split_once(':') else { return };
-    let hit = match k.strip_suffix('+') {
-        Some(k) => k.parse::<u64>().is_ok_and(|k| index >= k),
-        None => k.parse::<u64>() == Ok(index),
-    };
-    if at == point && hit {
-        eprintln!("TACTICEYE_FAULT reached {point}:{index}");
-        loop {
-            std::thread::park();
-        }
-    }
 }
 
 /// Runs a whole match locally: segments (or reuses the stored segments), then works through the queue.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::EventKind;
 use crate::pipeline::SegmentOutput;
-use crate::synth::truth::{Truth, TruthEventKind};
+use crate::truth::{Truth, TruthEventKind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventScore {

@@ -4,12 +4,14 @@
 //! through `detect` -> `track` -> `teams` -> `ball` -> `events`, glued by `pipeline`. `state` holds the match
 //! state that is checkpointed after every segment through `storage`; `queue` hands segments to workers;
 //! `analysis` runs a match end to end over those two seams; `results` reads summaries and exports.
-//! `synth` renders synthetic matches with ground truth and `eval` scores an analysis against it.
+//! `synth` renders synthetic matches with ground truth (`truth`) and `eval` scores an analysis against it;
+//! `render` draws what was found on frames; `clock` holds time and the crash tests' stop points.
 
 pub mod analysis;
 pub mod appearance;
 pub mod aws;
 pub mod ball;
+pub mod clock;
 pub mod cost;
 pub mod detect;
 pub mod eval;
@@ -27,3 +29,4 @@ pub mod storage;
 pub mod synth;
 pub mod teams;
 pub mod track;
+pub mod truth;

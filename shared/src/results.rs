@@ -144,7 +144,7 @@ async fn committed_outputs<S: ObjectStore>(
 }
 
 fn summary_of((state, manifest): &(MatchState, Manifest)) -> Summary {
-    summarise(state, manifest, crate::analysis::unix_now())
+    summarise(state, manifest, crate::clock::unix_now())
 }
 
 pub async fn summary<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Summary> {

@@ -20,7 +20,8 @@ use tacticeye::segment::FollowOptions;
 use tacticeye::source::url::{Source, SourceKind};
 use tacticeye::state::Config;
 use tacticeye::storage::LocalStore;
-use tacticeye::synth::{self, SynthOptions, truth::Truth};
+use tacticeye::synth::{self, SynthOptions};
+use tacticeye::truth::{Truth, TruthEventKind};
 
 #[derive(Parser)]
 #[command(
@@ -223,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let p = progress.clone();
             let truth = synth::generate(&out, &opts, move |done, _| p.set_position(done))?;
             progress.finish_and_clear();
-            let passes = truth.events.iter().filter(|e| e.kind == synth::truth::TruthEventKind::Pass).count();
+            let passes = truth.events.iter().filter(|e| e.kind == TruthEventKind::Pass).count();
             println!(
                 "wrote {} ({} frames, {}x{}) and {} ({} passes, {} turnovers)",
                 out.display(),
@@ -282,7 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .await?;
             progress.finish_and_clear();
-            print_summary(&results::summarise(&state, &manifest, analysis::unix_now()));
+            print_summary(&results::summarise(&state, &manifest, tacticeye::clock::unix_now()));
         }
         Command::Summary { match_id, json } => {
             let summary = results::summary(&store, &match_id).await?;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::{Class, Detection, Detections, Detector};
 use crate::geometry::BBox;
 use crate::source::Frame;
-use crate::synth::truth::Truth;
+use crate::truth::Truth;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Noise {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::{Manifest, SegmentInfo, save_manifest, stored_manifest};
-use crate::analysis::unix_now;
+use crate::clock::unix_now;
 use crate::ids::MatchId;
 use crate::queue::{Message, SegmentQueue};
 use crate::source::resolve::{self, Media};
@@ -313,7 +313,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         save_manifest(self.store, m).await?;
         self.queue.send(&Message::Segment { match_id: self.match_id.clone(), index }).await?;
         std::fs::remove_file(&closed.path).ok();
-        crate::analysis::fault_point("segmented", index);
+        crate::clock::fault_point("segmented", index);
         Ok(true)
     }
 

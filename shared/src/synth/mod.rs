@@ -5,7 +5,6 @@
 mod camera;
 mod render;
 mod sim;
-pub mod truth;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,10 +16,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::detect::Class;
+use crate::truth::{self, Truth};
 use camera::Camera;
 use render::{Kit, Looks};
 use sim::Sim;
-use truth::Truth;
 
 #[derive(Clone, Debug)]
 pub struct SynthOptions {

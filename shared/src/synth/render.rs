@@ -3,7 +3,7 @@
 use super::camera::Camera;
 use super::sim::{LENGTH, Sim, WIDTH};
 use crate::geometry::BBox;
-use crate::synth::truth::{BallTruth, FrameTruth, PersonTruth};
+use crate::truth::{BallTruth, FrameTruth, PersonTruth};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Kit {

@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::detect::Class;
-use crate::synth::truth::{TruthEvent, TruthEventKind};
+use crate::truth::{TruthEvent, TruthEventKind};
 
 pub const LENGTH: f64 = 105.0;
 pub const WIDTH: f64 = 68.0;

@@ -1,4 +1,5 @@
-//! Ground truth written beside a synthetic clip (`<video>.truth.json`).
+//! Ground truth of a synthetic clip (`<video>.truth.json`): written by `synth`, read by the truth
+//! detector and by `eval`.
 
 use std::path::Path;
 
