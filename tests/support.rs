@@ -154,15 +154,6 @@ pub struct CountingProxy {
 
 type Counts = std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Seen>>>;
 
-/// The match an S3 key belongs to, as the meter attributes it.
-fn match_of_key(key: &str) -> Option<String> {
-    if let Some(rest) = key.strip_prefix("matches/") {
-        return rest.split('/').next().map(str::to_string);
-    }
-    let name = key.strip_prefix("uploads/")?;
-    tacticeye::ids::MatchId::from_file_name(Path::new(name)).ok().map(|m| m.to_string())
-}
-
 impl CountingProxy {
     pub async fn start(upstream: &str, bucket: &str) -> CountingProxy {
         let seen: Counts = Default::default();
@@ -218,10 +209,10 @@ impl CountingProxy {
                             .unwrap_or("");
                         let prefix = percent_encoding::percent_decode_str(prefix).decode_utf8_lossy().to_string();
                         if parts.method == axum::http::Method::GET {
-                            count(match_of_key(&prefix), &|s| s.s3_list += 1);
+                            count(tacticeye::ids::MatchId::owning(&prefix).map(|m| m.to_string()), &|s| s.s3_list += 1);
                         }
                     } else {
-                        let id = match_of_key(key);
+                        let id = tacticeye::ids::MatchId::owning(key).map(|m| m.to_string());
                         match parts.method.as_str() {
                             "GET" => count(id, &|s| s.s3_get += 1),
                             "PUT" => count(id, &|s| s.s3_put += 1),

@@ -133,15 +133,6 @@ pub fn price(u: &Usage, p: &Prices) -> Dollars {
     Dollars { s3, sqs, lambda, worker, total: s3 + sqs + lambda + worker }
 }
 
-/// The match a key belongs to: `matches/{id}/...`, or the match an upload becomes.
-fn match_of(key: &str) -> Option<MatchId> {
-    if let Some(rest) = key.strip_prefix("matches/") {
-        return MatchId::new(rest.split('/').next()?).ok();
-    }
-    let name = key.strip_prefix("uploads/")?;
-    MatchId::from_file_name(std::path::Path::new(name)).ok()
-}
-
 /// Usage counted per match since the last flush.
 #[derive(Default)]
 pub struct Meter {
@@ -159,7 +150,7 @@ impl Meter {
     }
 
     fn record_key(&self, key: &str, f: impl FnOnce(&mut Usage)) {
-        if let Some(id) = match_of(key) {
+        if let Some(id) = MatchId::owning(key) {
             self.record(&id, f);
         }
     }

@@ -15,6 +15,32 @@ pub struct MatchId(String);
 #[error("invalid match id {0:?}: use 1 to 64 characters from A-Z a-z 0-9 '-' '_', not starting with '-'")]
 pub struct InvalidMatchId(pub String);
 
+/// Where uploads land; each file directly under it becomes the match of its stem.
+pub const UPLOADS: &str = "uploads/";
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum InvalidUpload {
+    #[error("{0:?} is not a plain file name (no folders, not hidden)")]
+    Name(String),
+    #[error("{0:?} is not a file directly under uploads/")]
+    Key(String),
+    #[error(transparent)]
+    Match(#[from] InvalidMatchId),
+}
+
+/// The one rule for upload names: non-empty, no folder separators, not hidden.
+fn plain_file_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && !name.contains('\\') && !name.starts_with('.')
+}
+
+/// The key an uploaded file named `file_name` lands at, and the match it becomes.
+pub fn upload_key(file_name: &str) -> Result<(String, MatchId), InvalidUpload> {
+    if !plain_file_name(file_name) {
+        return Err(InvalidUpload::Name(file_name.into()));
+    }
+    Ok((format!("{UPLOADS}{file_name}"), MatchId::from_file_name(std::path::Path::new(file_name))?))
+}
+
 impl MatchId {
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidMatchId> {
         let id = id.into();
@@ -67,6 +93,26 @@ impl MatchId {
     /// Hands a live source to the long-running live segmenter; its creation starts that task.
     pub fn live_key(&self) -> String {
         format!("live/{}.json", self.0)
+    }
+
+    /// The match an `uploads/{file}` key becomes.
+    pub fn from_upload_key(key: &str) -> Result<Self, InvalidUpload> {
+        let name = key.strip_prefix(UPLOADS).filter(|n| plain_file_name(n));
+        let name = name.ok_or_else(|| InvalidUpload::Key(key.into()))?;
+        Ok(MatchId::from_file_name(std::path::Path::new(name))?)
+    }
+
+    /// The match a key belongs to: `matches/{id}/...`, or the match an upload becomes.
+    pub fn owning(key: &str) -> Option<Self> {
+        match key.strip_prefix("matches/") {
+            Some(rest) => MatchId::new(rest.split('/').next()?).ok(),
+            None => MatchId::from_upload_key(key).ok(),
+        }
+    }
+
+    /// The match whose checkpoint `key` is (`matches/{id}/checkpoint.json`), for listing matches.
+    pub fn from_checkpoint_key(key: &str) -> Option<Self> {
+        MatchId::new(key.strip_prefix("matches/")?.strip_suffix("/checkpoint.json")?).ok()
     }
 
     /// The match a `requests/` or `live/` key is about.
@@ -125,6 +171,24 @@ mod tests {
             "Cup_Final_2026"
         );
         assert!(MatchId::from_file_name(std::path::Path::new("uploads/---.mp4")).is_err());
+    }
+
+    #[test]
+    fn upload_names_follow_one_rule_and_keys_name_their_match() {
+        assert_eq!(
+            upload_key("Cup Final.mp4").unwrap(),
+            ("uploads/Cup Final.mp4".into(), MatchId::new("Cup_Final").unwrap())
+        );
+        for bad in ["", "a/b.mp4", "a\\b.mp4", ".hidden.mp4"] {
+            assert!(matches!(upload_key(bad), Err(InvalidUpload::Name(_))), "{bad:?} accepted");
+            assert!(MatchId::from_upload_key(&format!("uploads/{bad}")).is_err(), "{bad:?} accepted as a key");
+        }
+        assert!(MatchId::from_upload_key("elsewhere/a.mp4").is_err());
+        assert_eq!(MatchId::owning("matches/m1/outputs/000001.json"), MatchId::new("m1").ok());
+        assert_eq!(MatchId::owning("uploads/Cup Final.mp4"), MatchId::new("Cup_Final").ok());
+        assert_eq!(MatchId::owning("requests/m1.json"), None);
+        assert_eq!(MatchId::from_checkpoint_key("matches/m1/checkpoint.json"), MatchId::new("m1").ok());
+        assert_eq!(MatchId::from_checkpoint_key("matches/m1/manifest.json"), None);
     }
 
     #[test]

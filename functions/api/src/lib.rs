@@ -95,8 +95,7 @@ async fn known<S: ObjectStore>(store: &S, id: &MatchId) -> ApiResult<()> {
 
 async fn list_matches<S: ObjectStore>(State(app): State<Arc<AppState<S>>>) -> ApiResult<Json<serde_json::Value>> {
     let keys = app.store.list("matches/").await.map_err(|e| internal(e.into()))?;
-    let ids: Vec<&str> =
-        keys.iter().filter_map(|k| k.strip_prefix("matches/")?.strip_suffix("/checkpoint.json")).collect();
+    let ids: Vec<MatchId> = keys.iter().filter_map(|k| MatchId::from_checkpoint_key(k)).collect();
     Ok(Json(serde_json::json!({ "matches": ids })))
 }
 
@@ -227,13 +226,7 @@ async fn start_match<S: ObjectStore>(
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
     let (id, request) = match (req.key, req.url) {
         (Some(key), None) => {
-            let name =
-                key.strip_prefix("uploads/").filter(|n| !n.is_empty() && !n.contains('/') && !n.starts_with('.'));
-            let name = name.ok_or_else(|| bad(format!("{key:?} is not a file directly under uploads/")))?;
-            (
-                MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(e.to_string()))?,
-                SegmentRequest::Upload { upload: key },
-            )
+            (MatchId::from_upload_key(&key).map_err(|e| bad(e.to_string()))?, SegmentRequest::Upload { upload: key })
         }
         (None, Some(url)) => {
             let source = Source::parse(&url, req.source_type).map_err(|e| bad(e.to_string()))?;
@@ -279,13 +272,8 @@ async fn upload<S: ObjectStore>(
     req: Result<Json<UploadRequest>, JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(req) = req?;
-    let name = req.file_name.trim();
     let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, m.into());
-    if name.is_empty() || name.contains('/') || name.contains('\\') || name.starts_with('.') {
-        return Err(bad("file_name must be a plain file name"));
-    }
-    let id = MatchId::from_file_name(std::path::Path::new(name)).map_err(|e| bad(&e.to_string()))?;
-    let key = format!("uploads/{name}");
+    let (key, id) = tacticeye::ids::upload_key(req.file_name.trim()).map_err(|e| bad(&e.to_string()))?;
     match app.store.presign_put(&key, 3600).await {
         Ok(Some(url)) => {
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "match_id": id, "key": key, "upload_url": url })))

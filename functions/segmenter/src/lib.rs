@@ -27,7 +27,7 @@ use tacticeye::source::url::{Source, SourceKind};
 use tacticeye::storage::Condition;
 use tacticeye::storage::ObjectStore;
 
-pub const UPLOADS: &str = "uploads/";
+pub use tacticeye::ids::UPLOADS;
 pub const REQUESTS: &str = "requests/";
 
 pub struct Segmenter<S, Q> {
@@ -121,9 +121,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
     /// skip applied segments.
     pub async fn on_upload(&self, key: &str, size: Option<i64>, deadline: Option<Instant>) -> anyhow::Result<Manifest> {
         let mut started = Instant::now();
-        let name = key.strip_prefix(UPLOADS).filter(|n| !n.is_empty() && !n.contains('/'));
-        let name = name.with_context(|| format!("{key:?} is not a file directly under {UPLOADS}"))?;
-        let match_id = MatchId::from_file_name(Path::new(name))?;
+        let match_id = MatchId::from_upload_key(key)?;
         if size.is_some_and(|s| s as u64 > self.max_upload_bytes) {
             anyhow::bail!("upload {key} is {} bytes, over the limit of {}", size.unwrap_or(0), self.max_upload_bytes);
         }
@@ -132,7 +130,8 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             anyhow::bail!("upload {key} is {} bytes, over the limit of {}", object.bytes.len(), self.max_upload_bytes);
         }
         let work = tempfile::tempdir()?;
-        let video = work.path().join(name);
+        // The upload's own file name, so ffmpeg sees its extension.
+        let video = work.path().join(Path::new(key).file_name().unwrap_or_default());
         std::fs::write(&video, &object.bytes)?;
         let video = segment::Video::open(&video)?;
         let request = match_id.request_key();
