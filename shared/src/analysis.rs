@@ -103,6 +103,14 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// Whether the message is done with and leaves the queue. A segment ahead of the checkpoint and an
+    /// early end of match are not: they must come back once the segments before them are applied.
+    pub fn acknowledge(&self) -> bool {
+        !matches!(self, Outcome::Ahead { .. } | Outcome::NotYetComplete { .. })
+    }
+}
+
 /// The worker's step: applies one message to its match, idempotently. `config` is the worker's; the
 /// segment length comes from the match's manifest. The first message of a match writes its checkpoint.
 pub async fn handle<S: ObjectStore>(
@@ -249,14 +257,7 @@ pub async fn work<S: ObjectStore, Q: SegmentQueue>(
         };
         let outcome = handle(store, detector, config, &delivery.message).await;
         match &outcome {
-            Ok(Outcome::Ahead { index, expected }) => {
-                queue.release(&delivery.receipt).await?;
-                anyhow::bail!("segment {index} arrived before segment {expected}");
-            }
-            Ok(Outcome::NotYetComplete { done, total }) => {
-                anyhow::bail!("the queue ran dry with {done} of {total} segments applied");
-            }
-            Ok(o) => {
+            Ok(o) if o.acknowledge() => {
                 queue.ack(&delivery.receipt).await?;
                 tracing::info!(match_id = %delivery.message.match_id(), outcome = ?o, "message handled");
                 progress(o);
@@ -264,6 +265,12 @@ pub async fn work<S: ObjectStore, Q: SegmentQueue>(
                     return Ok(());
                 }
             }
+            Ok(Outcome::Ahead { index, expected }) => {
+                queue.release(&delivery.receipt).await?;
+                anyhow::bail!("segment {index} arrived before segment {expected}");
+            }
+            // The local queue holds every segment: an end before them all means some were lost.
+            Ok(o) => anyhow::bail!("the queue ran dry before the match was complete: {o:?}"),
             Err(_) => queue.release(&delivery.receipt).await?,
         }
         outcome?;

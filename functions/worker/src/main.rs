@@ -85,32 +85,30 @@ async fn main() -> anyhow::Result<()> {
         meter.record(id, |u| {
             *u.worker_seconds.entry(args.instance_type.clone()).or_default() += started.elapsed().as_secs_f64()
         });
-        match outcome {
+        match &outcome {
             Ok(Outcome::Applied { index, frames, times, lag }) => {
-                tracing::info!(match_id = %id, index, frames, ?times, ?lag, "segment committed");
-                queue.ack(&delivery.receipt).await?;
+                tracing::info!(match_id = %id, index, frames, ?times, ?lag, "segment committed")
             }
             Ok(Outcome::Dropped { index, lag }) => {
-                tracing::warn!(match_id = %id, index, lag, "live segment dropped to keep up with the stream");
-                queue.ack(&delivery.receipt).await?;
+                tracing::warn!(match_id = %id, index, lag, "live segment dropped to keep up with the stream")
             }
             Ok(Outcome::AlreadyApplied { index }) => {
-                tracing::info!(match_id = %id, index, "segment already applied: duplicate or redelivery, dropped");
-                queue.ack(&delivery.receipt).await?;
+                tracing::info!(match_id = %id, index, "segment already applied: duplicate or redelivery, dropped")
             }
-            Ok(Outcome::Completed) => {
-                tracing::info!(match_id = %id, "match complete");
-                queue.ack(&delivery.receipt).await?;
-            }
-            // Not applicable yet: leave the message hidden for a while; retries end in the dead-letter queue.
+            Ok(Outcome::Completed) => tracing::info!(match_id = %id, "match complete"),
+            // Left hidden for a while and redelivered; retries end in the dead-letter queue.
             Ok(Outcome::Ahead { index, expected }) => {
-                tracing::warn!(match_id = %id, index, expected, "segment ahead of the checkpoint, not applied");
+                tracing::warn!(match_id = %id, index, expected, "segment ahead of the checkpoint, not applied")
             }
             Ok(Outcome::NotYetComplete { done, total }) => {
-                tracing::warn!(match_id = %id, done, total, "end of match before all its segments were applied");
+                tracing::warn!(match_id = %id, done, total, "end of match before all its segments were applied")
             }
-            Err(e) => {
-                tracing::error!(match_id = %id, "segment failed: {e:#}");
+            Err(e) => tracing::error!(match_id = %id, "segment failed: {e:#}"),
+        }
+        match &outcome {
+            Ok(o) if o.acknowledge() => queue.ack(&delivery.receipt).await?,
+            Ok(_) => {}
+            Err(_) => {
                 queue.extend(&delivery.receipt, 10).await.ok();
             }
         }
