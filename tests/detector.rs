@@ -75,10 +75,43 @@ fn the_shipped_model_scores_on_the_labelled_broadcast_frames() {
     let s = &report["score"];
     let get = |k: &str| s[k].as_f64().unwrap();
     // Floors a little under what the shipped model measured (models/MODEL_CARD.md): a worse model fails.
-    assert!(get("people_recall") >= 0.85, "{s}");
-    assert!(get("people_precision") >= 0.85, "{s}");
-    assert!(get("role_accuracy") >= 0.85, "{s}");
-    assert!(get("ball_hit_rate") >= 0.4 && get("ball_precision") >= 0.75, "{s}");
+    assert!(get("people_recall") >= 0.89, "{s}");
+    assert!(get("people_precision") >= 0.9, "{s}");
+    assert!(get("role_accuracy") >= 0.92, "{s}");
+    assert!(get("ball_hit_rate") >= 0.45 && get("ball_precision") >= 0.85, "{s}");
+}
+
+#[test]
+fn the_shipped_model_scores_on_the_held_out_clips_of_the_360_degree_camera() {
+    let Some(pan) = shared_data("players-panoramic/train") else { return };
+    // The clips held out of training (models/train_detector.py): names hold dots, labels have no roles.
+    let dir = tempfile::tempdir().unwrap();
+    let (images, labels) = (dir.path().join("images"), dir.path().join("labels"));
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&labels).unwrap();
+    for entry in std::fs::read_dir(pan.join("images")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.contains("_1st_5_") || name.contains("_2nd_4_") {
+            std::fs::copy(&path, images.join(&name)).unwrap();
+            let label = name.replace(".jpg", ".txt");
+            std::fs::copy(pan.join("labels").join(&label), labels.join(&label)).unwrap();
+        }
+    }
+    let out = ok(tacticeye(&dir.path().join("data")).arg("eval-detector").args([&images, &labels]).args([
+        "--classes",
+        "person,ball",
+        "--iou",
+        "0.3",
+        "--json",
+    ]));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    eprintln!("{report}");
+    let s = &report["score"];
+    assert_eq!(s["counts"]["images"], 18, "{s}");
+    assert!(s["counts"]["people_labelled"].as_u64().unwrap() > 300, "every label file is read: {s}");
+    assert!(s["role_accuracy"].is_null(), "no roles are labelled: {s}");
+    assert!(s["people_recall"].as_f64().unwrap() >= 0.65 && s["people_precision"].as_f64().unwrap() >= 0.7, "{s}");
 }
 
 #[test]
@@ -101,7 +134,7 @@ fn detect_prints_one_json_line_per_image_in_its_pixels_and_draws_the_boxes() {
             assert!(["player", "goalkeeper", "referee", "ball"].contains(&d["class"].as_str().unwrap()), "{d}");
             assert!((0.0..=1.0).contains(&d["confidence"].as_f64().unwrap()), "{d}");
         }
-        let png = drawn.join(frame.file_stem().unwrap()).with_extension("png");
+        let png = drawn.join(format!("{}.png", frame.file_stem().unwrap().to_string_lossy()));
         let img = image_size(&png);
         assert_eq!(img, (1920, 1080), "{}", png.display());
     }

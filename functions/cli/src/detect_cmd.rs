@@ -68,7 +68,8 @@ pub fn detect(paths: &[PathBuf], detector: &str, json: bool, draw: Option<&Path>
         if let Some(dir) = draw {
             std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             let stem = path.file_stem().context("image has no file name")?;
-            let target = dir.join(stem).with_extension("png");
+            // Not with_extension: stems may hold dots of their own (`frame.rf.123.jpg`).
+            let target = dir.join(format!("{}.png", stem.to_string_lossy()));
             images::draw(&frame, &detections)
                 .save(&target)
                 .with_context(|| format!("cannot write {}", target.display()))?;
@@ -109,8 +110,9 @@ pub fn eval(
     for path in &paths {
         let frame = images::load(path)?;
         let stem = path.file_stem().context("image has no file name")?;
-        let labels =
-            score::read_labels(&labels_dir.join(stem).with_extension("txt"), frame.width, frame.height, &classes)?;
+        // Not with_extension: stems may hold dots of their own (`frame.rf.123.jpg`).
+        let label = labels_dir.join(format!("{}.txt", stem.to_string_lossy()));
+        let labels = score::read_labels(&label, frame.width, frame.height, &classes)?;
         let t = Instant::now();
         let detections = detector.detect(std::slice::from_ref(&frame))?.pop().unwrap_or_default();
         seconds += t.elapsed().as_secs_f64();
