@@ -44,11 +44,13 @@ fn missing_non_video_and_truncated_files_are_refused_clearly() {
 }
 
 #[test]
-fn real_video_without_a_detector_says_what_to_pass() {
+fn a_detector_model_that_is_not_there_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let video = synthetic_clip(30, 5, 480, 270);
-    let out = tacticeye(dir.path()).arg("analyze").arg(&video).output().unwrap();
-    fails_with(&out, &["--detector"]);
+    let out =
+        tacticeye(dir.path()).arg("analyze").arg(&video).args(["--detector", "nowhere/model.onnx"]).output().unwrap();
+    fails_with(&out, &["cannot read model", "nowhere/model.onnx"]);
+    assert!(!dir.path().join("matches").exists(), "nothing is written");
 }
 
 /// Runs half a match (killed after segment 4), then returns the committed files' bytes.

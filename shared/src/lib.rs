@@ -18,6 +18,7 @@ pub mod eval;
 pub mod events;
 pub mod geometry;
 pub mod ids;
+pub mod logging;
 pub mod pipeline;
 pub mod queue;
 pub mod render;

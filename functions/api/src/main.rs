@@ -7,7 +7,7 @@ use tacticeye::storage::S3Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
+    tacticeye::logging::init("info", tacticeye::logging::Clock::Without);
     let bucket = std::env::var("TACTICEYE_BUCKET").map_err(|_| "environment variable TACTICEYE_BUCKET is not set")?;
     let sdk = aws::sdk_config().await;
     let config = tacticeye_api::ApiConfig { token: None, public_read: false, starts_matches: true };

@@ -5,7 +5,7 @@ mod detect_cmd;
 mod render_cmd;
 mod serve_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -188,10 +188,7 @@ enum ExportFormat {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TACTICEYE_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    tacticeye::logging::init("warn", tacticeye::logging::Clock::Timestamps);
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(run(cli)) {
@@ -219,22 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = LocalStore::new(&cli.data_dir);
     match cli.command {
         Command::Synth { out, seconds, seed, width, height, fps } => {
-            let opts = SynthOptions { seconds, seed, width, height, fps };
-            let progress = bar((seconds * fps as f64).round() as u64, "rendering frames");
-            let p = progress.clone();
-            let truth = synth::generate(&out, &opts, move |done, _| p.set_position(done))?;
-            progress.finish_and_clear();
-            let passes = truth.events.iter().filter(|e| e.kind == TruthEventKind::Pass).count();
-            println!(
-                "wrote {} ({} frames, {}x{}) and {} ({} passes, {} turnovers)",
-                out.display(),
-                truth.frames.len(),
-                width,
-                height,
-                synth::truth_path(&out).display(),
-                passes,
-                truth.events.len() - passes
-            );
+            synthesise(&out, &SynthOptions { seconds, seed, width, height, fps })?
         }
         Command::Analyze {
             source,
@@ -262,28 +244,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let choice = DetectorChoice::parse(&detector, truth, noise)?;
                 return analyze_url(&cli.data_dir, source, match_id, &choice, options, restart).await;
             }
-            let video = PathBuf::from(&source.location);
-            let match_id = match match_id {
-                Some(id) => id,
-                None => MatchId::from_file_name(&video).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))?,
-            };
-            let choice =
-                DetectorChoice::parse(&detector, Some(truth.unwrap_or_else(|| synth::truth_path(&video))), noise)?;
-            // The video first, probed and fingerprinted once: a wrong path is the likeliest mistake.
-            let video = tacticeye::segment::Video::open(&video)?;
-            let mut detector = detect::open(&choice)?;
-            if restart {
-                analysis::discard(&store, &match_id).await?;
-            }
-            let config = Config { segment_seconds, ..Config::default() };
-            let manifest = tacticeye::segment::segment_video(&store, &match_id, &video, segment_seconds).await?;
-            let progress = bar(manifest.segments.len() as u64, &format!("analysing {match_id}"));
-            let state = analysis::run(&store, &LocalQueue::new(), detector.as_mut(), &manifest, &config, |done, _| {
-                progress.set_position(done)
-            })
-            .await?;
-            progress.finish_and_clear();
-            print_summary(&results::summarise(&state, &manifest, tacticeye::clock::unix_now()));
+            let truth = truth.unwrap_or_else(|| synth::truth_path(Path::new(&source.location)));
+            let choice = DetectorChoice::parse(&detector, Some(truth), noise)?;
+            analyze_file(&store, Path::new(&source.location), match_id, &choice, segment_seconds, restart).await?;
         }
         Command::Summary { match_id, json } => {
             let summary = results::summary(&store, &match_id).await?;
@@ -323,31 +286,81 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate { match_id, truth, json } => {
             let truth = Truth::load(&truth)?;
             let (_, outputs) = results::committed(&store, &match_id).await?;
-            let tolerance = (truth.fps / 2.0).round() as u64;
-            let report = tacticeye::eval::evaluate(&truth, &outputs, tolerance);
+            let report = tacticeye::eval::evaluate(&truth, &outputs, (truth.fps / 2.0).round() as u64);
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!("frames evaluated     {}", report.frames);
-                println!("people recall        {:.3}  precision {:.3}", report.people_recall, report.people_precision);
-                println!("team accuracy        {:.3}", report.team_accuracy);
-                println!(
-                    "id switches          {} ({} people, {} tracks)",
-                    report.id_switches, report.truth_people, report.tracks
-                );
-                let line = |name: &str, s: &tacticeye::eval::EventScore| {
-                    println!(
-                        "{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)",
-                        s.precision, s.recall, s.found, s.truth, s.matched
-                    )
-                };
-                line("passes", &report.passes);
-                line("turnovers", &report.turnovers);
-                println!("ball within 10 px    {:.3}", report.ball_within_10px);
+                print_report(&report);
             }
         }
     }
     Ok(())
+}
+
+fn synthesise(out: &Path, opts: &SynthOptions) -> anyhow::Result<()> {
+    let progress = bar((opts.seconds * opts.fps as f64).round() as u64, "rendering frames");
+    let p = progress.clone();
+    let truth = synth::generate(out, opts, move |done, _| p.set_position(done))?;
+    progress.finish_and_clear();
+    let passes = truth.events.iter().filter(|e| e.kind == TruthEventKind::Pass).count();
+    println!(
+        "wrote {} ({} frames, {}x{}) and {} ({} passes, {} turnovers)",
+        out.display(),
+        truth.frames.len(),
+        opts.width,
+        opts.height,
+        synth::truth_path(out).display(),
+        passes,
+        truth.events.len() - passes
+    );
+    Ok(())
+}
+
+/// A video file: cut into segments (or the stored ones reused), then analysed segment by segment.
+async fn analyze_file(
+    store: &LocalStore,
+    video: &Path,
+    match_id: Option<MatchId>,
+    choice: &DetectorChoice,
+    segment_seconds: f64,
+    restart: bool,
+) -> anyhow::Result<()> {
+    let match_id = match match_id {
+        Some(id) => id,
+        None => MatchId::from_file_name(video).map_err(|e| anyhow::anyhow!("{e}; pass --match-id"))?,
+    };
+    // The video first, probed and fingerprinted once: a wrong path is the likeliest mistake.
+    let video = tacticeye::segment::Video::open(video)?;
+    let mut detector = detect::open(choice)?;
+    if restart {
+        analysis::discard(store, &match_id).await?;
+    }
+    let config = Config { segment_seconds, ..Config::default() };
+    let manifest = tacticeye::segment::segment_video(store, &match_id, &video, segment_seconds).await?;
+    let progress = bar(manifest.segments.len() as u64, &format!("analysing {match_id}"));
+    let state = analysis::run(store, &LocalQueue::new(), detector.as_mut(), &manifest, &config, |done, _| {
+        progress.set_position(done)
+    })
+    .await?;
+    progress.finish_and_clear();
+    print_summary(&results::summarise(&state, &manifest, tacticeye::clock::unix_now()));
+    Ok(())
+}
+
+fn print_report(report: &tacticeye::eval::Report) {
+    println!("frames evaluated     {}", report.frames);
+    println!("people recall        {:.3}  precision {:.3}", report.people_recall, report.people_precision);
+    println!("team accuracy        {:.3}", report.team_accuracy);
+    println!("id switches          {} ({} people, {} tracks)", report.id_switches, report.truth_people, report.tracks);
+    let line = |name: &str, s: &tacticeye::eval::EventScore| {
+        println!(
+            "{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)",
+            s.precision, s.recall, s.found, s.truth, s.matched
+        )
+    };
+    line("passes", &report.passes);
+    line("turnovers", &report.turnovers);
+    println!("ball within 10 px    {:.3}", report.ball_within_10px);
 }
 
 /// A URL source: the segmenter follows it on its own thread while this one analyses each segment as it

@@ -19,7 +19,7 @@ fn env(name: &str) -> Result<String, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).without_time().init();
+    tacticeye::logging::init("info", tacticeye::logging::Clock::Without);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let live = match args.as_slice() {
         [] => None,

@@ -43,10 +43,7 @@ struct Args {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TACTICEYE_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    tacticeye::logging::init("info", tacticeye::logging::Clock::Timestamps);
     let args = Args::parse();
     let mut detector = detect::open(&DetectorChoice::parse(&args.detector, args.truth.clone(), args.noise.clone())?)?;
     let prices = Prices::from_env()?;
