@@ -1,9 +1,9 @@
 //! Bad input gets a clear message and a non-zero exit, and never costs committed work.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use tacticeye_tests::{kill_at_fault, ok, stderr, synthetic_clip, tacticeye};
+use tacticeye_tests::{kill_at_fault, ok, snapshot, stderr, synthetic_clip, tacticeye};
 
 /// `analyze` with the truth detector in `seconds`-long segments, plus `extra` options.
 fn analyze(data: &Path, video: &Path, seconds: &str, extra: &[&str]) -> Output {
@@ -54,24 +54,11 @@ fn a_detector_model_that_is_not_there_is_named() {
 }
 
 /// Runs half a match (killed after segment 4), then returns the committed files' bytes.
-fn half_done(data: &Path, video: &Path) -> Vec<(String, Vec<u8>)> {
+fn half_done(data: &Path, video: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut analyze = tacticeye(data);
     analyze.arg("analyze").arg(video).args(["--match-id", "m", "--segment-seconds", "2", "--detector", "truth"]);
     kill_at_fault(&mut analyze, "after-commit:4");
     snapshot(data)
-}
-
-fn snapshot(data: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files = Vec::new();
-    for dir in ["matches/m", "matches/m/outputs"] {
-        for e in std::fs::read_dir(data.join(dir)).unwrap().flatten() {
-            if e.path().is_file() {
-                files.push((e.path().display().to_string(), std::fs::read(e.path()).unwrap()));
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tacticeye_tests::{kill_at_fault, ok, synthetic_clip, tacticeye};
+use tacticeye_tests::{kill_at_fault, ok, summary, synthetic_clip, tacticeye};
 
 const SEGMENTS: u64 = 15; // 30 s in 2 s segments
 
@@ -24,16 +24,12 @@ fn kill_at(data: &Path, video: &Path, fault: &str) {
     kill_at_fault(&mut analyze(data, video), fault);
 }
 
-fn summary(data: &Path) -> serde_json::Value {
-    serde_json::from_slice(&ok(tacticeye(data).args(["summary", "m", "--json"])).stdout).unwrap()
-}
-
 /// The clip and the export of its uninterrupted analysis.
 fn uninterrupted() -> (PathBuf, Vec<u8>) {
     let video = synthetic_clip(30, 5, 480, 270);
     let base = tempfile::tempdir().unwrap();
     ok(&mut analyze(base.path(), &video));
-    let s = summary(base.path());
+    let s = summary(base.path(), "m");
     assert_eq!((s["segments_done"].as_u64(), s["status"].as_str()), (Some(SEGMENTS), Some("complete")));
     (video, export(base.path()))
 }
@@ -48,7 +44,7 @@ fn a_killed_analysis_resumes_to_exactly_the_uninterrupted_result() {
     {
         let dir = tempfile::tempdir().unwrap();
         kill_at(dir.path(), &video, fault);
-        assert_eq!(summary(dir.path())["status"], "running", "{fault}");
+        assert_eq!(summary(dir.path(), "m")["status"], "running", "{fault}");
         ok(&mut analyze(dir.path(), &video));
         assert!(export(dir.path()) == expected, "export after a kill at {fault} differs from the uninterrupted run");
     }

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use tacticeye_tests::servers::{HttpServer, Producer, free_port, hls_vod};
-use tacticeye_tests::{kill_at_fault, ok, python, stderr, synthetic_clip, tacticeye};
+use tacticeye_tests::{kill_at_fault, ok, python, snapshot, stderr, summary, synthetic_clip, tacticeye};
 
 fn clip() -> PathBuf {
     synthetic_clip(30, 5, 480, 270)
@@ -27,10 +27,6 @@ fn export(data: &Path) -> serde_json::Value {
     let out = data.join("export.json");
     ok(tacticeye(data).args(["export", "m", "--out"]).arg(&out));
     serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
-}
-
-fn summary(data: &Path) -> serde_json::Value {
-    serde_json::from_slice(&ok(tacticeye(data).args(["summary", "m", "--json"])).stdout).unwrap()
 }
 
 /// The clip analysed as a file, once per test binary.
@@ -65,7 +61,7 @@ fn hls_vod_and_an_mp4_over_http_give_the_results_of_the_file() {
         let data = tempfile::tempdir().unwrap();
         ok(&mut analyze(data.path(), &server.url(path), &[]));
         assert_same_results(data.path());
-        assert_eq!(summary(data.path())["status"], "complete");
+        assert_eq!(summary(data.path(), "m")["status"], "complete");
     }
 }
 
@@ -104,20 +100,6 @@ fn failing(cmd: &mut Command) -> String {
     let out: Output = cmd.output().unwrap();
     assert!(!out.status.success(), "{cmd:?} succeeded");
     stderr(&out)
-}
-
-/// Every file under the data folder, with its bytes.
-fn snapshot(data: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        for entry in std::fs::read_dir(dir).unwrap().flatten() {
-            let p = entry.path();
-            if p.is_dir() { walk(&p, out) } else { out.push((p.clone(), std::fs::read(&p).unwrap())) }
-        }
-    }
-    let mut out = Vec::new();
-    walk(data, &mut out);
-    out.sort();
-    out
 }
 
 #[test]
@@ -201,7 +183,7 @@ fn a_live_hls_stream_is_followed_to_its_end_through_a_dropped_connection() {
     server.restart();
     finish(child, Duration::from_secs(90));
 
-    let s = summary(data.path());
+    let s = summary(data.path(), "m");
     assert_eq!(s["status"], "complete");
     let live = &s["live"];
     let gaps = events_of(data.path(), "source_gap");
@@ -228,7 +210,7 @@ fn an_rtmp_stream_is_followed_and_a_restarted_publisher_is_picked_up_after_a_gap
     let _second = Producer::rtmp(&clip(), port, 14.0, 10.0);
     finish(child, Duration::from_secs(90));
 
-    let s = summary(data.path());
+    let s = summary(data.path(), "m");
     assert_eq!(s["status"], "complete");
     let gaps = events_of(data.path(), "source_gap");
     assert_eq!(gaps.len(), 1, "{s}");
@@ -270,7 +252,7 @@ fn a_live_stream_that_outruns_the_analysis_keeps_a_bounded_lag_by_dropping_segme
         .arg(&truth)
         .args(["--max-lag", max_lag, "--io-timeout", "3", "--reconnect-seconds", "5"]);
         finish(spawn(&mut cmd), Duration::from_secs(120));
-        let s = summary(data.path());
+        let s = summary(data.path(), "m");
         (s, events_of(data.path(), "segment_dropped").len() as u64)
     };
     let (bounded, dropped) = run("2");

@@ -79,6 +79,25 @@ pub fn kill_at_fault(cmd: &mut Command, fault: &str) {
     assert!(!child.wait().unwrap().success());
 }
 
+/// A match's summary, as `tacticeye summary ID --json` prints it.
+pub fn summary(data: &Path, id: &str) -> serde_json::Value {
+    serde_json::from_slice(&ok(tacticeye(data).args(["summary", id, "--json"])).stdout).unwrap()
+}
+
+/// Every file under `dir`, with its bytes, in path order: what a failed command must leave unchanged.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() { walk(&p, out) } else { out.push((p.clone(), std::fs::read(&p).unwrap())) }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

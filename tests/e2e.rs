@@ -1,0 +1,11 @@
+//! The end-to-end tests, one binary with a module per area (one link of the AWS SDK, one set of helpers in
+//! `support.rs`).
+
+mod accuracy;
+mod bad_input;
+mod cloud;
+mod detector;
+mod infra;
+mod real_clip;
+mod resume;
+mod sources;
