@@ -246,7 +246,8 @@ async fn start_match<S: ObjectStore>(
         ));
     }
     if let SegmentRequest::Upload { upload } = &request {
-        let listed = app.store.list(upload).await.map_err(|e| bad(e.to_string()))?;
+        // A store that fails is our fault, not the client's: 500.
+        let listed = app.store.list(upload).await.map_err(|e| internal(e.into()))?;
         if !listed.iter().any(|k| k == upload) {
             return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {upload}")));
         }
@@ -283,7 +284,7 @@ async fn upload<S: ObjectStore>(
             StatusCode::NOT_IMPLEMENTED,
             "this store takes no uploads: copy the video and run `tacticeye analyze`".into(),
         )),
-        Err(e) => Err(bad(&e.to_string())),
+        Err(e) => Err(internal(e.into())),
     }
 }
 
