@@ -146,14 +146,19 @@ impl OnnxDetector {
         }
     }
 
-    /// The input tensor's height and width for this chunk of frames (one size for the whole chunk).
-    fn input_size(&self, frame: &Frame) -> (u32, u32) {
+    /// The input tensor's height and width for frames of this size, and where such a frame sits in it.
+    fn geometry(&self, frame: &Frame) -> ((u32, u32), Placement) {
         match &self.layout {
             Layout::CenterNet(d) => {
-                let (_, w, h) = d.input_size(frame.width, frame.height);
-                (h, w)
+                let (scale, w, h) = d.input_size(frame.width, frame.height);
+                ((h, w), Placement { scale, px: 0.0, py: 0.0 })
             }
-            Layout::Yolo { width, height, .. } => (*height, *width),
+            Layout::Yolo { width, height, .. } => {
+                let scale = (*width as f64 / frame.width as f64).min(*height as f64 / frame.height as f64);
+                let rw = ((frame.width as f64 * scale).round() as u32).clamp(1, *width);
+                let rh = ((frame.height as f64 * scale).round() as u32).clamp(1, *height);
+                ((*height, *width), Placement { scale, px: ((width - rw) / 2) as f64, py: ((height - rh) / 2) as f64 })
+            }
         }
     }
 
@@ -180,29 +185,15 @@ impl OnnxDetector {
         Ok(())
     }
 
-    fn placement(&self, frame: &Frame) -> Placement {
-        match &self.layout {
-            Layout::CenterNet(d) => Placement { scale: d.input_size(frame.width, frame.height).0, px: 0.0, py: 0.0 },
-            Layout::Yolo { width, height, .. } => {
-                let scale = (*width as f64 / frame.width as f64).min(*height as f64 / frame.height as f64);
-                let rw = ((frame.width as f64 * scale).round() as u32).clamp(1, *width);
-                let rh = ((frame.height as f64 * scale).round() as u32).clamp(1, *height);
-                Placement { scale, px: ((width - rw) / 2) as f64, py: ((height - rh) / 2) as f64 }
-            }
-        }
-    }
-
     fn run_chunk(&mut self, chunk: &[Frame], all: &mut Vec<Detections>) -> anyhow::Result<()> {
         // A fixed-batch model gets its exact batch, padded with blank frames.
         let n = if self.fixed_batch { self.batch } else { chunk.len() };
-        let (h, w) = self.input_size(&chunk[0]);
+        // Every frame of a chunk has one size, so one geometry.
+        let ((h, w), at) = self.geometry(&chunk[0]);
         let fill = if matches!(self.layout, Layout::Yolo { .. }) { LETTERBOX_GREY } else { 0.0 };
         let mut input = Array4::<f32>::from_elem((n, 3, h as usize, w as usize), fill);
-        let mut placements = Vec::with_capacity(chunk.len());
         for (i, frame) in chunk.iter().enumerate() {
-            let at = self.placement(frame);
             self.place(frame, at, input.index_axis_mut(Axis(0), i))?;
-            placements.push(at);
         }
         let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input)?])?;
         let out = outputs[0].try_extract_array::<f32>()?;
@@ -211,13 +202,13 @@ impl OnnxDetector {
                 decoder.check_shape(out.shape())?;
                 for (i, frame) in chunk.iter().enumerate() {
                     let maps = out.index_axis(Axis(0), i).into_dimensionality::<Ix3>()?;
-                    all.push(decoder.decode(maps, frame, placements[i].scale));
+                    all.push(decoder.decode(maps, frame, at.scale));
                 }
             }
             Layout::Yolo { decoder, .. } => {
                 decoder.check_shape(out.shape())?;
                 for (i, frame) in chunk.iter().enumerate() {
-                    all.push(decoder.decode(out.index_axis(Axis(0), i), frame, placements[i]));
+                    all.push(decoder.decode(out.index_axis(Axis(0), i), frame, at));
                 }
             }
         }
