@@ -86,10 +86,10 @@ def load_footandball(net, path):
                 b = f"base_network.layers.{ts}.{theirs_part}.{leaf}"
                 if a in ours and b in sd:
                     mapping[a] = b
-    for i in range(4):
-        for leaf in ("weight", "bias"):
+    for leaf in ("weight", "bias"):
+        mapping[f"head.0.{leaf}"] = f"ball_classifier.0.{leaf}"
+        for i in range(4):
             mapping[f"laterals.{i}.{leaf}"] = f"base_network.lateral_layers.{i}.{leaf}"
-            mapping[f"head.0.{leaf}"] = f"ball_classifier.0.{leaf}"
     loaded = 0
     for a, b in mapping.items():
         if b in sd and sd[b].shape == ours[a].shape:

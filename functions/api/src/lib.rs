@@ -440,8 +440,9 @@ mod tests {
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(body["error"].as_str().unwrap().contains("token"), "{body}");
 
-        let (_dir, store) = super::tests::store().await;
-        let public = router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
+        let (_public_dir, public_store) = super::tests::store().await;
+        let public =
+            router(public_store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
         assert_eq!(call(public.clone(), "GET", "/matches/m1/summary", None, "").await.0, StatusCode::OK);
         assert_eq!(
             call(public, "POST", "/uploads", None, r#"{"file_name": "a.mp4"}"#).await.0,

@@ -1,12 +1,14 @@
 //! `tacticeye detect` and `tacticeye eval-detector`: the detector on still images.
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use tacticeye::detect::score::{self, Tally};
-use tacticeye::detect::{self, Class, DetectorChoice, images};
+use tacticeye::detect::{self, Class, Detection, DetectorChoice, images};
+use tacticeye::source::Frame;
 
 pub fn open(detector: &str) -> anyhow::Result<Box<dyn detect::Detector>> {
     match detector {
@@ -17,20 +19,19 @@ pub fn open(detector: &str) -> anyhow::Result<Box<dyn detect::Detector>> {
     }
 }
 
-/// Detects on each image; every image is read before anything is printed or drawn, so a bad one
-/// leaves nothing behind.
+/// Detects on each image, each read once. Output is held back and drawings are staged beside the `--draw`
+/// folder until every image has been read, so a bad one leaves nothing behind.
 pub fn detect(paths: &[PathBuf], detector: &str, json: bool, draw: Option<&Path>) -> anyhow::Result<()> {
-    for path in paths {
-        images::load(path)?;
-    }
     if let Some(dir) = draw
         && dir.exists()
         && !dir.is_dir()
     {
         anyhow::bail!("--draw {} exists and is not a folder", dir.display());
     }
+    let staging = draw.map(staging_beside).transpose()?;
     let mut detector = open(detector)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = String::new();
+    let mut drawn = Vec::new();
     for path in paths {
         let frame = images::load(path)?;
         let detections = detector.detect(std::slice::from_ref(&frame))?.pop().unwrap_or_default();
@@ -38,42 +39,59 @@ pub fn detect(paths: &[PathBuf], detector: &str, json: bool, draw: Option<&Path>
             let line = serde_json::json!({ "image": path, "detections": detections });
             writeln!(out, "{line}")?;
         } else {
-            let count = |c: Class| detections.iter().filter(|d| d.class == c).count();
-            writeln!(
-                out,
-                "{} ({}x{}): {} players, {} goalkeepers, {} referees, {} balls",
-                path.display(),
-                frame.width,
-                frame.height,
-                count(Class::Player),
-                count(Class::Goalkeeper),
-                count(Class::Referee),
-                count(Class::Ball)
-            )?;
-            writeln!(out, "  {:<11} {:>10} {:>8} {:>8} {:>8} {:>8}", "class", "confidence", "x1", "y1", "x2", "y2")?;
-            for d in &detections {
-                let b = &d.bbox;
-                writeln!(
-                    out,
-                    "  {:<11} {:>10.3} {:>8.1} {:>8.1} {:>8.1} {:>8.1}",
-                    d.class.name(),
-                    d.confidence,
-                    b.x1,
-                    b.y1,
-                    b.x2,
-                    b.y2
-                )?;
-            }
+            table(&mut out, path, &frame, &detections)?;
         }
-        if let Some(dir) = draw {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        if let Some(staging) = &staging {
             let stem = path.file_stem().context("image has no file name")?;
             // Not with_extension: stems may hold dots of their own (`frame.rf.123.jpg`).
-            let target = dir.join(format!("{}.png", stem.to_string_lossy()));
+            let name = format!("{}.png", stem.to_string_lossy());
+            let staged = staging.path().join(&name);
             images::draw(&frame, &detections)
-                .save(&target)
-                .with_context(|| format!("cannot write {}", target.display()))?;
+                .save(&staged)
+                .with_context(|| format!("cannot write {}", staged.display()))?;
+            drawn.push(name);
         }
+    }
+    if let (Some(dir), Some(staging)) = (draw, &staging) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for name in &drawn {
+            std::fs::rename(staging.path().join(name), dir.join(name))
+                .with_context(|| format!("cannot write {}", dir.join(name).display()))?;
+        }
+    }
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// A temporary folder on the same file system as `dir`, so its files can be renamed into `dir`.
+fn staging_beside(dir: &Path) -> anyhow::Result<tempfile::TempDir> {
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    tempfile::Builder::new()
+        .prefix(".tacticeye-draw-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot write in {}", parent.display()))
+}
+
+/// The readable form: a line per image, then a row per detection.
+fn table(out: &mut String, path: &Path, frame: &Frame, detections: &[Detection]) -> std::fmt::Result {
+    let count = |c: Class| detections.iter().filter(|d| d.class == c).count();
+    writeln!(
+        out,
+        "{} ({}x{}): {} players, {} goalkeepers, {} referees, {} balls",
+        path.display(),
+        frame.width,
+        frame.height,
+        count(Class::Player),
+        count(Class::Goalkeeper),
+        count(Class::Referee),
+        count(Class::Ball)
+    )?;
+    writeln!(out, "  {:<11} {:>10} {:>8} {:>8} {:>8} {:>8}", "class", "confidence", "x1", "y1", "x2", "y2")?;
+    for d in detections {
+        let b = &d.bbox;
+        let (class, conf) = (d.class.name(), d.confidence);
+        writeln!(out, "  {class:<11} {conf:>10.3} {:>8.1} {:>8.1} {:>8.1} {:>8.1}", b.x1, b.y1, b.x2, b.y2)?;
     }
     Ok(())
 }
