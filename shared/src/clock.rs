@@ -7,7 +7,7 @@ pub fn unix_now() -> f64 {
 /// Crash tests stop a real process at an exact point: `TACTICEYE_FAULT=after-commit:K` (or
 /// `before-checkpoint:K`, or `segmented:K` in the segmenter; `K+` for the first segment at or after K)
 /// makes it announce itself on stderr and hang at that point of that segment, for the test to SIGKILL it.
-pub fn fault_point(point: &str, index: u64) {
+pub(crate) fn fault_point(point: &str, index: u64) {
     let Ok(spec) = std::env::var("TACTICEYE_FAULT") else { return };
     let Some((at, k)) = spec.split_once(':') else { return };
     let hit = match k.strip_suffix('+') {
