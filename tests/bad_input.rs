@@ -113,7 +113,10 @@ fn malformed_match_ids_and_segment_lengths_are_refused() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("invalid match id"), "{}", stderr(&out));
     fails_with(&analyze(dir.path(), &video, "7", &[]), &["2 to 5 seconds"]);
-    fails_with(&tacticeye(dir.path()).args(["summary", "ghost"]).output().unwrap(), &["no analysis of match ghost"]);
+    fails_with(
+        &tacticeye(dir.path()).args(["summary", "ghost"]).output().unwrap(),
+        &["no analysis of match ghost", "hint: analyse it first"],
+    );
 }
 
 /// One raw HTTP/1.1 request on a fresh connection; returns the status code.

@@ -9,13 +9,29 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::load_state;
 use crate::events::Event;
 use crate::ids::MatchId;
 use crate::pipeline::{FrameOutput, SegmentOutput};
-use crate::segment::{Manifest, load_manifest};
-use crate::state::{MatchState, Status};
-use crate::storage::ObjectStore;
+use crate::segment::Manifest;
+use crate::state::{MatchState, StateError, Status};
+use crate::storage::{ObjectStore, StoreError};
+
+/// Why a match's results cannot be read. `NotFound` is the reader's mistake; the others are the store's.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    #[error("no analysis of match {0}")]
+    NotFound(MatchId),
+    #[error("match {0} has a checkpoint but no manifest")]
+    NoManifest(MatchId),
+    #[error("committed output {0} is missing")]
+    MissingOutput(String),
+    #[error("{key} is unreadable: {source}")]
+    Unreadable { key: String, source: serde_json::Error },
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Per-team figures, team 0 and team 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,11 +132,14 @@ pub fn summarise(state: &MatchState, manifest: &Manifest, now: f64) -> Summary {
 }
 
 /// The checkpoint, then the manifest: the checkpoint says how much is committed.
-async fn load_match<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<(MatchState, Manifest)> {
-    let (state, _) =
-        load_state(store, match_id).await?.with_context(|| format!("no analysis of match {match_id} found"))?;
+async fn load_match<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<(MatchState, Manifest), ResultsError> {
+    let checkpoint = store.get(&match_id.checkpoint_key()).await?;
+    let state =
+        MatchState::from_json(match_id, &checkpoint.ok_or_else(|| ResultsError::NotFound(match_id.clone()))?.bytes)?;
+    let key = match_id.manifest_key();
+    let manifest = store.get(&key).await?.ok_or_else(|| ResultsError::NoManifest(match_id.clone()))?;
     let manifest =
-        load_manifest(store, match_id).await?.with_context(|| format!("match {match_id} has no manifest"))?;
+        serde_json::from_slice(&manifest.bytes).map_err(|source| ResultsError::Unreadable { key, source })?;
     Ok((state, manifest))
 }
 
@@ -130,15 +149,15 @@ async fn committed_outputs<S: ObjectStore>(
     (state, manifest): &(MatchState, Manifest),
     from: u64,
     to: u64,
-) -> anyhow::Result<Vec<SegmentOutput>> {
+) -> Result<Vec<SegmentOutput>, ResultsError> {
     let mut outputs = Vec::new();
     for seg in manifest.segments.iter().take(state.next_segment as usize) {
         if seg.first_frame + seg.frames <= from || seg.first_frame > to {
             continue;
         }
         let key = manifest.match_id.output_key(seg.index);
-        let obj = store.get(&key).await?.with_context(|| format!("committed output {key} is missing"))?;
-        outputs.push(serde_json::from_slice(&obj.bytes).with_context(|| format!("{key} is unreadable"))?);
+        let obj = store.get(&key).await?.ok_or_else(|| ResultsError::MissingOutput(key.clone()))?;
+        outputs.push(serde_json::from_slice(&obj.bytes).map_err(|source| ResultsError::Unreadable { key, source })?);
     }
     Ok(outputs)
 }
@@ -147,12 +166,15 @@ fn summary_of((state, manifest): &(MatchState, Manifest)) -> Summary {
     summarise(state, manifest, crate::clock::unix_now())
 }
 
-pub async fn summary<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Summary> {
+pub async fn summary<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<Summary, ResultsError> {
     Ok(summary_of(&load_match(store, match_id).await?))
 }
 
 /// The summary and the outputs of every committed segment, read consistently.
-pub async fn committed<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<(Summary, Vec<SegmentOutput>)> {
+pub async fn committed<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+) -> Result<(Summary, Vec<SegmentOutput>), ResultsError> {
     let found = load_match(store, match_id).await?;
     Ok((summary_of(&found), committed_outputs(store, &found, 0, u64::MAX).await?))
 }
@@ -289,7 +311,7 @@ pub async fn events<S: ObjectStore>(
     filter: &EventFilter,
     page: usize,
     per_page: usize,
-) -> anyhow::Result<Page<Event>> {
+) -> Result<Page<Event>, ResultsError> {
     let found = load_match(store, match_id).await?;
     let fps = found.1.fps;
     let from = filter.from.map_or(0, |t| (t.max(0.0) * fps).floor() as u64);
@@ -311,7 +333,7 @@ pub async fn positions<S: ObjectStore>(
     to: u64,
     page: usize,
     per_page: usize,
-) -> anyhow::Result<Page<FrameOutput>> {
+) -> Result<Page<FrameOutput>, ResultsError> {
     let outputs = committed_outputs(store, &load_match(store, match_id).await?, from, to).await?;
     let all: Vec<FrameOutput> =
         outputs.into_iter().flat_map(|o| o.frames).filter(|f| (from..=to).contains(&f.frame)).collect();

@@ -90,17 +90,14 @@ impl LiveStats {
     }
 }
 
+/// A checkpoint this run cannot go on from; only discarding it (the caller's decision) gets past it.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("the checkpoint of match {match_id} is unreadable ({reason}); run again with --restart to discard it")]
+    #[error("the checkpoint of match {match_id} is unreadable ({reason})")]
     Unreadable { match_id: String, reason: String },
-    #[error(
-        "the checkpoint of match {0} was written by schema version {1}, this build reads {SCHEMA_VERSION}; run again with --restart to discard it"
-    )]
+    #[error("the checkpoint of match {0} was written by schema version {1}, this build reads {SCHEMA_VERSION}")]
     Schema(String, u32),
-    #[error(
-        "the checkpoint of match {match_id} was made with a different {what}; results would not match. Use the same settings, or --restart to discard it and start over"
-    )]
+    #[error("the checkpoint of match {match_id} was made with a different {what}; results would not match")]
     Incompatible { match_id: String, what: &'static str },
 }
 
@@ -201,13 +198,13 @@ mod tests {
     }
 
     #[test]
-    fn foreign_or_garbled_checkpoints_are_refused_with_a_pointer_to_restart() {
+    fn foreign_or_garbled_checkpoints_are_refused() {
         let s = state();
         let other = MatchId::new("m2").unwrap();
         let err = MatchState::from_json(&other, &s.to_json()).unwrap_err().to_string();
-        assert!(err.contains("belongs to match m1") && err.contains("--restart"), "{err}");
-        let err = MatchState::from_json(&s.match_id, b"{not json").unwrap_err().to_string();
-        assert!(err.contains("--restart"));
+        assert!(err.contains("belongs to match m1"), "{err}");
+        let err = MatchState::from_json(&s.match_id, b"{not json").unwrap_err();
+        assert!(matches!(err, StateError::Unreadable { .. }), "{err}");
         let mut v: serde_json::Value = serde_json::from_slice(&s.to_json()).unwrap();
         v["schema_version"] = 99.into();
         assert!(matches!(MatchState::from_json(&s.match_id, v.to_string().as_bytes()), Err(StateError::Schema(_, 99))));

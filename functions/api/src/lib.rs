@@ -16,10 +16,10 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tacticeye::cost::{self, Cost};
 use tacticeye::ids::MatchId;
-use tacticeye::results::{self, EventFilter};
+use tacticeye::results::{self, EventFilter, ResultsError};
 use tacticeye::segment::SegmentRequest;
 use tacticeye::source::url::{Source, SourceKind};
-use tacticeye::storage::ObjectStore;
+use tacticeye::storage::{ObjectStore, StoreError};
 
 /// An error as the client sees it: a status and a message in `{"error": ...}`.
 pub struct ApiError(StatusCode, String);
@@ -48,6 +48,22 @@ impl From<QueryRejection> for ApiError {
 fn internal(e: anyhow::Error) -> ApiError {
     tracing::error!("{e:#}");
     ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+}
+
+/// An unknown match is the client's 404; anything else went wrong on our side.
+impl From<ResultsError> for ApiError {
+    fn from(e: ResultsError) -> Self {
+        match e {
+            ResultsError::NotFound(_) => ApiError(StatusCode::NOT_FOUND, e.to_string()),
+            e => internal(e.into()),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        internal(e.into())
+    }
 }
 
 /// How the router is deployed.
@@ -84,17 +100,8 @@ fn match_id(raw: &str) -> ApiResult<MatchId> {
     MatchId::new(raw).map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
-/// 404 unless the match has been started.
-async fn known<S: ObjectStore>(store: &S, id: &MatchId) -> ApiResult<()> {
-    match store.get(&id.checkpoint_key()).await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(ApiError(StatusCode::NOT_FOUND, format!("no analysis of match {id}"))),
-        Err(e) => Err(internal(e.into())),
-    }
-}
-
 async fn list_matches<S: ObjectStore>(State(app): State<Arc<AppState<S>>>) -> ApiResult<Json<serde_json::Value>> {
-    let keys = app.store.list("matches/").await.map_err(|e| internal(e.into()))?;
+    let keys = app.store.list("matches/").await?;
     let ids: Vec<MatchId> = keys.iter().filter_map(|k| MatchId::from_checkpoint_key(k)).collect();
     Ok(Json(serde_json::json!({ "matches": ids })))
 }
@@ -105,8 +112,7 @@ async fn summary<S: ObjectStore>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = match_id(&id)?;
-    known(&app.store, &id).await?;
-    let summary = results::summary(&app.store, &id).await.map_err(internal)?;
+    let summary = results::summary(&app.store, &id).await?;
     let mut body = serde_json::to_value(summary).map_err(|e| internal(e.into()))?;
     if let Some(cost) = cost::load(&app.store, &id).await.map_err(internal)? {
         body["cost_usd"] = cost.dollars.total.into();
@@ -116,12 +122,14 @@ async fn summary<S: ObjectStore>(
 
 async fn cost<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Path<String>) -> ApiResult<Json<Cost>> {
     let id = match_id(&id)?;
-    known(&app.store, &id).await?;
-    cost::load(&app.store, &id)
-        .await
-        .map_err(internal)?
-        .map(Json)
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no cost recorded for match {id}")))
+    if let Some(cost) = cost::load(&app.store, &id).await.map_err(internal)? {
+        return Ok(Json(cost));
+    }
+    // Listing the checkpoint's own key tells whether the match exists without reading it.
+    if app.store.list(&id.checkpoint_key()).await?.is_empty() {
+        return Err(ResultsError::NotFound(id).into());
+    }
+    Err(ApiError(StatusCode::NOT_FOUND, format!("no cost recorded for match {id}")))
 }
 
 fn default_per_page() -> usize {
@@ -148,14 +156,13 @@ async fn events<S: ObjectStore>(
 ) -> ApiResult<Json<results::Page<tacticeye::events::Event>>> {
     let Query(q) = q?;
     let id = match_id(&id)?;
-    known(&app.store, &id).await?;
     if let (Some(from), Some(to)) = (q.from, q.to)
         && from > to
     {
         return Err(ApiError(StatusCode::BAD_REQUEST, "`from` is after `to`".into()));
     }
     let filter = EventFilter { kind: q.kind, from: q.from, to: q.to };
-    results::events(&app.store, &id, &filter, q.page, q.per_page).await.map(Json).map_err(internal)
+    Ok(Json(results::events(&app.store, &id, &filter, q.page, q.per_page).await?))
 }
 
 #[derive(Deserialize)]
@@ -176,12 +183,11 @@ async fn positions<S: ObjectStore>(
 ) -> ApiResult<Json<results::Page<tacticeye::pipeline::FrameOutput>>> {
     let Query(q) = q?;
     let id = match_id(&id)?;
-    known(&app.store, &id).await?;
     let to = q.to_frame.unwrap_or(u64::MAX);
     if q.from_frame > to {
         return Err(ApiError(StatusCode::BAD_REQUEST, "`from_frame` is after `to_frame`".into()));
     }
-    results::positions(&app.store, &id, q.from_frame, to, q.page, q.per_page).await.map(Json).map_err(internal)
+    Ok(Json(results::positions(&app.store, &id, q.from_frame, to, q.page, q.per_page).await?))
 }
 
 /// Every route needs the bearer token, compared in constant time, unless reads are public or a gateway
@@ -246,17 +252,13 @@ async fn start_match<S: ObjectStore>(
         ));
     }
     if let SegmentRequest::Upload { upload } = &request {
-        // A store that fails is our fault, not the client's: 500.
-        let listed = app.store.list(upload).await.map_err(|e| internal(e.into()))?;
+        let listed = app.store.list(upload).await?;
         if !listed.iter().any(|k| k == upload) {
             return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {upload}")));
         }
     }
     let body = serde_json::to_vec(&request).map_err(|e| internal(e.into()))?;
-    app.store
-        .put(&id.request_key(), body, tacticeye::storage::Condition::Always)
-        .await
-        .map_err(|e| internal(e.into()))?;
+    app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await?;
     let summary = format!("/matches/{id}/summary");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "match_id": id, "summary": summary }))).into_response())
 }
@@ -275,16 +277,15 @@ async fn upload<S: ObjectStore>(
     let Json(req) = req?;
     let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, m.into());
     let (key, id) = tacticeye::ids::upload_key(req.file_name.trim()).map_err(|e| bad(&e.to_string()))?;
-    match app.store.presign_put(&key, 3600).await {
-        Ok(Some(url)) => {
+    match app.store.presign_put(&key, 3600).await? {
+        Some(url) => {
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "match_id": id, "key": key, "upload_url": url })))
                 .into_response())
         }
-        Ok(None) => Err(ApiError(
+        None => Err(ApiError(
             StatusCode::NOT_IMPLEMENTED,
             "this store takes no uploads: copy the video and run `tacticeye analyze`".into(),
         )),
-        Err(e) => Err(internal(e.into())),
     }
 }
 

@@ -15,10 +15,12 @@ use tacticeye::detect::truth::Noise;
 use tacticeye::detect::{self, DetectorChoice};
 use tacticeye::ids::MatchId;
 use tacticeye::queue::LocalQueue;
-use tacticeye::results::{self, Format, Summary};
+use tacticeye::results::{self, Format, ResultsError, Summary};
 use tacticeye::segment::FollowOptions;
+use tacticeye::segment::ManifestError;
 use tacticeye::source::url::{Source, SourceKind};
 use tacticeye::state::Config;
+use tacticeye::state::StateError;
 use tacticeye::storage::LocalStore;
 use tacticeye::synth::{self, SynthOptions};
 use tacticeye::truth::{Truth, TruthEventKind};
@@ -195,9 +197,36 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(hint) = hint(&e) {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// What the user can do about an error the library reports without knowing our flags.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    e.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<StateError>() {
+            return Some(match e {
+                StateError::Incompatible { .. } => {
+                    "use the same settings, or run again with --restart to discard it and start over"
+                }
+                _ => "run again with --restart to discard it",
+            });
+        }
+        if let Some(e) = cause.downcast_ref::<ManifestError>() {
+            return Some(match e {
+                ManifestError::OtherSource { .. } => "use another --match-id, or --restart to discard it",
+                ManifestError::Unreadable(..) => "run again with --restart to discard it",
+            });
+        }
+        match cause.downcast_ref::<ResultsError>() {
+            Some(ResultsError::NotFound(_)) => Some("analyse it first: tacticeye analyze VIDEO --match-id ID"),
+            _ => None,
+        }
+    })
 }
 
 fn bar(total: u64, what: &str) -> ProgressBar {

@@ -84,10 +84,18 @@ pub fn fingerprint(path: &Path) -> anyhow::Result<String> {
     Ok(format!("md5:{:x}", hasher.finalize()))
 }
 
+/// A match started under other terms; only discarding it (the caller's decision) gets past it.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("the manifest of match {0} is unreadable: {1}")]
+    Unreadable(MatchId, serde_json::Error),
+    #[error("match {match_id} was started on another video or URL ({location})")]
+    OtherSource { match_id: MatchId, location: String },
+}
+
 pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Option<Manifest>> {
     let Some(obj) = store.get(&match_id.manifest_key()).await? else { return Ok(None) };
-    let manifest: Manifest = serde_json::from_slice(&obj.bytes)
-        .with_context(|| format!("the manifest of match {match_id} is unreadable; run again with --restart"))?;
+    let manifest = serde_json::from_slice(&obj.bytes).map_err(|e| ManifestError::Unreadable(match_id.clone(), e))?;
     Ok(Some(manifest))
 }
 
@@ -103,10 +111,7 @@ async fn stored_manifest<S: ObjectStore>(
     }
     let existing = load_manifest(store, match_id).await?;
     if let Some(m) = existing.as_ref().filter(|m| m.fingerprint != fingerprint) {
-        anyhow::bail!(
-            "match {match_id} was started on another video or URL ({}); use another --match-id, or --restart to discard it",
-            m.source
-        );
+        return Err(ManifestError::OtherSource { match_id: match_id.clone(), location: m.source.clone() }.into());
     }
     Ok(existing)
 }

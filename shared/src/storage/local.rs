@@ -27,6 +27,38 @@ impl LocalStore {
             Err(source) => Err(StoreError::Io { key: key.into(), source }),
         }
     }
+
+    /// Keys under `prefix`, walking only the folder the prefix names (not the whole store).
+    fn walk(root: &Path, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let start = match prefix.rfind('/') {
+            Some(i) if validate_key(&prefix[..i]).is_ok() => root.join(&prefix[..i]),
+            _ => root.to_path_buf(),
+        };
+        let mut keys = Vec::new();
+        let mut dirs = vec![start];
+        while let Some(dir) = dirs.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+                    continue;
+                }
+                Err(source) => return Err(StoreError::Io { key: prefix.into(), source }),
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(rel) = path.strip_prefix(root) {
+                    let key = rel.to_string_lossy().replace('\\', "/");
+                    if key.starts_with(prefix) && validate_key(&key).is_ok() {
+                        keys.push(key);
+                    }
+                }
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
 }
 
 impl ObjectStore for LocalStore {
@@ -62,28 +94,10 @@ impl ObjectStore for LocalStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let mut keys = Vec::new();
-        let mut dirs = vec![self.root.clone()];
-        while let Some(dir) = dirs.pop() {
-            let entries = match std::fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(StoreError::Io { key: prefix.into(), source }),
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if let Ok(rel) = path.strip_prefix(&self.root) {
-                    let key = rel.to_string_lossy().replace('\\', "/");
-                    if key.starts_with(prefix) && validate_key(&key).is_ok() {
-                        keys.push(key);
-                    }
-                }
-            }
-        }
-        keys.sort();
-        Ok(keys)
+        let (root, owned) = (self.root.clone(), prefix.to_string());
+        tokio::task::spawn_blocking(move || LocalStore::walk(&root, &owned))
+            .await
+            .map_err(|e| StoreError::Io { key: prefix.into(), source: std::io::Error::other(e) })?
     }
 
     async fn presign_put(&self, _key: &str, _seconds: u64) -> Result<Option<String>, StoreError> {
@@ -121,5 +135,19 @@ mod tests {
         assert_eq!(store.list("m/").await.unwrap(), vec!["m/c.json".to_string()]);
         store.delete("m/c.json").await.unwrap();
         assert!(store.get("m/c.json").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_listing_is_by_key_prefix_not_by_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        for key in ["m/a.json", "m/ab/c.json", "m/b.json", "n/a.json"] {
+            store.put(key, Vec::new(), Condition::Always).await.unwrap();
+        }
+        assert_eq!(store.list("m/a").await.unwrap(), ["m/a.json", "m/ab/c.json"]);
+        assert_eq!(store.list("m/a.json").await.unwrap(), ["m/a.json"]);
+        assert_eq!(store.list("").await.unwrap().len(), 4);
+        assert!(store.list("m/a.json/x").await.unwrap().is_empty());
+        assert!(store.list("z/").await.unwrap().is_empty());
     }
 }
