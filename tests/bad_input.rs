@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use tacticeye_tests::{kill_at_fault, ok, snapshot, stderr, synthetic_clip, tacticeye};
+use tacticeye_tests::{kill_at_fault, ok, snapshot, stderr, summary, synthetic_clip, tacticeye};
 
 /// `analyze` with the truth detector in `seconds`-long segments, plus `extra` options.
 fn analyze(data: &Path, video: &Path, seconds: &str, extra: &[&str]) -> Output {
@@ -69,7 +69,7 @@ fn unreadable_foreign_or_mismatched_checkpoints_are_refused_and_lose_nothing() {
     let before = half_done(&data, &video);
 
     // Other settings or another model than the checkpoint's: refused, pointing at --restart.
-    fails_with(&analyze(&data, &video, "3", &[]), &["different configuration", "--restart"]);
+    fails_with(&analyze(&data, &video, "3", &[]), &["started with 2 s segments, not 3 s", "--restart"]);
     fails_with(&analyze(&data, &video, "2", &["--noise", "miss=0.2"]), &["different detector", "--restart"]);
     // Another video under the same match id.
     let other = synthetic_clip(30, 6, 480, 270);
@@ -175,4 +175,29 @@ fn the_local_server_wants_the_token_on_every_route_and_closes_connections_that_n
     assert_eq!(status_of(port, &get("Authorization: Bearer T0ken\r\n")), 200);
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+#[test]
+fn two_runs_with_other_settings_at_once_leave_the_match_to_the_first() {
+    let video = synthetic_clip(20, 9, 320, 180);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (two, three) = std::thread::scope(|s| {
+        let two = s.spawn(|| analyze(&data, &video, "2", &[]));
+        let three = s.spawn(|| analyze(&data, &video, "3", &[]));
+        (two.join().unwrap(), three.join().unwrap())
+    });
+    // One run fixed the match's settings; the other was refused before it wrote anything.
+    let (won, lost, seconds) = if two.status.success() { (&two, &three, 2.0) } else { (&three, &two, 3.0) };
+    assert!(won.status.success(), "one run must win: {}\n{}", stderr(&two), stderr(&three));
+    fails_with(lost, &["started with", "--restart"]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("matches/m/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["segment_seconds"], seconds);
+    let s = summary(&data, "m");
+    assert_eq!(s["status"], "complete");
+    assert_eq!(s["segments_done"], s["segments_total"]);
+    // The winner's settings go on from it: nothing to do.
+    let again = analyze(&data, &video, if seconds == 2.0 { "2" } else { "3" }, &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
 }

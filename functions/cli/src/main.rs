@@ -219,7 +219,11 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
         if let Some(e) = cause.downcast_ref::<ManifestError>() {
             return Some(match e {
                 ManifestError::OtherSource { .. } => "use another --match-id, or --restart to discard it",
+                ManifestError::OtherSettings { .. } => {
+                    "use the same settings, or run again with --restart to discard it and start over"
+                }
                 ManifestError::Unreadable(..) => "run again with --restart to discard it",
+                ManifestError::Raced(_) => "run again to go on from where the other run is",
             });
         }
         match cause.downcast_ref::<ResultsError>() {

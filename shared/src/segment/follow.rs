@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::{Manifest, SegmentInfo, save_manifest, stored_manifest};
+use super::{Manifest, SegmentInfo, claim, save_manifest, stored_manifest};
 use crate::clock::unix_now;
 use crate::ids::MatchId;
 use crate::queue::{Message, SegmentQueue};
@@ -245,6 +245,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         run: &mut Run,
     ) -> anyhow::Result<bool> {
         let info = source::probe(&closed.path)?;
+        let fresh = manifest.is_none();
         let m = match manifest {
             Some(m) => m,
             None => manifest.insert(Manifest {
@@ -265,6 +266,9 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         };
         if m.live {
             m.max_lag_seconds = self.opts.max_lag_seconds;
+        }
+        if fresh {
+            claim(self.store, m).await?;
         }
         if info.frames as f64 / m.fps > 5.001 && !m.reencoded {
             tracing::info!(match_id = %self.match_id, "keyframes too sparse for {} s segments: re-encoding", m.segment_seconds);

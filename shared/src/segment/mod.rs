@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::MatchId;
 use crate::source;
-use crate::storage::{Condition, ObjectStore};
+use crate::storage::{Condition, ObjectStore, StoreError};
 
 pub use follow::{FollowOptions, Followed, follow};
 
@@ -91,6 +91,10 @@ pub enum ManifestError {
     Unreadable(MatchId, serde_json::Error),
     #[error("match {match_id} was started on another video or URL ({location})")]
     OtherSource { match_id: MatchId, location: String },
+    #[error("match {match_id} was started with {started} s segments, not {asked} s")]
+    OtherSettings { match_id: MatchId, started: f64, asked: f64 },
+    #[error("another run started segmenting match {0} at the same time; run again to go on from where it is")]
+    Raced(MatchId),
 }
 
 pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Option<Manifest>> {
@@ -110,10 +114,32 @@ async fn stored_manifest<S: ObjectStore>(
         anyhow::bail!("segments must be 2 to 5 seconds long, got {segment_seconds}");
     }
     let existing = load_manifest(store, match_id).await?;
-    if let Some(m) = existing.as_ref().filter(|m| m.fingerprint != fingerprint) {
-        return Err(ManifestError::OtherSource { match_id: match_id.clone(), location: m.source.clone() }.into());
+    if let Some(m) = &existing {
+        if m.fingerprint != fingerprint {
+            return Err(ManifestError::OtherSource { match_id: match_id.clone(), location: m.source.clone() }.into());
+        }
+        if m.segment_seconds != segment_seconds {
+            let (started, asked) = (m.segment_seconds, segment_seconds);
+            return Err(ManifestError::OtherSettings { match_id: match_id.clone(), started, asked }.into());
+        }
     }
     Ok(existing)
+}
+
+/// Writes a new match's first manifest only where none exists: the first run fixes the match's source
+/// and settings, and a run that loses the race is refused before it writes anything else.
+async fn claim<S: ObjectStore>(store: &S, manifest: &Manifest) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec_pretty(manifest)?;
+    match store.put(&manifest.match_id.manifest_key(), bytes, Condition::IfNoneMatch).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::PreconditionFailed(_)) => {
+            let id = &manifest.match_id;
+            // The winner's source or settings, if they differ, make the clearer error.
+            stored_manifest(store, id, manifest.segment_seconds, &manifest.fingerprint).await?;
+            Err(ManifestError::Raced(id.clone()).into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn save_manifest<S: ObjectStore>(store: &S, manifest: &Manifest) -> anyhow::Result<()> {
@@ -162,22 +188,10 @@ pub async fn segment_step<S: ObjectStore>(
 ) -> anyhow::Result<(Manifest, Vec<SegmentInfo>)> {
     let (info, fingerprint) = (&video.info, video.fingerprint.clone());
     let path = video.path.as_path();
-    let existing = stored_manifest(store, match_id, segment_seconds, &fingerprint).await?;
-    if let Some(m) = &existing
-        && m.complete
-    {
-        return Ok((m.clone(), Vec::new()));
-    }
-    let work = tempfile::tempdir()?;
-    let dir = work.path().join("segments");
-    let (mut manifest, cut) = match existing {
-        Some(m) => {
-            let next = m.segments.last().map_or(0, |s| s.first_frame + s.frames);
-            let cut = source::cut_reencoded(path, &dir, info, segment_seconds, (m.segments.len() as u64, chunk), next)?;
-            (m, cut)
-        }
+    let mut manifest = match stored_manifest(store, match_id, segment_seconds, &fingerprint).await? {
+        Some(m) => m,
         None => {
-            let mut m = Manifest {
+            let m = Manifest {
                 match_id: match_id.clone(),
                 source: path.display().to_string(),
                 fingerprint,
@@ -192,15 +206,27 @@ pub async fn segment_step<S: ObjectStore>(
                 live: false,
                 max_lag_seconds: None,
             };
-            let cut = match source::cut_copy(path, &dir, info, segment_seconds)? {
-                Some(cut) => cut,
-                None => {
-                    m.reencoded = true;
-                    source::cut_reencoded(path, &dir, info, segment_seconds, (0, chunk), 0)?
-                }
-            };
-            (m, cut)
+            claim(store, &m).await?;
+            m
         }
+    };
+    if manifest.complete {
+        return Ok((manifest, Vec::new()));
+    }
+    let work = tempfile::tempdir()?;
+    let dir = work.path().join("segments");
+    let cut = if manifest.segments.is_empty() && !manifest.reencoded {
+        match source::cut_copy(path, &dir, info, segment_seconds)? {
+            Some(cut) => cut,
+            None => {
+                manifest.reencoded = true;
+                source::cut_reencoded(path, &dir, info, segment_seconds, (0, chunk), 0)?
+            }
+        }
+    } else {
+        let next = manifest.segments.last().map_or(0, |s| s.first_frame + s.frames);
+        let done = manifest.segments.len() as u64;
+        source::cut_reencoded(path, &dir, info, segment_seconds, (done, chunk), next)?
     };
     let mut added = Vec::with_capacity(cut.len());
     for seg in &cut {

@@ -4,7 +4,10 @@ use std::sync::Mutex;
 use super::{Condition, Object, ObjectStore, StoreError, etag_of, validate_key};
 
 /// A folder as an object store. Puts write a temporary file and rename it over the key, so a reader sees
-/// the old object or the new one, never half of one. Conditional puts are atomic within one process.
+/// the old object or the new one, never half of one. Conditional puts hold a lock on `.lock` in the folder,
+/// so they are atomic across processes too (two runs of one match on one machine).
+const LOCK: &str = ".lock";
+
 pub struct LocalStore {
     root: PathBuf,
     write_lock: Mutex<()>,
@@ -28,6 +31,14 @@ impl LocalStore {
         }
     }
 
+    /// The folder's lock file, locked; unlocked when dropped.
+    fn lock(&self) -> std::io::Result<std::fs::File> {
+        std::fs::create_dir_all(&self.root)?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(self.root.join(LOCK))?;
+        file.lock()?;
+        Ok(file)
+    }
+
     /// Keys under `prefix`, walking only the folder the prefix names (not the whole store).
     fn walk(root: &Path, prefix: &str) -> Result<Vec<String>, StoreError> {
         let start = match prefix.rfind('/') {
@@ -48,6 +59,8 @@ impl LocalStore {
                 let path = entry.path();
                 if path.is_dir() {
                     dirs.push(path);
+                } else if entry.file_name().to_string_lossy().starts_with('.') {
+                    // The lock file, and temporary files a put has not renamed yet.
                 } else if let Ok(rel) = path.strip_prefix(root) {
                     let key = rel.to_string_lossy().replace('\\', "/");
                     if key.starts_with(prefix) && validate_key(&key).is_ok() {
@@ -74,6 +87,7 @@ impl ObjectStore for LocalStore {
         let path = self.path(key)?;
         let io = |source| StoreError::Io { key: key.into(), source };
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _lock = if condition == Condition::Always { None } else { Some(self.lock().map_err(io)?) };
         let current = LocalStore::read(&path, key)?;
         let allowed = match (&condition, &current) {
             (Condition::Always, _) => true,
