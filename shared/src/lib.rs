@@ -20,6 +20,7 @@ pub mod geometry;
 pub mod ids;
 pub mod logging;
 pub mod pipeline;
+pub mod pitch;
 pub mod queue;
 pub mod render;
 pub mod results;

@@ -1,0 +1,126 @@
+//! The pitch: its size, the 32 keypoints a camera is calibrated from, and the homography from image
+//! pixels to pitch metres.
+//!
+//! Pitch coordinates are metres with the origin at a corner flag: x along the touchline (0..length), y
+//! across (0..width). Keypoint 0 is that corner; on a broadcast from the main stand it is the far-left
+//! corner, so y grows toward the camera.
+
+mod calibration;
+mod homography;
+
+use serde::{Deserialize, Serialize};
+
+pub use calibration::{CalibrationError, CalibrationFile, PointPair};
+pub use homography::Homography;
+
+/// A pitch's length and width in metres.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pitch {
+    pub length: f64,
+    pub width: f64,
+}
+
+impl Default for Pitch {
+    fn default() -> Self {
+        Pitch { length: 105.0, width: 68.0 }
+    }
+}
+
+// The markings' sizes are fixed by the Laws of the Game whatever the pitch's size.
+const PENALTY_AREA_DEPTH: f64 = 16.5;
+const PENALTY_AREA_WIDTH: f64 = 40.32;
+const GOAL_AREA_DEPTH: f64 = 5.5;
+const GOAL_AREA_WIDTH: f64 = 18.32;
+const PENALTY_SPOT: f64 = 11.0;
+const CENTRE_CIRCLE: f64 = 9.15;
+
+/// How many keypoints the layout has.
+pub const KEYPOINTS: usize = 32;
+
+impl Pitch {
+    /// `105x68`: length by width in metres.
+    pub fn parse(text: &str) -> Result<Pitch, String> {
+        let bad = || format!("a pitch is LENGTHxWIDTH in metres, like 105x68; got {text:?}");
+        let (l, w) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+        let (length, width) =
+            (l.trim().parse::<f64>().map_err(|_| bad())?, w.trim().parse::<f64>().map_err(|_| bad())?);
+        // The Laws allow 90-120 by 45-90; smaller pitches (youth, five-a-side) are common too.
+        if !(20.0..=130.0).contains(&length) || !(15.0..=100.0).contains(&width) || width >= length {
+            return Err(format!("a pitch of {length} x {width} m is not a football pitch"));
+        }
+        Ok(Pitch { length, width })
+    }
+
+    /// Where each keypoint is, in the order of the roboflow/sports layout the labels use: the left goal
+    /// line top to bottom (0-5), the left goal area (6, 7), the left penalty spot (8), the left penalty
+    /// area (9-12), the halfway line (13-16), then the right side mirrored (17-29), and the centre
+    /// circle's left and right ends (30, 31).
+    pub fn keypoints(&self) -> [(f64, f64); KEYPOINTS] {
+        let (l, w) = (self.length, self.width);
+        let (pa, ga) = ((w - PENALTY_AREA_WIDTH) / 2.0, (w - GOAL_AREA_WIDTH) / 2.0);
+        let (pb, gb) = ((w + PENALTY_AREA_WIDTH) / 2.0, (w + GOAL_AREA_WIDTH) / 2.0);
+        let (mid, half) = (l / 2.0, w / 2.0);
+        [
+            (0.0, 0.0),
+            (0.0, pa),
+            (0.0, ga),
+            (0.0, gb),
+            (0.0, pb),
+            (0.0, w),
+            (GOAL_AREA_DEPTH, ga),
+            (GOAL_AREA_DEPTH, gb),
+            (PENALTY_SPOT, half),
+            (PENALTY_AREA_DEPTH, pa),
+            (PENALTY_AREA_DEPTH, ga),
+            (PENALTY_AREA_DEPTH, gb),
+            (PENALTY_AREA_DEPTH, pb),
+            (mid, 0.0),
+            (mid, half - CENTRE_CIRCLE),
+            (mid, half + CENTRE_CIRCLE),
+            (mid, w),
+            (l - PENALTY_AREA_DEPTH, pa),
+            (l - PENALTY_AREA_DEPTH, ga),
+            (l - PENALTY_AREA_DEPTH, gb),
+            (l - PENALTY_AREA_DEPTH, pb),
+            (l - PENALTY_SPOT, half),
+            (l - GOAL_AREA_DEPTH, ga),
+            (l - GOAL_AREA_DEPTH, gb),
+            (l, 0.0),
+            (l, pa),
+            (l, ga),
+            (l, gb),
+            (l, pb),
+            (l, w),
+            (mid - CENTRE_CIRCLE, half),
+            (mid + CENTRE_CIRCLE, half),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The labels' flip map: a horizontal flip swaps keypoint i with FLIP[i].
+    const FLIP: [usize; KEYPOINTS] = [
+        24, 25, 26, 27, 28, 29, 22, 23, 21, 17, 18, 19, 20, 13, 14, 15, 16, 9, 10, 11, 12, 8, 6, 7, 0, 1, 2, 3, 4, 5,
+        31, 30,
+    ];
+
+    #[test]
+    fn the_keypoints_mirror_as_the_labels_flip_map_says() {
+        let pitch = Pitch::default();
+        let k = pitch.keypoints();
+        for (i, &j) in FLIP.iter().enumerate() {
+            assert!((k[i].0 - (pitch.length - k[j].0)).abs() < 1e-9 && (k[i].1 - k[j].1).abs() < 1e-9, "{i} <-> {j}");
+        }
+    }
+
+    #[test]
+    fn a_pitch_is_length_by_width_and_refuses_nonsense() {
+        assert_eq!(Pitch::parse("100x64").unwrap(), Pitch { length: 100.0, width: 64.0 });
+        for bad in ["105", "axb", "68x105", "1000x68", "-105x68"] {
+            assert!(Pitch::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
