@@ -1,9 +1,11 @@
 """Trains TacticEYE's football detector on 2 CPU cores and exports it to ONNX.
 
 The network is FootAndBall's backbone (its public MIT checkpoint initialises it) run at half resolution
-with strided convolutions instead of full-resolution convolutions and max-pools, and one CenterNet-style
-head at stride 4 of the input (8 px of a 1080p frame): a person map, a ball map, the person's role
-(player, goalkeeper, referee), box size and sub-cell offset. Frames are fed scaled to a height of 540 px.
+with strided convolutions instead of full-resolution convolutions and max-pools, and CenterNet-style heads:
+people at stride 4 of the input (8 px of a 1080p frame: a person map, the person's role (player,
+goalkeeper, referee), box size and sub-cell offset), and the ball at stride 2 (4 px of a 1080p frame, as
+FootAndBall finds it at full resolution: a ball map and sub-cell offset). Frames are fed scaled to a height
+of 540 px.
 
 Usage: train_detector.py --data ../shared/data --init FOOTANDBALL.pth --out models/tacticeye-detector.onnx
 """
@@ -23,6 +25,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 
 STRIDE = 4
+BALL_STRIDE = 2
 CROP = 320
 INPUT_HEIGHT = 540
 ROLES = ["player", "goalkeeper", "referee"]
@@ -33,7 +36,8 @@ PANORAMIC = {0: -1, 1: "ball"}
 PANORAMIC_VALID_CLIPS = ("1st_5", "2nd_4")
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-OUTPUTS = ["person", "ball", "player", "goalkeeper", "referee", "w", "h", "dx", "dy"]
+OUTPUTS = ["person", "player", "goalkeeper", "referee", "w", "h", "dx", "dy"]
+BALL_OUTPUTS = ["ball", "dx", "dy"]
 
 
 def conv_bn(cin, cout, stride=1):
@@ -56,19 +60,25 @@ class Net(nn.Module):
         self.laterals = nn.ModuleList([nn.Conv2d(c, 32, 1) for c in (32, 64, 96, 128)])
         self.head = nn.Sequential(nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(32, len(OUTPUTS), 3, 1, 1))
         nn.init.constant_(self.head[2].bias[0], -2.2)
-        nn.init.constant_(self.head[2].bias[1], -4.6)
+        # The ball branch: the first stage's stride-2 features plus the stride-4 pyramid, upsampled.
+        self.ball_lateral = nn.Conv2d(16, 8, 1)
+        self.ball_top = nn.Conv2d(32, 8, 1)
+        self.ball_head = nn.Sequential(nn.ReLU(inplace=True), nn.Conv2d(8, 8, 3, 1, 1), nn.ReLU(inplace=True),
+                                       nn.Conv2d(8, len(BALL_OUTPUTS), 3, 1, 1))
+        nn.init.constant_(self.ball_head[3].bias[0], -4.6)
 
     def forward(self, x):
         feats = []
-        for i, stage in enumerate(self.stages):
+        for stage in self.stages:
             x = stage(x)
-            if i >= 1:
-                feats.append(x)
-        p = self.laterals[3](feats[3])
+            feats.append(x)
+        p = self.laterals[3](feats[4])
         for i in (2, 1, 0):
-            lat = self.laterals[i](feats[i])
+            lat = self.laterals[i](feats[i + 1])
             p = lat + F.interpolate(p, size=lat.shape[-2:], mode="bilinear", align_corners=False)
-        return self.head(p)
+        fine = self.ball_lateral(feats[0])
+        b = fine + F.interpolate(self.ball_top(p), size=fine.shape[-2:], mode="bilinear", align_corners=False)
+        return self.head(p), self.ball_head(b)
 
 
 def load_footandball(net, path):
@@ -157,26 +167,33 @@ def sample(frame, rng, scale_range):
 
 
 def targets(objects, size):
-    """CenterNet targets on the stride-4 grid: gaussian maps, and size, offset and role at object centres."""
+    """CenterNet targets: people on the stride-4 grid (gaussian map, and size, offset and role at centres),
+    the ball on the stride-2 grid (gaussian map and offset)."""
     g = size // STRIDE
-    heat = np.zeros((2, g, g), np.float32)
+    heat = np.zeros((g, g), np.float32)
     reg = np.zeros((4, g, g), np.float32)
     reg_mask = np.zeros((g, g), np.float32)
     role = np.full((g, g), -1, np.int64)
     role_dist = np.full((g, g), np.inf, np.float32)
     ys, xs = np.mgrid[0:g, 0:g]
+    gb = size // BALL_STRIDE
+    ball = np.zeros((3, gb, gb), np.float32)  # heat, dx, dy
+    ball_mask = np.zeros((gb, gb), np.float32)
+    bys, bxs = np.mgrid[0:gb, 0:gb]
     for kind, x, y, w, h in objects:
+        if kind == "ball":
+            cx, cy = x / BALL_STRIDE, y / BALL_STRIDE
+            ix, iy = min(int(cx), gb - 1), min(int(cy), gb - 1)
+            sigma = max(0.7, min(w, h) / BALL_STRIDE / 4)
+            np.maximum(ball[0], np.exp(-((bxs - ix) ** 2 + (bys - iy) ** 2) / (2 * sigma * sigma)), out=ball[0])
+            ball[:, iy, ix] = (1.0, cx - ix, cy - iy)
+            ball_mask[iy, ix] = 1.0
+            continue
         cx, cy = x / STRIDE, y / STRIDE
         ix, iy = min(int(cx), g - 1), min(int(cy), g - 1)
-        if kind == "ball":
-            channel, sx, sy = 1, 0.6, 0.6
-        else:
-            channel, sx, sy = 0, max(0.5, w / STRIDE / 6), max(0.5, h / STRIDE / 6)
-        gauss = np.exp(-((xs - ix) ** 2) / (2 * sx * sx) - ((ys - iy) ** 2) / (2 * sy * sy))
-        np.maximum(heat[channel], gauss, out=heat[channel])
-        heat[channel, iy, ix] = 1.0
-        if kind == "ball":
-            continue
+        sx, sy = max(0.5, w / STRIDE / 6), max(0.5, h / STRIDE / 6)
+        np.maximum(heat, np.exp(-((xs - ix) ** 2) / (2 * sx * sx) - ((ys - iy) ** 2) / (2 * sy * sy)), out=heat)
+        heat[iy, ix] = 1.0
         reg[:, iy, ix] = (math.log(max(w, 1) / STRIDE), math.log(max(h, 1) / STRIDE), cx - ix, cy - iy)
         reg_mask[iy, ix] = 1.0
         if kind >= 0:
@@ -186,16 +203,7 @@ def targets(objects, size):
                     d = (jx + 0.5 - cx) ** 2 + (jy + 0.5 - cy) ** 2
                     if 0 <= jx < g and 0 <= jy < g and d < role_dist[jy, jx]:
                         role_dist[jy, jx], role[jy, jx] = d, kind
-    # The ball's offset is learnt too: it is what places the ball within a few pixels.
-    ball_off = np.zeros((2, g, g), np.float32)
-    ball_mask = np.zeros((g, g), np.float32)
-    for kind, x, y, w, h in objects:
-        if kind == "ball":
-            cx, cy = x / STRIDE, y / STRIDE
-            ix, iy = min(int(cx), g - 1), min(int(cy), g - 1)
-            ball_off[:, iy, ix] = (cx - ix, cy - iy)
-            ball_mask[iy, ix] = 1.0
-    return heat, reg, reg_mask, role, ball_off, ball_mask
+    return heat, reg, reg_mask, role, ball, ball_mask
 
 
 def focal(pred_logits, gt):
@@ -208,16 +216,18 @@ def focal(pred_logits, gt):
 
 
 def losses(out, batch):
-    heat, reg, reg_mask, role, ball_off, ball_mask = batch
-    l_person = focal(out[:, 0], heat[:, 0])
-    l_ball = focal(out[:, 1], heat[:, 1])
+    maps, ball_maps = out
+    heat, reg, reg_mask, role, ball, ball_mask = batch
+    l_person = focal(maps[:, 0], heat)
+    l_ball = focal(ball_maps[:, 0], ball[:, 0])
     m = reg_mask.unsqueeze(1)
     n = reg_mask.sum().clamp(min=1)
-    l_size = (F.smooth_l1_loss(out[:, 5:7], reg[:, 0:2], reduction="none") * m).sum() / n
-    l_off = (F.l1_loss(out[:, 7:9], reg[:, 2:4], reduction="none") * m).sum() / n
+    l_size = (F.smooth_l1_loss(maps[:, 4:6], reg[:, 0:2], reduction="none") * m).sum() / n
+    l_off = (F.l1_loss(maps[:, 6:8], reg[:, 2:4], reduction="none") * m).sum() / n
+    # The ball's offset is learnt too: it is what places the ball within a few pixels.
     bm = ball_mask.unsqueeze(1)
-    l_ball_off = (F.l1_loss(out[:, 7:9], ball_off, reduction="none") * bm).sum() / bm.sum().clamp(min=1)
-    l_role = F.cross_entropy(out[:, 2:5], role, ignore_index=-1) if (role >= 0).any() else out.sum() * 0
+    l_ball_off = (F.l1_loss(ball_maps[:, 1:3], ball[:, 1:3], reduction="none") * bm).sum() / bm.sum().clamp(min=1)
+    l_role = F.cross_entropy(maps[:, 1:4], role, ignore_index=-1) if (role >= 0).any() else maps.sum() * 0
     return l_person + l_ball + l_size + l_off + l_ball_off + l_role
 
 
@@ -264,12 +274,17 @@ class Exported(nn.Module):
         self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
 
     def forward(self, images):
-        out = self.net((images - self.mean) / self.std)
-        heat = torch.sigmoid(out[:, 0:2])
-        peaks = heat * (F.max_pool2d(heat, 3, 1, 1) == heat).float()
-        roles = torch.softmax(out[:, 2:5], dim=1)
-        size = torch.exp(out[:, 5:7]) * STRIDE
-        return torch.cat([peaks, roles, size, out[:, 7:9]], dim=1)
+        maps, ball_maps = self.net((images - self.mean) / self.std)
+        person = torch.sigmoid(maps[:, 0:1])
+        ball = torch.sigmoid(ball_maps[:, 0:1])
+        roles = torch.softmax(maps[:, 1:4], dim=1)
+        size = torch.exp(maps[:, 4:6]) * STRIDE
+        return (torch.cat([peaks(person), roles, size, maps[:, 6:8]], dim=1),
+                torch.cat([peaks(ball), ball_maps[:, 1:3]], dim=1))
+
+
+def peaks(heat):
+    return heat * (F.max_pool2d(heat, 3, 1, 1) == heat).float()
 
 
 def input_size(w, h):
@@ -286,14 +301,14 @@ def predict(model, frame):
     rw, rh = round(W * s), round(H * s)
     canvas = np.zeros((ih, iw, 3), np.float32)
     canvas[:rh, :rw] = np.asarray(img.resize((rw, rh), Image.BILINEAR), np.float32) / 255.0
-    out = model(torch.from_numpy(canvas).permute(2, 0, 1)[None])[0].numpy()
+    out, ball = (o[0].numpy() for o in model(torch.from_numpy(canvas).permute(2, 0, 1)[None]))
     people, balls = [], []
     for y, x in zip(*np.nonzero(out[0] > 0.05)):
-        cx, cy = (x + out[7, y, x]) * STRIDE / s, (y + out[8, y, x]) * STRIDE / s
-        w, h = out[5, y, x] / s, out[6, y, x] / s
-        people.append((float(out[0, y, x]), int(np.argmax(out[2:5, y, x])), (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)))
-    for y, x in zip(*np.nonzero(out[1] > 0.01)):
-        balls.append((float(out[1, y, x]), ((x + out[7, y, x]) * STRIDE / s, (y + out[8, y, x]) * STRIDE / s)))
+        cx, cy = (x + out[6, y, x]) * STRIDE / s, (y + out[7, y, x]) * STRIDE / s
+        w, h = out[4, y, x] / s, out[5, y, x] / s
+        people.append((float(out[0, y, x]), int(np.argmax(out[1:4, y, x])), (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)))
+    for y, x in zip(*np.nonzero(ball[0] > 0.01)):
+        balls.append((float(ball[0, y, x]), ((x + ball[1, y, x]) * BALL_STRIDE / s, (y + ball[2, y, x]) * BALL_STRIDE / s)))
     return people, sorted(balls, reverse=True)
 
 
@@ -449,16 +464,19 @@ def export(net, args, broadcast_valid, panoramic_valid, start, say):
     json.dump({"metrics": metrics, "people": people_table, "ball": ball_table}, open(os.path.join(args.work, "metrics.json"), "w"), indent=1)
 
     dummy = torch.zeros(1, 3, 544, 960)
-    torch.onnx.export(model, (dummy,), args.out, input_names=["images"], output_names=["maps"], opset_version=17,
-                      dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, "maps": {0: "batch", 2: "h", 3: "w"}},
+    torch.onnx.export(model, (dummy,), args.out, input_names=["images"], output_names=["maps", "ball"], opset_version=17,
+                      dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, "maps": {0: "batch", 2: "h", 3: "w"},
+                                    "ball": {0: "batch", 2: "bh", 3: "bw"}},
                       dynamo=False)
     import onnx
     m = onnx.load(args.out)
     meta = {
-        "tacticeye_format": "centernet-1",
+        "tacticeye_format": "centernet-2",
         "stride": str(STRIDE),
+        "ball_stride": str(BALL_STRIDE),
         "input_height": str(INPUT_HEIGHT),
         "channels": ",".join(OUTPUTS),
+        "ball_channels": ",".join(BALL_OUTPUTS),
         "person_threshold": str(person_t),
         "ball_threshold": str(ball_t),
         "seed": str(args.seed),

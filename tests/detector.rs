@@ -75,10 +75,10 @@ fn the_shipped_model_scores_on_the_labelled_broadcast_frames() {
     let s = &report["score"];
     let get = |k: &str| s[k].as_f64().unwrap();
     // Floors a little under what the shipped model measured (models/MODEL_CARD.md): a worse model fails.
-    assert!(get("people_recall") >= 0.89, "{s}");
+    assert!(get("people_recall") >= 0.9, "{s}");
     assert!(get("people_precision") >= 0.9, "{s}");
     assert!(get("role_accuracy") >= 0.92, "{s}");
-    assert!(get("ball_hit_rate") >= 0.45 && get("ball_precision") >= 0.85, "{s}");
+    assert!(get("ball_hit_rate") >= 0.55 && get("ball_precision") >= 0.85, "{s}");
 }
 
 #[test]

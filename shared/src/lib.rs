@@ -19,6 +19,7 @@ pub mod events;
 pub mod geometry;
 pub mod ids;
 pub mod logging;
+pub mod models;
 pub mod pipeline;
 pub mod pitch;
 pub mod queue;

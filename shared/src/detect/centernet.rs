@@ -1,9 +1,12 @@
-//! TacticEYE's own detector layout (`tacticeye_format = centernet-1` in the model metadata, built by
+//! TacticEYE's own detector layout (`tacticeye_format = centernet-2` in the model metadata, built by
 //! `models/train_detector.py`). The frame is scaled to `input_height` rows and padded right and below to
-//! multiples of 32; input `[N, 3, H, W]` RGB in 0..1. Output `[N, 9, H/stride, W/stride]`, one cell per
-//! `stride` input pixels: person and ball scores already reduced to 3x3 peaks (0 elsewhere), the person's
-//! role probabilities (player, goalkeeper, referee), box width and height in input pixels, and the object
-//! centre's offset within its cell.
+//! multiples of 32; input `[N, 3, H, W]` RGB in 0..1. Two outputs, scores already reduced to 3x3 peaks
+//! (0 elsewhere):
+//! - people, `[N, 8, H/stride, W/stride]`, one cell per `stride` input pixels: the person score, the role
+//!   probabilities (player, goalkeeper, referee), box width and height in input pixels, and the centre's
+//!   offset within its cell;
+//! - the ball, `[N, 3, H/ball_stride, W/ball_stride]`, on a finer grid because a ball is a few pixels
+//!   wide: the ball score and the centre's offset within its cell.
 
 use ndarray::ArrayView3;
 
@@ -11,8 +14,9 @@ use super::{Class, Detection, Detections, nms};
 use crate::geometry::BBox;
 use crate::source::Frame;
 
-pub const FORMAT: &str = "centernet-1";
-const CHANNELS: [&str; 9] = ["person", "ball", "player", "goalkeeper", "referee", "w", "h", "dx", "dy"];
+pub const FORMAT: &str = "centernet-2";
+const CHANNELS: [&str; 8] = ["person", "player", "goalkeeper", "referee", "w", "h", "dx", "dy"];
+const BALL_CHANNELS: [&str; 3] = ["ball", "dx", "dy"];
 const ROLES: [Class; 3] = [Class::Player, Class::Goalkeeper, Class::Referee];
 /// The model finds the ball's centre, not its extent: a box of a typical ball's size at the input scale.
 const BALL_SIDE: f64 = 6.0;
@@ -24,6 +28,7 @@ const PERSON_IOU: f64 = 0.5;
 #[derive(Clone, Debug, PartialEq)]
 pub struct CenterNetDecoder {
     pub stride: f64,
+    pub ball_stride: f64,
     pub input_height: u32,
     pub person_threshold: f32,
     pub ball_threshold: f32,
@@ -36,18 +41,26 @@ impl CenterNetDecoder {
             let v = get(key).ok_or_else(|| anyhow::anyhow!("metadata `{key}` is missing"))?;
             v.trim().parse().map_err(|_| anyhow::anyhow!("metadata `{key}` is not a number: {v:?}"))
         };
-        let channels = get("channels").unwrap_or_default();
-        if channels.split(',').map(str::trim).ne(CHANNELS) {
-            anyhow::bail!("metadata `channels` must be {}, got {channels:?}", CHANNELS.join(","));
+        for (key, want) in [("channels", &CHANNELS[..]), ("ball_channels", &BALL_CHANNELS[..])] {
+            let got = get(key).unwrap_or_default();
+            if got.split(',').map(str::trim).ne(want.iter().copied()) {
+                anyhow::bail!("metadata `{key}` must be {}, got {got:?}", want.join(","));
+            }
         }
         let decoder = CenterNetDecoder {
             stride: number("stride")?,
+            ball_stride: number("ball_stride")?,
             input_height: number("input_height")? as u32,
             person_threshold: number("person_threshold")? as f32,
             ball_threshold: number("ball_threshold")? as f32,
         };
-        if !(decoder.stride >= 1.0 && decoder.input_height >= 32) {
-            anyhow::bail!("metadata stride {} / input_height {} are not usable", decoder.stride, decoder.input_height);
+        if !(decoder.stride >= 1.0 && decoder.ball_stride >= 1.0 && decoder.input_height >= 32) {
+            anyhow::bail!(
+                "metadata stride {} / ball_stride {} / input_height {} are not usable",
+                decoder.stride,
+                decoder.ball_stride,
+                decoder.input_height
+            );
         }
         Ok(decoder)
     }
@@ -59,47 +72,49 @@ impl CenterNetDecoder {
         (scale, pad(width as f64 * scale), pad(self.input_height as f64))
     }
 
-    pub fn check_shape(&self, shape: &[usize]) -> anyhow::Result<()> {
-        if shape.len() != 4 || shape[1] != CHANNELS.len() {
-            anyhow::bail!("model output must be [N, {}, H/stride, W/stride], got {shape:?}", CHANNELS.len());
+    /// The people output's shape, then the ball output's.
+    pub fn check_shapes(&self, people: &[usize], ball: &[usize]) -> anyhow::Result<()> {
+        for (name, shape, want, stride) in
+            [("people", people, CHANNELS.len(), "stride"), ("ball", ball, BALL_CHANNELS.len(), "ball_stride")]
+        {
+            if shape.len() != 4 || shape[1] != want {
+                anyhow::bail!("the {name} output must be [N, {want}, H/{stride}, W/{stride}], got {shape:?}");
+            }
         }
         Ok(())
     }
 
-    /// One frame's `[9, rows, cols]` maps to detections in the frame's pixels.
-    pub fn decode(&self, maps: ArrayView3<f32>, frame: &Frame, scale: f64) -> Detections {
-        let (rows, cols) = (maps.shape()[1], maps.shape()[2]);
+    /// One frame's `[8, rows, cols]` people maps and `[3, rows, cols]` ball maps to detections in the
+    /// frame's pixels.
+    pub fn decode(&self, maps: ArrayView3<f32>, ball: ArrayView3<f32>, frame: &Frame, scale: f64) -> Detections {
         let mut people = Vec::new();
-        let mut balls = Vec::new();
-        let at = |y: usize, x: usize| {
-            let cx = (x as f64 + maps[[7, y, x]] as f64) * self.stride / scale;
-            let cy = (y as f64 + maps[[8, y, x]] as f64) * self.stride / scale;
-            (cx, cy)
-        };
-        for y in 0..rows {
-            for x in 0..cols {
-                let person = maps[[0, y, x]];
-                if person >= self.person_threshold {
-                    let role = (0..3).max_by(|&a, &b| maps[[2 + a, y, x]].total_cmp(&maps[[2 + b, y, x]])).unwrap_or(0);
-                    let (cx, cy) = at(y, x);
-                    let (w, h) = (maps[[5, y, x]] as f64 / scale, maps[[6, y, x]] as f64 / scale);
-                    people.push(Detection {
-                        bbox: BBox::from_center(cx, cy, w, h).clip(frame.width, frame.height),
-                        confidence: person as f64,
-                        class: ROLES[role],
-                    });
-                }
-                let ball = maps[[1, y, x]];
-                if ball >= self.ball_threshold {
-                    let (cx, cy) = at(y, x);
-                    let side = BALL_SIDE / scale;
-                    balls.push(Detection {
-                        bbox: BBox::from_center(cx, cy, side, side).clip(frame.width, frame.height),
-                        confidence: ball as f64,
-                        class: Class::Ball,
-                    });
-                }
+        for ((y, x), &score) in maps.index_axis(ndarray::Axis(0), 0).indexed_iter() {
+            if score < self.person_threshold {
+                continue;
             }
+            let role = (0..3).max_by(|&a, &b| maps[[1 + a, y, x]].total_cmp(&maps[[1 + b, y, x]])).unwrap_or(0);
+            let cx = (x as f64 + maps[[6, y, x]] as f64) * self.stride / scale;
+            let cy = (y as f64 + maps[[7, y, x]] as f64) * self.stride / scale;
+            let (w, h) = (maps[[4, y, x]] as f64 / scale, maps[[5, y, x]] as f64 / scale);
+            people.push(Detection {
+                bbox: BBox::from_center(cx, cy, w, h).clip(frame.width, frame.height),
+                confidence: score as f64,
+                class: ROLES[role],
+            });
+        }
+        let mut balls = Vec::new();
+        for ((y, x), &score) in ball.index_axis(ndarray::Axis(0), 0).indexed_iter() {
+            if score < self.ball_threshold {
+                continue;
+            }
+            let cx = (x as f64 + ball[[1, y, x]] as f64) * self.ball_stride / scale;
+            let cy = (y as f64 + ball[[2, y, x]] as f64) * self.ball_stride / scale;
+            let side = BALL_SIDE / scale;
+            balls.push(Detection {
+                bbox: BBox::from_center(cx, cy, side, side).clip(frame.width, frame.height),
+                confidence: score as f64,
+                class: Class::Ball,
+            });
         }
         // Roles differ but a person is one person: suppression across roles.
         people.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -123,7 +138,13 @@ mod tests {
     use super::*;
 
     fn decoder() -> CenterNetDecoder {
-        CenterNetDecoder { stride: 4.0, input_height: 540, person_threshold: 0.3, ball_threshold: 0.5 }
+        CenterNetDecoder {
+            stride: 4.0,
+            ball_stride: 2.0,
+            input_height: 540,
+            person_threshold: 0.3,
+            ball_threshold: 0.5,
+        }
     }
 
     fn frame() -> Frame {
@@ -134,7 +155,9 @@ mod tests {
     fn metadata_must_name_the_channels_and_thresholds() {
         let meta = |k: &str| match k {
             "channels" => Some(CHANNELS.join(",")),
+            "ball_channels" => Some(BALL_CHANNELS.join(",")),
             "stride" => Some("4".into()),
+            "ball_stride" => Some("2".into()),
             "input_height" => Some("540".into()),
             "person_threshold" => Some("0.3".into()),
             "ball_threshold" => Some("0.5".into()),
@@ -146,6 +169,8 @@ mod tests {
         assert!(
             CenterNetDecoder::from_metadata(|k| if k == "channels" { Some("a,b".into()) } else { meta(k) }).is_err()
         );
+        let err = CenterNetDecoder::from_metadata(|k| if k == "ball_stride" { None } else { meta(k) }).unwrap_err();
+        assert!(err.to_string().contains("ball_stride"), "{err}");
     }
 
     #[test]
@@ -158,22 +183,24 @@ mod tests {
 
     #[test]
     fn peaks_decode_to_boxes_in_frame_pixels_with_roles_and_the_ball() {
-        let mut maps = Array3::<f32>::zeros((9, 136, 240));
+        let mut maps = Array3::<f32>::zeros((8, 136, 240));
         // A referee centred at input (41, 82): cell (10, 20) plus offset (0.25, 0.5); box 12 x 28 input px.
-        for (c, v) in [(0, 0.9), (4, 0.8), (2, 0.1), (3, 0.1), (5, 12.0), (6, 28.0), (7, 0.25), (8, 0.5)] {
+        for (c, v) in [(0, 0.9), (3, 0.8), (1, 0.1), (2, 0.1), (4, 12.0), (5, 28.0), (6, 0.25), (7, 0.5)] {
             maps[[c, 20, 10]] = v;
         }
-        // Below the person threshold: nothing.
+        // Below the thresholds: nothing.
         maps[[0, 50, 50]] = 0.2;
-        // The ball at input (402, 202).
-        maps[[1, 50, 100]] = 0.7;
-        maps[[7, 50, 100]] = 0.5;
-        maps[[8, 50, 100]] = 0.5;
-        let dets = decoder().decode(maps.view(), &frame(), 0.5);
+        let mut ball = Array3::<f32>::zeros((3, 272, 480));
+        ball[[0, 10, 10]] = 0.4;
+        // The ball at input (201, 101): cell (100, 50) of the stride-2 grid plus offset (0.5, 0.5).
+        for (c, v) in [(0, 0.7), (1, 0.5), (2, 0.5)] {
+            ball[[c, 50, 100]] = v;
+        }
+        let dets = decoder().decode(maps.view(), ball.view(), &frame(), 0.5);
         assert_eq!(dets.len(), 2, "{dets:?}");
         assert_eq!(dets[0].class, Class::Referee);
         assert_eq!(dets[0].bbox, BBox::from_center(82.0, 164.0, 24.0, 56.0));
         assert_eq!(dets[1].class, Class::Ball);
-        assert_eq!(dets[1].bbox.center(), (804.0, 404.0));
+        assert_eq!(dets[1].bbox.center(), (402.0, 202.0));
     }
 }

@@ -93,34 +93,11 @@ impl DetectorChoice {
     }
 }
 
-/// Where the shipped default model is looked for, in order.
-pub fn default_model_paths() -> Vec<PathBuf> {
-    let mut paths = Vec::new();
-    if let Some(p) = std::env::var_os("TACTICEYE_MODEL") {
-        paths.push(PathBuf::from(p));
-    }
-    if let Ok(exe) = std::env::current_exe()
-        && let Some(dir) = exe.parent()
-    {
-        paths.push(dir.join("models/tacticeye-detector.onnx"));
-        paths.push(dir.join("../../models/tacticeye-detector.onnx"));
-    }
-    paths.push(PathBuf::from("models/tacticeye-detector.onnx"));
-    paths
-}
-
 pub fn open(choice: &DetectorChoice) -> anyhow::Result<Box<dyn Detector>> {
     match choice {
         DetectorChoice::Truth { truth, noise } => Ok(Box::new(truth::TruthDetector::open(truth, noise.clone())?)),
         DetectorChoice::Onnx(path) => Ok(Box::new(onnx::OnnxDetector::open(path)?)),
-        DetectorChoice::Default => match default_model_paths().into_iter().find(|p| p.is_file()) {
-            Some(path) => Ok(Box::new(onnx::OnnxDetector::open(&path)?)),
-            None => anyhow::bail!(
-                "the default detector was not found (looked for {}); set TACTICEYE_MODEL to \
-                 tacticeye-detector.onnx or pass --detector PATH.onnx",
-                default_model_paths().iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            ),
-        },
+        DetectorChoice::Default => Ok(Box::new(onnx::OnnxDetector::open(&crate::models::DETECTOR.find()?)?)),
     }
 }
 

@@ -68,6 +68,49 @@ fn threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
+/// An ONNX Runtime session over the model at `path`, and the model's identity (`onnx:` and its MD5).
+pub(crate) fn session(path: &Path) -> anyhow::Result<(Session, String)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
+    let env = environment()?;
+    let unusable = |e: &dyn std::fmt::Display| anyhow::anyhow!("{} is not a usable ONNX model: {e}", path.display());
+    let mut builder = Session::builder(&env).map_err(|e| unusable(&e))?;
+    // On the GPU worker (`TACTICEYE_EXECUTION=cuda`, ONNX Runtime built with CUDA); falls back to the
+    // CPU, with a warning in the log, where the provider cannot load.
+    if std::env::var("TACTICEYE_EXECUTION").is_ok_and(|e| e == "cuda") {
+        builder = builder.with_execution_providers([ort::ep::CUDA::default().build()]).map_err(|e| unusable(&e))?;
+    }
+    let session = builder
+        .with_intra_threads(threads())
+        .map_err(|e| unusable(&e))?
+        .commit_from_memory(&bytes)
+        .map_err(|e| unusable(&e))?;
+    Ok((session, format!("onnx:{:x}", <md5::Md5 as md5::Digest>::digest(&bytes))))
+}
+
+/// Scales `frame` into `dst` (one `[3, H, W]` slice of a batch, RGB in 0..1) at `placement`, the rest
+/// left as filled.
+pub(crate) fn fill(resizer: &mut Resizer, frame: &Frame, at: Placement, dst: ArrayViewMut3<f32>) -> anyhow::Result<()> {
+    let (h, w) = (dst.shape()[1], dst.shape()[2]);
+    let rw = ((frame.width as f64 * at.scale).round() as u32).clamp(1, w as u32 - at.px as u32);
+    let rh = ((frame.height as f64 * at.scale).round() as u32).clamp(1, h as u32 - at.py as u32);
+    let src = ImageRef::new(frame.width, frame.height, &frame.rgb, PixelType::U8x3)?;
+    let mut resized = Image::new(rw, rh, PixelType::U8x3);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
+    resizer.resize(&src, &mut resized, &options)?;
+    let plane = h * w;
+    let dst = dst.into_slice().context("input tensor is not contiguous")?;
+    let (px, py) = (at.px as usize, at.py as usize);
+    for (y, row) in resized.buffer().chunks_exact(rw as usize * 3).enumerate() {
+        let start = (y + py) * w + px;
+        for (x, rgb) in row.chunks_exact(3).enumerate() {
+            for c in 0..3 {
+                dst[c * plane + start + x] = rgb[c] as f32 / 255.0;
+            }
+        }
+    }
+    Ok(())
+}
+
 enum Layout {
     CenterNet(CenterNetDecoder),
     /// A fixed `width` x `height` letterbox.
@@ -90,21 +133,9 @@ pub struct OnnxDetector {
 
 impl OnnxDetector {
     pub fn open(path: &Path) -> anyhow::Result<OnnxDetector> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read model {}", path.display()))?;
-        let env = environment()?;
+        let (session, identity) = session(path)?;
         let unusable =
             |e: &dyn std::fmt::Display| anyhow::anyhow!("{} is not a usable ONNX model: {e}", path.display());
-        let mut builder = Session::builder(&env).map_err(|e| unusable(&e))?;
-        // On the GPU worker (`TACTICEYE_EXECUTION=cuda`, ONNX Runtime built with CUDA); falls back to the
-        // CPU, with a warning in the log, where the provider cannot load.
-        if std::env::var("TACTICEYE_EXECUTION").is_ok_and(|e| e == "cuda") {
-            builder = builder.with_execution_providers([ort::ep::CUDA::default().build()]).map_err(|e| unusable(&e))?;
-        }
-        let session = builder
-            .with_intra_threads(threads())
-            .map_err(|e| unusable(&e))?
-            .commit_from_memory(&bytes)
-            .map_err(|e| unusable(&e))?;
         let input = session.inputs().first().ok_or_else(|| unusable(&"it has no input"))?;
         let ValueType::Tensor { shape, .. } = input.dtype() else { return Err(unusable(&"its input is not a tensor")) };
         if shape.len() != 4 || shape[1] != 3 {
@@ -115,33 +146,33 @@ impl OnnxDetector {
         let side = |d: i64| if d > 0 { d as u32 } else { 640 };
         let (height, width) = (side(shape[2]), side(shape[3]));
         let layout = Self::layout(&session, width, height).map_err(|e| unusable(&e))?;
-        let digest = format!("{:x}", <md5::Md5 as md5::Digest>::digest(&bytes));
-        Ok(OnnxDetector {
-            session,
-            layout,
-            batch,
-            fixed_batch,
-            identity: format!("onnx:{digest}"),
-            resizer: Resizer::new(),
-        })
+        Ok(OnnxDetector { session, layout, batch, fixed_batch, identity, resizer: Resizer::new() })
     }
 
     /// Which layout the model has, from its metadata, and whether its output fits it.
     fn layout(session: &Session, width: u32, height: u32) -> anyhow::Result<Layout> {
         let metadata = session.metadata()?;
-        let output = session.outputs().first().context("it has no output")?;
-        let ValueType::Tensor { shape, .. } = output.dtype() else { anyhow::bail!("its output is not a tensor") };
-        let shape: Vec<usize> = shape.iter().map(|&d| d.max(1) as usize).collect();
+        let shapes = session
+            .outputs()
+            .iter()
+            .map(|output| match output.dtype() {
+                ValueType::Tensor { shape, .. } => Ok(shape.iter().map(|&d| d.max(1) as usize).collect()),
+                _ => anyhow::bail!("its output {} is not a tensor", output.name()),
+            })
+            .collect::<anyhow::Result<Vec<Vec<usize>>>>()?;
+        let shape = shapes.first().context("it has no output")?;
         if metadata.custom("tacticeye_format").as_deref() == Some(centernet::FORMAT) {
             let decoder = CenterNetDecoder::from_metadata(|k| metadata.custom(k))?;
-            decoder.check_shape(&shape)?;
+            let ball =
+                shapes.get(1).context("it has one output, and our layout's output must be two: people and ball")?;
+            decoder.check_shapes(shape, ball)?;
             Ok(Layout::CenterNet(decoder))
         } else {
             let names = metadata.custom("names").context(
                 "it has neither our `tacticeye_format` nor Ultralytics' `names` metadata to map its classes",
             )?;
             let decoder = YoloDecoder::from_names(&names)?;
-            decoder.check_shape(&shape)?;
+            decoder.check_shape(shape)?;
             Ok(Layout::Yolo { decoder, width, height })
         }
     }
@@ -162,47 +193,26 @@ impl OnnxDetector {
         }
     }
 
-    /// Scales `frame` into `dst` (one `[3, H, W]` slice of the batch), at `placement`, the rest left as filled.
-    fn place(&mut self, frame: &Frame, at: Placement, dst: ArrayViewMut3<f32>) -> anyhow::Result<()> {
-        let (h, w) = (dst.shape()[1], dst.shape()[2]);
-        let rw = ((frame.width as f64 * at.scale).round() as u32).clamp(1, w as u32 - at.px as u32);
-        let rh = ((frame.height as f64 * at.scale).round() as u32).clamp(1, h as u32 - at.py as u32);
-        let src = ImageRef::new(frame.width, frame.height, &frame.rgb, PixelType::U8x3)?;
-        let mut resized = Image::new(rw, rh, PixelType::U8x3);
-        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-        self.resizer.resize(&src, &mut resized, &options)?;
-        let plane = h * w;
-        let dst = dst.into_slice().context("input tensor is not contiguous")?;
-        let (px, py) = (at.px as usize, at.py as usize);
-        for (y, row) in resized.buffer().chunks_exact(rw as usize * 3).enumerate() {
-            let start = (y + py) * w + px;
-            for (x, rgb) in row.chunks_exact(3).enumerate() {
-                for c in 0..3 {
-                    dst[c * plane + start + x] = rgb[c] as f32 / 255.0;
-                }
-            }
-        }
-        Ok(())
-    }
-
     fn run_chunk(&mut self, chunk: &[Frame], all: &mut Vec<Detections>) -> anyhow::Result<()> {
         // A fixed-batch model gets its exact batch, padded with blank frames.
         let n = if self.fixed_batch { self.batch } else { chunk.len() };
         // Every frame of a chunk has one size, so one geometry.
         let ((h, w), at) = self.geometry(&chunk[0]);
-        let fill = if matches!(self.layout, Layout::Yolo { .. }) { LETTERBOX_GREY } else { 0.0 };
-        let mut input = Array4::<f32>::from_elem((n, 3, h as usize, w as usize), fill);
+        let background = if matches!(self.layout, Layout::Yolo { .. }) { LETTERBOX_GREY } else { 0.0 };
+        let mut input = Array4::<f32>::from_elem((n, 3, h as usize, w as usize), background);
         for (i, frame) in chunk.iter().enumerate() {
-            self.place(frame, at, input.index_axis_mut(Axis(0), i))?;
+            fill(&mut self.resizer, frame, at, input.index_axis_mut(Axis(0), i))?;
         }
         let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input)?])?;
         let out = outputs[0].try_extract_array::<f32>()?;
         match &self.layout {
             Layout::CenterNet(decoder) => {
-                decoder.check_shape(out.shape())?;
+                let ball = outputs[1].try_extract_array::<f32>()?;
+                decoder.check_shapes(out.shape(), ball.shape())?;
                 for (i, frame) in chunk.iter().enumerate() {
                     let maps = out.index_axis(Axis(0), i).into_dimensionality::<Ix3>()?;
-                    all.push(decoder.decode(maps, frame, at.scale));
+                    let ball = ball.index_axis(Axis(0), i).into_dimensionality::<Ix3>()?;
+                    all.push(decoder.decode(maps, ball, frame, at.scale));
                 }
             }
             Layout::Yolo { decoder, .. } => {
