@@ -19,7 +19,7 @@ SHARED := ../shared
 CLIP := $(SHARED)/data/clips/dfl-bundesliga-08fd33_4-848x478.mp4
 MODEL_VENV := .cache/model-venv
 
-.PHONY: demo test lint build deps ffmpeg ort pytools bench lambda model clean
+.PHONY: demo test lint build deps ffmpeg ort pytools bench lambda model pitch-model model-venv clean
 
 demo: deps build
 	mkdir -p $(DEMO)
@@ -74,14 +74,24 @@ lambda: pytools
 	$(VENV)/bin/pip install -q cargo-lambda==1.9.2 ziglang==0.17.1
 	PATH=$(abspath $(VENV))/bin:$$PATH $(CARGO) lambda build --release -p tacticeye-segmenter -p tacticeye-api
 
-# Rebuilds models/tacticeye-detector.onnx from ../shared on the CPU (about 45 minutes on 2 cores; log and
-# checkpoint in .cache/model/). PyTorch from PyPI into its own venv: a tool, not the runtime.
-model:
-	test -d $(SHARED)/data/players-detection || { echo "$(SHARED)/data is needed to train"; exit 1; }
+# Rebuild the shipped models from ../shared on the CPU (logs and checkpoints in .cache/model/ and
+# .cache/pitch/). PyTorch from PyPI into its own venv: a tool, not the runtime.
+FOOTANDBALL := $(SHARED)/models/footandball/model_20201019_1416_final.pth
+
+model-venv:
+	test -d $(SHARED)/data || { echo "$(SHARED)/data is needed to train"; exit 1; }
 	test -x $(MODEL_VENV)/bin/python || python3 -m venv $(MODEL_VENV)
 	$(MODEL_VENV)/bin/pip install -q -r models/requirements.txt
-	$(MODEL_VENV)/bin/python models/train_detector.py --data $(SHARED)/data \
-		--init $(SHARED)/models/footandball/model_20201019_1416_final.pth --out models/tacticeye-detector.onnx
+
+# The detector: about 50 minutes on 2 cores.
+model: model-venv
+	$(MODEL_VENV)/bin/python models/train_detector.py --data $(SHARED)/data --init $(FOOTANDBALL) \
+		--out models/tacticeye-detector.onnx
+
+# The pitch keypoint model.
+pitch-model: model-venv
+	$(MODEL_VENV)/bin/python models/train_pitch.py --data $(SHARED)/data --init $(FOOTANDBALL) \
+		--out models/tacticeye-pitch.onnx
 
 clean:
 	rm -rf .cache $(VENV)

@@ -27,6 +27,9 @@ pub fn ok(cmd: &mut Command) -> Output {
     out
 }
 
+/// Bumped when the truth file gains fields (2: the camera's homography and pitch positions).
+const TRUTH_FORMAT: u32 = 2;
+
 /// Renders a synthetic clip once per (seconds, seed, size) into a shared cache folder and returns its path.
 pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathBuf {
     // Tests of one binary run on threads of one process: one renders, the others wait for it.
@@ -34,7 +37,8 @@ pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathB
     let _guard = RENDERING.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join("tacticeye-test-clips");
     std::fs::create_dir_all(&dir).unwrap();
-    let video = dir.join(format!("s{seconds}-seed{seed}-{width}x{height}.mp4"));
+    // The truth format's version is in the name: a clip cached by an older build lacks newer fields.
+    let video = dir.join(format!("s{seconds}-seed{seed}-{width}x{height}-truth{TRUTH_FORMAT}.mp4"));
     let truth = video.with_extension("truth.json");
     if !(video.is_file() && truth.is_file()) {
         // Render under a temporary name and rename, so that parallel tests never see half a clip.

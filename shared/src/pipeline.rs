@@ -40,6 +40,10 @@ pub struct FrameOutput {
     pub ball: Option<BallPosition>,
     /// Track that owns the ball.
     pub owner: Option<u64>,
+    /// The ball on the pitch, in metres, when calibrated: where its pixel meets the ground, so a ball in
+    /// the air is placed beyond where it is, along the camera's line of sight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ball_pitch: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -50,6 +54,9 @@ pub struct ObjectOutput {
     #[serde(rename = "box")]
     pub bbox: BBox,
     pub confidence: f64,
+    /// Where the player stands (the box's bottom centre) on the pitch, in metres, when calibrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -178,6 +185,7 @@ pub fn process_segment(
             stats.ball_frames += u64::from(ball.is_some());
             stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
             let frame = first_frame + i as u64;
+            let locate = |x: f64, y: f64| config.calibration.as_ref().and_then(|c| c.locate((x, y)));
             FrameOutput {
                 frame,
                 time: frame as f64 / fps,
@@ -191,10 +199,12 @@ pub fn process_segment(
                         role: t.role,
                         bbox: t.bbox,
                         confidence: t.confidence,
+                        pitch: locate((t.bbox.x1 + t.bbox.x2) / 2.0, t.bbox.y2),
                     })
                     .collect(),
                 ball: *ball,
                 owner,
+                ball_pitch: ball.and_then(|b| locate(b.x, b.y)),
             }
         })
         .collect();

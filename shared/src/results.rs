@@ -221,6 +221,8 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
                 "y2",
                 "confidence",
                 "has_ball",
+                "pitch_x",
+                "pitch_y",
             ])?;
             for f in frames {
                 for o in &f.objects {
@@ -237,6 +239,8 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
                         b.y2,
                         o.confidence,
                         f.owner == Some(o.track_id),
+                        o.pitch.map(|p| p[0]),
+                        o.pitch.map(|p| p[1]),
                     ))?;
                 }
                 if let Some(ball) = f.ball {
@@ -252,6 +256,8 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
                         ball.y,
                         None::<f64>,
                         false,
+                        f.ball_pitch.map(|p| p[0]),
+                        f.ball_pitch.map(|p| p[1]),
                     ))?;
                 }
             }

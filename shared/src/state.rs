@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ball::{BallConfig, BallState};
 use crate::events::{PossessionConfig, PossessionState};
 use crate::ids::MatchId;
+use crate::pitch::Calibration;
 use crate::teams::{TeamState, TeamsConfig};
 use crate::track::{TrackerConfig, TrackerState};
 
@@ -17,6 +18,9 @@ pub const SCHEMA_VERSION: u32 = 2;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     pub segment_seconds: f64,
+    /// A fixed camera's calibration: positions are given on the pitch, in metres, too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
     pub tracker: TrackerConfig,
     pub teams: TeamsConfig,
     pub ball: BallConfig,
@@ -27,6 +31,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             segment_seconds: 3.0,
+            calibration: None,
             tracker: TrackerConfig::default(),
             teams: TeamsConfig::default(),
             ball: BallConfig::default(),

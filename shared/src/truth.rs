@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::Class;
 use crate::geometry::BBox;
+use crate::pitch::Homography;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Truth {
@@ -25,6 +26,9 @@ pub struct FrameTruth {
     pub index: u64,
     pub people: Vec<PersonTruth>,
     pub ball: Option<BallTruth>,
+    /// The camera's true homography from image pixels to pitch metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homography: Option<Homography>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,6 +40,9 @@ pub struct PersonTruth {
     pub bbox: BBox,
     /// Share of the figure's pixels not hidden by others, 0..1.
     pub visible: f64,
+    /// Where the person stands on the pitch, in metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +50,9 @@ pub struct BallTruth {
     #[serde(rename = "box")]
     pub bbox: BBox,
     pub visible: f64,
+    /// Where the ball is on the pitch, in metres (it stays on the ground in the simulation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

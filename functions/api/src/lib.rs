@@ -347,6 +347,7 @@ mod tests {
             role: Class::Player,
             bbox: BBox::from([1.0, 2.0, 3.0, 4.0]),
             confidence: 0.9,
+            pitch: Some([30.5, 20.25]),
         };
         let frames = (0..2)
             .map(|f| FrameOutput {
@@ -355,6 +356,7 @@ mod tests {
                 objects: vec![object.clone()],
                 ball: None,
                 owner: None,
+                ball_pitch: None,
             })
             .collect();
         let pass = Event {

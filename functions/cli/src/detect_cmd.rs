@@ -96,19 +96,8 @@ fn table(out: &mut String, path: &Path, frame: &Frame, detections: &[Detection])
     Ok(())
 }
 
-/// Every .jpg/.jpeg/.png of `images_dir`, with `labels_dir/<stem>.txt` as its labels.
-pub fn eval(
-    images_dir: &Path,
-    labels_dir: &Path,
-    classes: &str,
-    iou: f64,
-    detector: &str,
-    json: bool,
-) -> anyhow::Result<()> {
-    let classes = score::parse_classes(classes)?;
-    if !labels_dir.is_dir() {
-        anyhow::bail!("labels folder {} does not exist", labels_dir.display());
-    }
+/// Every .jpg/.jpeg/.png of a folder, sorted; an error when there is none.
+pub fn list_images(images_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(images_dir)
         .with_context(|| format!("cannot read images folder {}", images_dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -122,6 +111,23 @@ pub fn eval(
     if paths.is_empty() {
         anyhow::bail!("no .jpg or .png images in {}", images_dir.display());
     }
+    Ok(paths)
+}
+
+/// Every .jpg/.jpeg/.png of `images_dir`, with `labels_dir/<stem>.txt` as its labels.
+pub fn eval(
+    images_dir: &Path,
+    labels_dir: &Path,
+    classes: &str,
+    iou: f64,
+    detector: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let classes = score::parse_classes(classes)?;
+    if !labels_dir.is_dir() {
+        anyhow::bail!("labels folder {} does not exist", labels_dir.display());
+    }
+    let paths = list_images(images_dir)?;
     let mut detector = open(detector)?;
     let mut tally = Tally::default();
     let mut seconds = 0.0;

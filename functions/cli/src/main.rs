@@ -2,18 +2,21 @@
 //! data folder through the same `ObjectStore` the cloud uses.
 
 mod detect_cmd;
+mod pitch_cmd;
 mod render_cmd;
 mod serve_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tacticeye::analysis;
 use tacticeye::detect::truth::Noise;
 use tacticeye::detect::{self, DetectorChoice};
 use tacticeye::ids::MatchId;
+use tacticeye::pitch::{Calibration, CalibrationFile, Pitch};
 use tacticeye::queue::LocalQueue;
 use tacticeye::results::{self, Format, ResultsError, Summary};
 use tacticeye::segment::FollowOptions;
@@ -82,6 +85,13 @@ enum Command {
         /// Discard this match's checkpoint and results and start over.
         #[arg(long)]
         restart: bool,
+        /// A fixed camera's calibration: JSON `{"points": [{"image": [x, y], "pitch": [x, y]} or
+        /// {"image": [x, y], "keypoint": K}, ...]}`, at least 4 points. Positions then come in metres too.
+        #[arg(long)]
+        calibration: Option<PathBuf>,
+        /// The pitch's length and width in metres, for --calibration.
+        #[arg(long, default_value = "105x68", value_parser = Pitch::parse)]
+        pitch: Pitch,
         /// Live streams: drop a segment received longer ago than this when its turn comes, so the
         /// results stay this close to the stream (0: never drop).
         #[arg(long, default_value_t = 30.0)]
@@ -150,6 +160,30 @@ enum Command {
         iou: f64,
         #[arg(long, default_value = "default")]
         detector: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Calibrate images to the pitch: one line per image (JSON with --json), the homography from the image's
+    /// pixels to pitch metres (origin at keypoint 0's corner), or null where it cannot be found.
+    Calibrate {
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// `default` (our shipped pitch model) or a path to an .onnx model.
+        #[arg(long, default_value = "default")]
+        model: String,
+        /// The pitch's length and width in metres.
+        #[arg(long, default_value = "105x68", value_parser = Pitch::parse)]
+        pitch: Pitch,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score calibration on labelled images (YOLO-pose keypoint labels, <LABELS_DIR>/<image stem>.txt):
+    /// each labelled keypoint's distance in metres from where it is on a 105 x 68 pitch.
+    EvalCalibration {
+        images_dir: PathBuf,
+        labels_dir: PathBuf,
+        #[arg(long, default_value = "default")]
+        model: String,
         #[arg(long)]
         json: bool,
     },
@@ -233,6 +267,15 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
     })
 }
 
+/// A fixed camera's calibration from the user's file; the error names the file.
+fn calibrate_from(path: &Path, pitch: Pitch) -> anyhow::Result<Calibration> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read calibration {}", path.display()))?;
+    let file: CalibrationFile =
+        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a calibration file", path.display()))?;
+    let homography = file.homography(&pitch).with_context(|| format!("calibration {}", path.display()))?;
+    Ok(Calibration { pitch, homography })
+}
+
 fn bar(total: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -260,11 +303,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             truth,
             noise,
             restart,
+            calibration,
+            pitch,
             max_lag,
             reconnect_seconds,
             io_timeout,
         } => {
             let source = Source::parse(&source, source_type)?;
+            let calibration = calibration.map(|path| calibrate_from(&path, pitch)).transpose()?;
+            let config = Config { segment_seconds, calibration, ..Config::default() };
             if source.is_url() {
                 let options = FollowOptions {
                     segment_seconds,
@@ -275,11 +322,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     hand_over_live: false,
                 };
                 let choice = DetectorChoice::parse(&detector, truth, noise)?;
-                return analyze_url(&cli.data_dir, source, match_id, &choice, options, restart).await;
+                return analyze_url(&cli.data_dir, source, match_id, &choice, options, &config, restart).await;
             }
             let truth = truth.unwrap_or_else(|| synth::truth_path(Path::new(&source.location)));
             let choice = DetectorChoice::parse(&detector, Some(truth), noise)?;
-            analyze_file(&store, Path::new(&source.location), match_id, &choice, segment_seconds, restart).await?;
+            analyze_file(&store, Path::new(&source.location), match_id, &choice, &config, restart).await?;
         }
         Command::Summary { match_id, json } => {
             let summary = results::summary(&store, &match_id).await?;
@@ -312,6 +359,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::EvalDetector { images_dir, labels_dir, classes, iou, detector, json } => {
             detect_cmd::eval(&images_dir, &labels_dir, &classes, iou, &detector, json)?
+        }
+        Command::Calibrate { images, model, pitch, json } => pitch_cmd::calibrate(&images, &model, &pitch, json)?,
+        Command::EvalCalibration { images_dir, labels_dir, model, json } => {
+            pitch_cmd::eval(&images_dir, &labels_dir, &model, json)?
         }
         Command::Render { what: RenderWhat::Frame { match_id, frame, out, width } } => {
             render_cmd::frame(&store, &match_id, frame, &out, width).await?
@@ -355,7 +406,7 @@ async fn analyze_file(
     video: &Path,
     match_id: Option<MatchId>,
     choice: &DetectorChoice,
-    segment_seconds: f64,
+    config: &Config,
     restart: bool,
 ) -> anyhow::Result<()> {
     let match_id = match match_id {
@@ -368,10 +419,9 @@ async fn analyze_file(
     if restart {
         analysis::discard(store, &match_id).await?;
     }
-    let config = Config { segment_seconds, ..Config::default() };
-    let manifest = tacticeye::segment::segment_video(store, &match_id, &video, segment_seconds).await?;
+    let manifest = tacticeye::segment::segment_video(store, &match_id, &video, config.segment_seconds).await?;
     let progress = bar(manifest.segments.len() as u64, &format!("analysing {match_id}"));
-    let state = analysis::run(store, &LocalQueue::new(), detector.as_mut(), &manifest, &config, |done, _| {
+    let state = analysis::run(store, &LocalQueue::new(), detector.as_mut(), &manifest, config, |done, _| {
         progress.set_position(done)
     })
     .await?;
@@ -404,6 +454,7 @@ async fn analyze_url(
     match_id: Option<MatchId>,
     choice: &DetectorChoice,
     options: FollowOptions,
+    config: &Config,
     restart: bool,
 ) -> anyhow::Result<()> {
     let match_id = match match_id.or_else(|| source.default_match_id()) {
@@ -421,7 +472,7 @@ async fn analyze_url(
         let done = analysis::load_state(&store, &match_id).await?.map_or(0, |(s, _)| s.next_segment);
         analysis::enqueue(queue.as_ref(), &manifest, done).await?;
     }
-    let config = Config { segment_seconds: options.segment_seconds, ..Config::default() };
+    let config = config.clone();
     let follower = {
         let (store, queue, match_id) = (LocalStore::new(data_dir), queue.clone(), match_id.clone());
         std::thread::spawn(move || {

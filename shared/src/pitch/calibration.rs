@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::homography::residual;
+use super::homography::{Pair, residual};
 use super::{Homography, KEYPOINTS, Pitch};
 
 /// `--calibration FILE`: at least 4 points, each an image pixel and its pitch position, either in metres
@@ -82,7 +82,7 @@ impl CalibrationFile {
 }
 
 /// Four points fit exactly whatever they are; they fix a camera only if no three lie on a line.
-fn spans_a_quadrilateral(pairs: &[((f64, f64), (f64, f64))]) -> bool {
+fn spans_a_quadrilateral(pairs: &[Pair]) -> bool {
     let area =
         |a: (f64, f64), b: (f64, f64), c: (f64, f64)| ((b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)).abs();
     (0..4).all(|skip| {

@@ -5,6 +5,10 @@ use rand::SeedableRng;
 use rand::seq::index::sample;
 use serde::{Deserialize, Serialize};
 
+/// A point of one plane, and a point with where it should map to.
+pub type Point = (f64, f64);
+pub type Pair = (Point, Point);
+
 /// Maps image pixels `(x, y, 1)` to pitch metres, row-major.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Homography(pub [[f64; 3]; 3]);
@@ -34,7 +38,7 @@ impl Homography {
 
     /// The least-squares homography taking each `from` point to its `to` point (at least 4 pairs, no 3 of
     /// 4 on a line). Both sides are normalised first (Hartley) so pixels and metres weigh alike.
-    pub fn fit(pairs: &[((f64, f64), (f64, f64))]) -> Option<Homography> {
+    pub fn fit(pairs: &[Pair]) -> Option<Homography> {
         if pairs.len() < 4 {
             return None;
         }
@@ -61,11 +65,7 @@ impl Homography {
 
     /// The homography most pairs agree with to within `tolerance` (in `to` units), refitted on them, and
     /// which pairs those are. Minimal samples come from a fixed seed: the same pairs give the same fit.
-    pub fn ransac(
-        pairs: &[((f64, f64), (f64, f64))],
-        tolerance: f64,
-        rounds: usize,
-    ) -> Option<(Homography, Vec<bool>)> {
+    pub fn ransac(pairs: &[Pair], tolerance: f64, rounds: usize) -> Option<(Homography, Vec<bool>)> {
         if pairs.len() < 4 {
             return None;
         }
@@ -97,12 +97,12 @@ pub fn residual(h: &Homography, from: (f64, f64), to: (f64, f64)) -> f64 {
 }
 
 /// Inliers, and their summed error.
-fn score(h: &Homography, pairs: &[((f64, f64), (f64, f64))], tolerance: f64) -> (usize, f64) {
+fn score(h: &Homography, pairs: &[Pair], tolerance: f64) -> (usize, f64) {
     pairs.iter().map(|&(f, t)| residual(h, f, t)).filter(|&r| r <= tolerance).fold((0, 0.0), |(n, s), r| (n + 1, s + r))
 }
 
 /// Three of the four points on one line (either side) fix no homography.
-fn degenerate(pick: &[((f64, f64), (f64, f64))]) -> bool {
+fn degenerate(pick: &[Pair]) -> bool {
     let collinear = |a: (f64, f64), b: (f64, f64), c: (f64, f64), scale: f64| {
         ((b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)).abs() < 1e-3 * scale * scale
     };
@@ -144,7 +144,7 @@ mod tests {
         Homography([[0.08, 0.03, -20.0], [0.002, 0.2, -40.0], [0.00001, 0.0021, 1.0]])
     }
 
-    fn pairs(h: &Homography) -> Vec<((f64, f64), (f64, f64))> {
+    fn pairs(h: &Homography) -> Vec<Pair> {
         let image = [(100.0, 300.0), (1800.0, 320.0), (400.0, 900.0), (1500.0, 1000.0), (960.0, 500.0), (200.0, 700.0)];
         image.iter().map(|&p| (p, h.apply(p).unwrap())).collect()
     }

@@ -7,11 +7,13 @@
 
 mod calibration;
 mod homography;
+pub mod keypoints;
+pub mod score;
 
 use serde::{Deserialize, Serialize};
 
 pub use calibration::{CalibrationError, CalibrationFile, PointPair};
-pub use homography::Homography;
+pub use homography::{Homography, residual};
 
 /// A pitch's length and width in metres.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,29 @@ const GOAL_AREA_DEPTH: f64 = 5.5;
 const GOAL_AREA_WIDTH: f64 = 18.32;
 const PENALTY_SPOT: f64 = 11.0;
 const CENTRE_CIRCLE: f64 = 9.15;
+
+/// A camera calibrated once for a whole match (a fixed camera): the pitch and the homography from the
+/// video's pixels to its metres.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    pub pitch: Pitch,
+    pub homography: Homography,
+}
+
+/// How far beyond the lines a position may be and still be believed (players warm up or take throw-ins
+/// off the pitch); a pixel mapped farther is above the horizon or mis-calibrated.
+const MARGIN_M: f64 = 10.0;
+
+impl Calibration {
+    /// Where an image point on the ground is on the pitch, in metres; `None` far off it.
+    pub fn locate(&self, (x, y): (f64, f64)) -> Option<[f64; 2]> {
+        let (px, py) = self.homography.apply((x, y))?;
+        let inside = (-MARGIN_M..=self.pitch.length + MARGIN_M).contains(&px)
+            && (-MARGIN_M..=self.pitch.width + MARGIN_M).contains(&py);
+        // Centimetres: finer is noise, and it keeps the outputs short.
+        inside.then(|| [(px * 100.0).round() / 100.0, (py * 100.0).round() / 100.0])
+    }
+}
 
 /// How many keypoints the layout has.
 pub const KEYPOINTS: usize = 32;

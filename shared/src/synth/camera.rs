@@ -1,6 +1,8 @@
 //! A broadcast camera: fixed high on the near side of the pitch, panning to follow play.
 //! World: x along the pitch (0..105 m), y across (0 far touchline .. 68 near), z up.
 
+use crate::pitch::Homography;
+
 #[derive(Clone, Copy, Debug)]
 pub struct Camera {
     pos: [f64; 3],
@@ -66,6 +68,20 @@ impl Camera {
     pub fn position(&self) -> [f64; 3] {
         self.pos
     }
+
+    /// The homography from image pixels to ground (pitch) metres: a pinhole camera maps the plane z = 0
+    /// to its image by one.
+    pub fn ground_homography(&self) -> Option<Homography> {
+        // A ground point (x, y, 0) seen along an axis a: a . (p - pos) = a0 x + a1 y - a . pos.
+        let row = |a: [f64; 3]| [a[0], a[1], -dot(a, self.pos)];
+        let (r, u, f) = (row(self.right), row(self.up), row(self.forward));
+        let to_image = Homography(std::array::from_fn(|c| match c {
+            0 => std::array::from_fn(|k| self.cx * f[k] + self.focal * r[k]),
+            1 => std::array::from_fn(|k| self.cy * f[k] - self.focal * u[k]),
+            _ => f,
+        }));
+        to_image.inverse()
+    }
 }
 
 #[cfg(test)]
@@ -82,5 +98,16 @@ mod tests {
         let t = -cam.position()[2] / d[2];
         assert!((cam.position()[0] + t * d[0] - 30.0).abs() < 1e-6);
         assert!((cam.position()[1] + t * d[1] - 20.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_ground_homography_takes_a_ground_point_s_pixel_back_to_it() {
+        let cam = Camera::look_at([52.5, 105.0, 20.0], [40.0, 30.0, 0.0], 35.0, 1280, 720);
+        let h = cam.ground_homography().unwrap();
+        for p in [[30.0, 20.0], [0.0, 68.0], [52.5, 34.0]] {
+            let (u, v, _) = cam.project([p[0], p[1], 0.0]).unwrap();
+            let (x, y) = h.apply((u, v)).unwrap();
+            assert!((x - p[0]).abs() < 1e-6 && (y - p[1]).abs() < 1e-6, "{p:?} -> ({x}, {y})");
+        }
     }
 }

@@ -276,7 +276,7 @@ pub fn render(
     for &o in &owner {
         visible[o as usize] += 1;
     }
-    let mut truth = FrameTruth { index: frame, people: Vec::new(), ball: None };
+    let mut truth = FrameTruth { index: frame, people: Vec::new(), ball: None, homography: cam.ground_homography() };
     for (k, drawn, bounds) in painted {
         let Some((u0, v0, u1, v1)) = bounds else { continue };
         if drawn < 4 {
@@ -285,13 +285,14 @@ pub fn render(
         let bbox = BBox { x1: u0 as f64, y1: v0 as f64, x2: u1 as f64 + 1.0, y2: v1 as f64 + 1.0 };
         let shown = visible[k + 1] as f64 / drawn as f64;
         if k == n {
-            truth.ball = Some(BallTruth { bbox, visible: shown });
+            truth.ball = Some(BallTruth { bbox, visible: shown, pitch: Some(sim.ball) });
         } else {
             let p = &sim.people[k];
             // Cut by the frame edge: count the missing part as hidden.
             let full = cam_full_height(cam, p.pos);
             let in_frame = (bbox.height() / full).min(1.0);
-            truth.people.push(PersonTruth { id: p.id, role: p.role, team: p.team, bbox, visible: shown * in_frame });
+            let (id, role, team, pitch) = (p.id, p.role, p.team, Some(p.pos));
+            truth.people.push(PersonTruth { id, role, team, bbox, visible: shown * in_frame, pitch });
         }
     }
     truth.people.sort_by_key(|p| p.id);

@@ -1,0 +1,148 @@
+//! Finding the pitch's keypoints in a frame with our keypoint model (`tacticeye_format =
+//! pitch-keypoints-1`, built by `models/train_pitch.py`), and the frame's calibration from them.
+//!
+//! Input `[N, 3, input_height, input_width]` RGB in 0..1, the frame letterboxed into it. Output `[N,
+//! keypoints + 2, H/stride, W/stride]`: one score map per keypoint, then the sub-cell offset (x, y).
+
+use std::path::Path;
+
+use anyhow::Context;
+use fast_image_resize::Resizer;
+use ndarray::{Array4, ArrayView3, Axis, Ix3};
+use ort::session::Session;
+use ort::value::TensorRef;
+use serde::{Deserialize, Serialize};
+
+use super::{Homography, KEYPOINTS, Pitch};
+use crate::detect::onnx::{fill, session};
+use crate::detect::yolo::Placement;
+use crate::source::Frame;
+
+pub const FORMAT: &str = "pitch-keypoints-1";
+/// A keypoint whose fit misses it by more than this (metres) is not believed.
+const TOLERANCE_M: f64 = 1.5;
+/// Four points always fit; a fifth that agrees is what makes a calibration trustworthy.
+const MIN_INLIERS: usize = 5;
+const RANSAC_ROUNDS: usize = 200;
+
+/// One keypoint found: its index in the layout, where it is in the frame's pixels, how sure.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Keypoint {
+    pub index: usize,
+    pub x: f64,
+    pub y: f64,
+    pub confidence: f64,
+}
+
+pub struct KeypointModel {
+    session: Session,
+    width: u32,
+    height: u32,
+    stride: f64,
+    pub threshold: f32,
+    resizer: Resizer,
+}
+
+impl KeypointModel {
+    pub fn open(path: &Path) -> anyhow::Result<KeypointModel> {
+        let (session, _) = session(path)?;
+        let unusable = |e: String| anyhow::anyhow!("{} is not a usable pitch model: {e}", path.display());
+        let meta = session.metadata().map_err(|e| unusable(e.to_string()))?;
+        if meta.custom("tacticeye_format").as_deref() != Some(FORMAT) {
+            return Err(unusable(format!("its metadata `tacticeye_format` is not {FORMAT}")));
+        }
+        let number = |key: &str| -> anyhow::Result<f64> {
+            let v = meta.custom(key).ok_or_else(|| unusable(format!("metadata `{key}` is missing")))?;
+            v.trim().parse().map_err(|_| unusable(format!("metadata `{key}` is not a number: {v:?}")))
+        };
+        if number("keypoints")? as usize != KEYPOINTS {
+            return Err(unusable(format!("it must find the {KEYPOINTS} keypoints of our layout")));
+        }
+        let (width, height) = (number("input_width")? as u32, number("input_height")? as u32);
+        let (stride, threshold) = (number("stride")?, number("threshold")? as f32);
+        drop(meta);
+        Ok(KeypointModel { session, width, height, stride, threshold, resizer: Resizer::new() })
+    }
+
+    /// The keypoints found in each frame (scores at or over the model's threshold), in frame pixels.
+    pub fn find(&mut self, frames: &[Frame]) -> anyhow::Result<Vec<Vec<Keypoint>>> {
+        let mut all = Vec::with_capacity(frames.len());
+        for chunk in frames.chunks(4) {
+            let mut input = Array4::<f32>::zeros((chunk.len(), 3, self.height as usize, self.width as usize));
+            let mut placements = Vec::with_capacity(chunk.len());
+            for (i, frame) in chunk.iter().enumerate() {
+                let scale = (self.width as f64 / frame.width as f64).min(self.height as f64 / frame.height as f64);
+                let at = Placement { scale, px: 0.0, py: 0.0 };
+                fill(&mut self.resizer, frame, at, input.index_axis_mut(Axis(0), i))?;
+                placements.push(at);
+            }
+            let (stride, threshold) = (self.stride, self.threshold);
+            let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input)?])?;
+            let out = outputs[0].try_extract_array::<f32>()?;
+            if out.ndim() != 4 || out.shape()[1] != KEYPOINTS + 2 {
+                anyhow::bail!(
+                    "the pitch model's output must be [N, {}, H/stride, W/stride], got {:?}",
+                    KEYPOINTS + 2,
+                    out.shape()
+                );
+            }
+            for (i, at) in placements.iter().enumerate() {
+                let maps = out.index_axis(Axis(0), i).into_dimensionality::<Ix3>().context("output rank")?;
+                all.push(decode(maps, at, stride, threshold));
+            }
+        }
+        Ok(all)
+    }
+}
+
+/// Each keypoint's best cell, if it scores `threshold` or more.
+fn decode(maps: ArrayView3<f32>, at: &Placement, stride: f64, threshold: f32) -> Vec<Keypoint> {
+    (0..KEYPOINTS)
+        .filter_map(|k| {
+            let map = maps.index_axis(Axis(0), k);
+            let ((y, x), &score) = map.indexed_iter().max_by(|a, b| a.1.total_cmp(b.1))?;
+            (score >= threshold).then(|| Keypoint {
+                index: k,
+                x: (x as f64 + maps[[KEYPOINTS, y, x]] as f64) * stride / at.scale,
+                y: (y as f64 + maps[[KEYPOINTS + 1, y, x]] as f64) * stride / at.scale,
+                confidence: score as f64,
+            })
+        })
+        .collect()
+}
+
+/// The frame's homography from the keypoints found, with the ones it agrees with; `None` when fewer than
+/// `MIN_INLIERS` agree on one.
+pub fn calibrate(found: &[Keypoint], pitch: &Pitch) -> Option<(Homography, Vec<Keypoint>)> {
+    let at = pitch.keypoints();
+    let pairs: Vec<_> = found.iter().map(|k| ((k.x, k.y), at[k.index])).collect();
+    let (h, inliers) = Homography::ransac(&pairs, TOLERANCE_M, RANSAC_ROUNDS)?;
+    let kept: Vec<Keypoint> = found.iter().zip(&inliers).filter(|(_, i)| **i).map(|(k, _)| *k).collect();
+    (kept.len() >= MIN_INLIERS).then_some((h, kept))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keypoints_seen_by_a_camera_calibrate_it_and_an_outlier_is_set_aside() {
+        let pitch = Pitch::default();
+        // A camera's view of the left half: pitch -> image, then the keypoints it sees.
+        let to_image = Homography([[12.0, -4.0, 100.0], [0.3, 9.0, 80.0], [0.0004, -0.002, 1.0]]);
+        let mut found: Vec<Keypoint> = [0, 1, 4, 6, 7, 9, 12, 13, 14, 30]
+            .iter()
+            .map(|&k| {
+                let (x, y) = to_image.apply(pitch.keypoints()[k]).unwrap();
+                Keypoint { index: k, x, y, confidence: 0.9 }
+            })
+            .collect();
+        found[3].x += 60.0;
+        let (h, kept) = calibrate(&found, &pitch).unwrap();
+        assert_eq!(kept.len(), 9);
+        assert!(kept.iter().all(|k| k.index != 6));
+        let (x, y) = h.apply((found[0].x, found[0].y)).unwrap();
+        assert!(x.abs() < 1e-6 && y.abs() < 1e-6, "({x}, {y})");
+        assert!(calibrate(&found[..4], &pitch).is_none(), "four points fit anything");
+    }
+}
