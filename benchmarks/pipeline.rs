@@ -2,8 +2,9 @@
 //! clip and on a real clip scaled to 1080p, and the checkpoint cost per segment early and late in a long
 //! match.
 //!
-//! `pipeline-bench [--seconds N] [--long-minutes M] [--model M.onnx] [--real-clip CLIP]`; prints markdown
-//! tables. ONNX Runtime uses `TACTICEYE_THREADS` threads (default: every core).
+//! `pipeline-bench [--seconds N] [--long-minutes M] [--model M.onnx] [--real-clip CLIP] [--pitch-model P.onnx]`;
+//! prints markdown tables. With a pitch model the real clip runs a second time calibrated by it, to show
+//! what calibration costs. ONNX Runtime uses `TACTICEYE_THREADS` threads (default: every core).
 //! Figures are wall time on this machine: compare ratios within one run.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,9 @@ use tacticeye::analysis;
 use tacticeye::detect::truth::{Noise, TruthDetector};
 use tacticeye::detect::{Detector, onnx::OnnxDetector};
 use tacticeye::ids::MatchId;
-use tacticeye::pipeline::{Segment, StageTimes, process_segment};
+use tacticeye::pipeline::{Models, Segment, StageTimes, process_segment};
+use tacticeye::pitch::keypoints::KeypointModel;
+use tacticeye::pitch::{CalibrationMode, Pitch};
 use tacticeye::segment::{self, Manifest};
 use tacticeye::source;
 use tacticeye::state::{Config, MatchState};
@@ -25,10 +28,11 @@ struct Args {
     long_minutes: f64,
     model: Option<PathBuf>,
     real_clip: Option<PathBuf>,
+    pitch_model: Option<PathBuf>,
 }
 
 fn args() -> Args {
-    let mut a = Args { seconds: 12.0, long_minutes: 10.0, model: None, real_clip: None };
+    let mut a = Args { seconds: 12.0, long_minutes: 10.0, model: None, real_clip: None, pitch_model: None };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().unwrap_or_default();
@@ -37,6 +41,7 @@ fn args() -> Args {
             "--long-minutes" => a.long_minutes = v.parse().expect("--long-minutes M"),
             "--model" => a.model = Some(v.into()),
             "--real-clip" => a.real_clip = Some(v.into()),
+            "--pitch-model" => a.pitch_model = Some(v.into()),
             other => panic!("unknown option {other}"),
         }
     }
@@ -79,18 +84,19 @@ async fn main() -> anyhow::Result<()> {
     println!("| stage | detector | frames/s |\n|---|---|---|");
     println!("| render synthetic frames (incl. H.264 encode) | - | {} |", fps(frames, render));
     println!("| segment (ffmpeg cut + store) | - | {} |", fps(frames, segmenting));
-    for (name, mut detector) in detectors {
-        stage_table(&store, &manifest, detector.as_mut(), &name, frames).await?;
+    for (name, detector) in detectors {
+        stage_table(&store, &manifest, &mut Models::new(detector), &Config::default(), &name, frames).await?;
     }
     if let (Some(clip), Some(model)) = (&args.real_clip, &args.model) {
-        real_clip(work.path(), clip, model).await?;
+        real_clip(work.path(), clip, model, args.pitch_model.as_deref()).await?;
     }
 
     checkpoint_cost(work.path(), args.long_minutes).await
 }
 
-/// A real clip scaled to 1920x1080 (H.264, like a broadcast) through the whole pipeline with `model`.
-async fn real_clip(work: &Path, clip: &Path, model: &Path) -> anyhow::Result<()> {
+/// A real clip scaled to 1920x1080 (H.264, like a broadcast) through the whole pipeline with `model`, then
+/// again calibrated by `pitch_model`.
+async fn real_clip(work: &Path, clip: &Path, model: &Path, pitch_model: Option<&Path>) -> anyhow::Result<()> {
     if !clip.is_file() {
         println!("\n(real clip {} absent: skipped)", clip.display());
         return Ok(());
@@ -112,21 +118,32 @@ async fn real_clip(work: &Path, clip: &Path, model: &Path) -> anyhow::Result<()>
     );
     println!("| stage | detector | frames/s |\n|---|---|---|");
     let name = format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy());
-    stage_table(&store, &manifest, &mut OnnxDetector::open(model)?, &name, frames).await
+    let mut models = Models::new(Box::new(OnnxDetector::open(model)?));
+    stage_table(&store, &manifest, &mut models, &Config::default(), &name, frames).await?;
+    if let Some(path) = pitch_model {
+        let pitch = KeypointModel::open(path)?;
+        let mode = CalibrationMode::Keypoints { pitch: Pitch::default(), model: pitch.identity.clone() };
+        models.pitch = Some(pitch);
+        let config = Config { calibration: Some(mode), ..Config::default() };
+        stage_table(&store, &manifest, &mut models, &config, &format!("{name}, calibrated"), frames).await?;
+    }
+    Ok(())
 }
 
 /// Runs the match and prints each stage's frames per second and the whole's.
 async fn stage_table(
     store: &LocalStore,
     manifest: &Manifest,
-    detector: &mut dyn Detector,
+    models: &mut Models,
+    config: &Config,
     name: &str,
     frames: u64,
 ) -> anyhow::Result<()> {
-    let (decode, times, whole) = run_match(store, manifest, detector).await?;
+    let (decode, times, whole) = run_match(store, manifest, models, config).await?;
     for (stage, d) in [
         ("decode (ffmpeg to RGB)", decode),
         ("detect", times.detect),
+        ("calibrate (pitch keypoints every 5th frame)", times.calibrate),
         ("appearance (shirt colour)", times.appearance),
         ("track", times.track),
         ("teams", times.teams),
@@ -144,12 +161,13 @@ async fn stage_table(
 async fn run_match(
     store: &LocalStore,
     manifest: &Manifest,
-    detector: &mut dyn Detector,
+    models: &mut Models,
+    config: &Config,
 ) -> anyhow::Result<(Duration, StageTimes, Duration)> {
     let mut state = MatchState::new(
         manifest.match_id.clone(),
-        Config::default(),
-        detector.identity(),
+        config.clone(),
+        models.detector.identity(),
         manifest.fingerprint.clone(),
         manifest.fps,
         manifest.width,
@@ -164,7 +182,7 @@ async fn run_match(
         let t = Instant::now();
         let frames = source::decode(file.path(), seg.first_frame)?;
         decode += t.elapsed();
-        let (next, output, t) = process_segment(detector, state, &Segment { index: seg.index, frames: &frames })?;
+        let (next, output, t) = process_segment(models, state, &Segment { index: seg.index, frames: &frames })?;
         times.add(&t);
         store.put(&manifest.match_id.output_key(seg.index), serde_json::to_vec(&output)?, Condition::Always).await?;
         store.put(&manifest.match_id.checkpoint_key(), next.to_json(), Condition::Always).await?;
@@ -184,11 +202,11 @@ async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
     let store = LocalStore::new(work.join("long-data"));
     let id = MatchId::new("long")?;
     let manifest = segment::segment_video(&store, &id, &segment::Video::open(&video)?, 2.0).await?;
-    let mut detector = TruthDetector::open(&synth::truth_path(&video), Noise::default())?;
+    let mut models = Models::new(Box::new(TruthDetector::open(&synth::truth_path(&video), Noise::default())?));
     let mut state = MatchState::new(
         id.clone(),
         Config { segment_seconds: 2.0, ..Config::default() },
-        detector.identity(),
+        models.detector.identity(),
         manifest.fingerprint.clone(),
         manifest.fps,
         manifest.width,
@@ -200,7 +218,7 @@ async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
         let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;
         std::fs::write(file.path(), bytes)?;
         let frames = source::decode(file.path(), seg.first_frame)?;
-        let (next, _, _) = process_segment(&mut detector, state, &Segment { index: seg.index, frames: &frames })?;
+        let (next, _, _) = process_segment(&mut models, state, &Segment { index: seg.index, frames: &frames })?;
         let t = Instant::now();
         let json = next.to_json();
         let size = json.len();

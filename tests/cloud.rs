@@ -15,6 +15,7 @@ use tacticeye::aws;
 use tacticeye::cost::Prices;
 use tacticeye::detect::{DetectorChoice, open, truth::Noise};
 use tacticeye::ids::MatchId;
+use tacticeye::pipeline::Models;
 use tacticeye::queue::{Message, SegmentQueue, SqsQueue};
 use tacticeye::results;
 use tacticeye::segment;
@@ -395,12 +396,12 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
     let fresh = MatchId::new("fresh").unwrap();
     let fresh_manifest =
         segment::segment_video(&store, &fresh, &segment::Video::open(&video).unwrap(), 2.0).await.unwrap();
-    let mut detector = open(&DetectorChoice::Truth { truth: truth.clone(), noise: Noise::default() }).unwrap();
+    let mut models =
+        Models::new(open(&DetectorChoice::Truth { truth: truth.clone(), noise: Noise::default() }).unwrap());
     let config = Config::default();
-    let ahead =
-        analysis::handle(&store, detector.as_mut(), &config, &Message::Segment { match_id: fresh.clone(), index: 3 })
-            .await
-            .unwrap();
+    let ahead = analysis::handle(&store, &mut models, &config, &Message::Segment { match_id: fresh.clone(), index: 3 })
+        .await
+        .unwrap();
     assert!(matches!(ahead, Outcome::Ahead { index: 3, expected: 0 }), "{ahead:?}");
     assert!(store.get(&fresh.output_key(3)).await.unwrap().is_none());
     assert_eq!(analysis::load_state(&store, &fresh).await.unwrap().unwrap().0.next_segment, 0);

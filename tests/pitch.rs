@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tacticeye::pitch::Homography;
 use tacticeye::truth::Truth;
-use tacticeye_tests::{ok, stderr, synthetic_clip, tacticeye};
+use tacticeye_tests::{kill_at_fault, ok, shared_data, stderr, stdout, synthetic_clip, tacticeye};
 
 /// A calibration file of image points and their pitch metres, through the clip's true homography.
 fn calibration_file(dir: &Path, h: &Homography, width: f64, height: f64) -> std::path::PathBuf {
@@ -92,4 +92,76 @@ fn a_calibration_that_fixes_no_camera_is_refused_naming_the_file() {
     let err = stderr(&out);
     assert!(err.contains("goal-line.json") && err.contains("degenerate"), "{err}");
     assert!(!data.join("matches").exists(), "nothing is written");
+}
+
+fn analyze_auto(data: &Path, video: &Path) -> std::process::Command {
+    let mut cmd = tacticeye(data);
+    cmd.arg("analyze").arg(video).args(["--match-id", "m", "--segment-seconds", "2", "--detector", "truth"]);
+    cmd.args(["--noise", "none", "--calibration", "auto"]);
+    cmd
+}
+
+#[test]
+fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
+    let video = synthetic_clip(8, 4, 1280, 720);
+    let dir = tempfile::tempdir().unwrap();
+    let (whole, killed) = (dir.path().join("whole"), dir.path().join("killed"));
+    ok(&mut analyze_auto(&whole, &video));
+    let report: serde_json::Value = serde_json::from_slice(
+        &ok(tacticeye(&whole).args(["evaluate", "m", "--json", "--truth"]).arg(video.with_extension("truth.json")))
+            .stdout,
+    )
+    .unwrap();
+    eprintln!("synthetic 1280x720 with the pitch model: {report}");
+    assert!(report["placed"].as_f64().unwrap() >= 0.9, "{report}");
+    assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
+    assert!(report["position_error_p90_m"].as_f64().unwrap() <= 1.5, "{report}");
+
+    // Killed after the second segment and run again: the same bytes, calibration included.
+    kill_at_fault(&mut analyze_auto(&killed, &video), "after-commit:1");
+    ok(&mut analyze_auto(&killed, &video));
+    let export = |data: &Path| {
+        let out = data.join("export.json");
+        ok(tacticeye(data).args(["export", "m", "--out"]).arg(&out));
+        std::fs::read(out).unwrap()
+    };
+    assert!(export(&whole) == export(&killed), "a resumed calibrated analysis differs from an uninterrupted one");
+}
+
+#[test]
+fn broadcast_frames_calibrate_to_within_a_metre_and_the_dfl_clip_lands_on_the_pitch() {
+    let (Some(images), Some(labels)) =
+        (shared_data("pitch-keypoints/valid/images"), shared_data("pitch-keypoints/valid/labels"))
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(tacticeye(dir.path()).arg("eval-calibration").arg(&images).arg(&labels).arg("--json"));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("pitch-keypoints/valid: {s}");
+    assert!(s["calibrated_share"].as_f64().unwrap() >= 0.9, "{s}");
+    assert!(s["median_m"].as_f64().unwrap() <= 0.6 && s["p90_m"].as_f64().unwrap() <= 2.2, "{s}");
+
+    let first = std::fs::read_dir(&images).unwrap().next().unwrap().unwrap().path();
+    let line = stdout(&ok(tacticeye(dir.path()).arg("calibrate").arg(&first).arg("--json")));
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(v["homography"].as_array().map(|r| r.len()), Some(3), "{v}");
+    assert!(v["keypoints"].as_array().unwrap().len() >= 5, "{v}");
+
+    let Some(clip) = shared_data("clips/dfl-bundesliga-08fd33_4-848x478.mp4") else { return };
+    let data = dir.path().join("data");
+    ok(tacticeye(&data).arg("analyze").arg(&clip).args(["--match-id", "dfl", "--calibration", "auto"]));
+    let export = dir.path().join("dfl.json");
+    ok(tacticeye(&data).args(["export", "dfl", "--out"]).arg(&export));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let objects: Vec<&serde_json::Value> =
+        doc["frames"].as_array().unwrap().iter().flat_map(|f| f["objects"].as_array().unwrap()).collect();
+    let placed: Vec<(f64, f64)> = objects
+        .iter()
+        .filter_map(|o| o["pitch"].as_array().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())))
+        .collect();
+    eprintln!("DFL clip: {} of {} player boxes placed on the pitch", placed.len(), objects.len());
+    assert!(placed.len() * 10 >= objects.len() * 9, "{} of {}", placed.len(), objects.len());
+    // A wide view around the halfway line: everyone between the penalty areas' edges, give or take.
+    assert!(placed.iter().all(|&(x, y)| (10.0..=95.0).contains(&x) && (-3.0..=71.0).contains(&y)));
 }

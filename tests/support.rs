@@ -27,8 +27,8 @@ pub fn ok(cmd: &mut Command) -> Output {
     out
 }
 
-/// Bumped when the truth file gains fields (2: the camera's homography and pitch positions).
-const TRUTH_FORMAT: u32 = 2;
+/// Bumped when the truth file gains fields (3: the camera's homography and pitch positions).
+const TRUTH_FORMAT: u32 = 3;
 
 /// Renders a synthetic clip once per (seconds, seed, size) into a shared cache folder and returns its path.
 pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathBuf {

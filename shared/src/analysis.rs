@@ -8,10 +8,9 @@
 use anyhow::Context;
 
 use crate::clock::{fault_point, unix_now};
-use crate::detect::Detector;
 use crate::events::{Event, EventKind};
 use crate::ids::MatchId;
-use crate::pipeline::{self, Segment, SegmentOutput, StageTimes};
+use crate::pipeline::{self, Models, Segment, SegmentOutput, StageTimes};
 use crate::queue::{Message, SegmentQueue};
 use crate::segment::{Manifest, load_manifest};
 use crate::source;
@@ -115,14 +114,14 @@ impl Outcome {
 /// segment length comes from the match's manifest. The first message of a match writes its checkpoint.
 pub async fn handle<S: ObjectStore>(
     store: &S,
-    detector: &mut dyn Detector,
+    models: &mut Models,
     config: &Config,
     message: &Message,
 ) -> anyhow::Result<Outcome> {
     let id = message.match_id();
     let manifest = load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
     let config = Config { segment_seconds: manifest.segment_seconds, ..config.clone() };
-    let (state, etag) = start(store, &manifest, &config, &detector.identity()).await?;
+    let (state, etag) = start(store, &manifest, &config, &models.detector.identity()).await?;
     let index = match message {
         Message::End { segments, .. } => {
             if state.next_segment < *segments {
@@ -178,8 +177,7 @@ pub async fn handle<S: ObjectStore>(
     if frames.len() as u64 != info.frames {
         anyhow::bail!("segment {index} decoded to {} frames, the manifest says {}", frames.len(), info.frames);
     }
-    let (mut next, mut output, times) =
-        pipeline::process_segment(detector, state, &Segment { index, frames: &frames })?;
+    let (mut next, mut output, times) = pipeline::process_segment(models, state, &Segment { index, frames: &frames })?;
     output.events.splice(0..0, leading);
     // The lag is measured as of the commit, less the two puts themselves.
     let lag = info.received_at.map(|at| unix_now() - at);
@@ -209,12 +207,12 @@ async fn commit<S: ObjectStore>(
 pub async fn run<S: ObjectStore, Q: SegmentQueue>(
     store: &S,
     queue: &Q,
-    detector: &mut dyn Detector,
+    models: &mut Models,
     manifest: &Manifest,
     config: &Config,
     mut progress: impl FnMut(u64, u64),
 ) -> anyhow::Result<MatchState> {
-    let (state, _) = start(store, manifest, config, &detector.identity()).await?;
+    let (state, _) = start(store, manifest, config, &models.detector.identity()).await?;
     let total = manifest.segments.len() as u64;
     progress(state.next_segment, total);
     if state.status == Status::Complete {
@@ -224,7 +222,7 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
     work(
         store,
         queue,
-        detector,
+        models,
         config,
         || false,
         |outcome| {
@@ -242,7 +240,7 @@ pub async fn run<S: ObjectStore, Q: SegmentQueue>(
 pub async fn work<S: ObjectStore, Q: SegmentQueue>(
     store: &S,
     queue: &Q,
-    detector: &mut dyn Detector,
+    models: &mut Models,
     config: &Config,
     more: impl Fn() -> bool,
     mut progress: impl FnMut(&Outcome),
@@ -255,7 +253,7 @@ pub async fn work<S: ObjectStore, Q: SegmentQueue>(
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
-        let outcome = handle(store, detector, config, &delivery.message).await;
+        let outcome = handle(store, models, config, &delivery.message).await;
         match &outcome {
             Ok(o) if o.acknowledge() => {
                 queue.ack(&delivery.receipt).await?;

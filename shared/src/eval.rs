@@ -1,5 +1,5 @@
 //! Scores an analysis against a synthetic clip's truth: people found, team accuracy, identity switches,
-//! passes and turnovers.
+//! passes and turnovers, and positions on the pitch.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +35,11 @@ pub struct Report {
     pub turnovers: EventScore,
     /// Share of frames with a visible ball where the output ball is within 10 px.
     pub ball_within_10px: f64,
+    /// Matched people placed on the pitch: their share, and the median and 90th percentile of the distance
+    /// from where they truly stand, in metres (absent when nothing was placed).
+    pub placed: f64,
+    pub position_error_m: Option<f64>,
+    pub position_error_p90_m: Option<f64>,
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -51,6 +56,7 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
     let mut tracks = std::collections::BTreeSet::new();
     let (mut ball_frames, mut ball_hits) = (0usize, 0usize);
     let mut frames = 0u64;
+    let mut position_errors: Vec<f64> = Vec::new();
     for f in outputs.iter().flat_map(|o| &o.frames) {
         let Some(t) = truth.frame(f.frame) else { continue };
         frames += 1;
@@ -84,6 +90,9 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
                 if let Some(ot) = o.team {
                     agree[ot as usize][tt as usize] += 1;
                 }
+            }
+            if let (Some(truly), Some(placed)) = (p.pitch, o.pitch) {
+                position_errors.push((truly[0] - placed[0]).hypot(truly[1] - placed[1]));
             }
             if let Some(prev) = last_track.insert(p.id, o.track_id) {
                 switches += u64::from(prev != o.track_id);
@@ -139,5 +148,13 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
         passes: score(TruthEventKind::Pass, EventKind::Pass),
         turnovers: score(TruthEventKind::Turnover, EventKind::Turnover),
         ball_within_10px: ratio(ball_hits, ball_frames),
+        placed: ratio(position_errors.len(), matched_boxes),
+        position_error_m: quantile(&mut position_errors, 0.5),
+        position_error_p90_m: quantile(&mut position_errors, 0.9),
     }
+}
+
+fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    (!values.is_empty()).then(|| values[((values.len() - 1) as f64 * q).round() as usize])
 }

@@ -12,10 +12,26 @@ use crate::ball::{self, BallPosition};
 use crate::detect::{Class, Detector};
 use crate::events::{self, Event, FrameView};
 use crate::geometry::BBox;
+use crate::pitch::CalibrationMode;
+use crate::pitch::camera;
+use crate::pitch::keypoints::KeypointModel;
 use crate::source::Frame;
 use crate::state::MatchState;
 use crate::teams;
 use crate::track::{self, PersonDetection};
+
+/// The networks a segment goes through: the detector, and the pitch keypoint model for matches calibrated
+/// by it.
+pub struct Models {
+    pub detector: Box<dyn Detector>,
+    pub pitch: Option<KeypointModel>,
+}
+
+impl Models {
+    pub fn new(detector: Box<dyn Detector>) -> Models {
+        Models { detector, pitch: None }
+    }
+}
 
 /// A decoded segment: its index in the match and its frames (with global indices).
 pub struct Segment<'a> {
@@ -72,6 +88,7 @@ pub struct SegmentStats {
 #[derive(Clone, Debug, Default)]
 pub struct StageTimes {
     pub detect: Duration,
+    pub calibrate: Duration,
     pub appearance: Duration,
     pub track: Duration,
     pub teams: Duration,
@@ -83,6 +100,7 @@ impl StageTimes {
     /// Accumulates another segment's times.
     pub fn add(&mut self, o: &StageTimes) {
         self.detect += o.detect;
+        self.calibrate += o.calibrate;
         self.appearance += o.appearance;
         self.track += o.track;
         self.teams += o.teams;
@@ -99,6 +117,10 @@ pub enum PipelineError {
     Empty(u64),
     #[error("detection failed: {0}")]
     Detect(anyhow::Error),
+    #[error("the match is calibrated by the pitch keypoint model, and none is loaded")]
+    NoPitchModel,
+    #[error("calibration failed: {0}")]
+    Calibrate(anyhow::Error),
 }
 
 /// No broadcast frame shows more people than this; a detector that reports more is mostly wrong, and the
@@ -106,7 +128,7 @@ pub enum PipelineError {
 const MAX_PEOPLE_PER_FRAME: usize = 64;
 
 pub fn process_segment(
-    detector: &mut dyn Detector,
+    models: &mut Models,
     state: MatchState,
     segment: &Segment,
 ) -> Result<(MatchState, SegmentOutput, StageTimes), PipelineError> {
@@ -118,7 +140,7 @@ pub fn process_segment(
             frame: state.next_frame,
         });
     }
-    let MatchState { config, fps, tracker, teams: team_state, ball: ball_state, possession, .. } = &state;
+    let MatchState { config, fps, camera, tracker, teams: team_state, ball: ball_state, possession, .. } = &state;
     let (fps, first_frame) = (*fps, first.index);
     let mut times = StageTimes::default();
     let mut clock = Instant::now();
@@ -127,8 +149,19 @@ pub fn process_segment(
         clock = Instant::now();
     };
 
-    let detections = detector.detect(segment.frames).map_err(PipelineError::Detect)?;
+    let detections = models.detector.detect(segment.frames).map_err(PipelineError::Detect)?;
     lap(&mut times.detect);
+
+    let (camera, homographies) = match &config.calibration {
+        None => (camera.clone(), vec![None; segment.frames.len()]),
+        Some(CalibrationMode::Fixed(c)) => (camera.clone(), vec![Some(c.homography); segment.frames.len()]),
+        Some(CalibrationMode::Keypoints { pitch, .. }) => {
+            let model = models.pitch.as_mut().ok_or(PipelineError::NoPitchModel)?;
+            camera::calibrate_segment(camera.clone(), model, pitch, segment.frames).map_err(PipelineError::Calibrate)?
+        }
+    };
+    let pitch = config.calibration.as_ref().map(|c| c.pitch());
+    lap(&mut times.calibrate);
 
     let people: Vec<Vec<PersonDetection>> = segment
         .frames
@@ -179,13 +212,14 @@ pub fn process_segment(
         .iter()
         .zip(&teams)
         .zip(ball.iter().zip(owners))
+        .zip(&homographies)
         .enumerate()
-        .map(|(i, (((t, _), teams), (ball, owner)))| {
+        .map(|(i, ((((t, _), teams), (ball, owner)), h))| {
             stats.tracked += t.tracked.len() as u64;
             stats.ball_frames += u64::from(ball.is_some());
             stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
             let frame = first_frame + i as u64;
-            let locate = |x: f64, y: f64| config.calibration.as_ref().and_then(|c| c.locate((x, y)));
+            let locate = |x: f64, y: f64| pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, (x, y)));
             FrameOutput {
                 frame,
                 time: frame as f64 / fps,
@@ -212,6 +246,7 @@ pub fn process_segment(
     let next = MatchState {
         next_segment: segment.index + 1,
         next_frame: first_frame + segment.frames.len() as u64,
+        camera,
         tracker,
         teams: team_state,
         ball: ball_state,

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::ball::{BallConfig, BallState};
 use crate::events::{PossessionConfig, PossessionState};
 use crate::ids::MatchId;
-use crate::pitch::Calibration;
+use crate::pitch::CalibrationMode;
+use crate::pitch::camera::CameraState;
 use crate::teams::{TeamState, TeamsConfig};
 use crate::track::{TrackerConfig, TrackerState};
 
@@ -18,9 +19,9 @@ pub const SCHEMA_VERSION: u32 = 2;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     pub segment_seconds: f64,
-    /// A fixed camera's calibration: positions are given on the pitch, in metres, too.
+    /// How positions are put on the pitch, in metres, if they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calibration: Option<Calibration>,
+    pub calibration: Option<CalibrationMode>,
     pub tracker: TrackerConfig,
     pub teams: TeamsConfig,
     pub ball: BallConfig,
@@ -64,6 +65,9 @@ pub struct MatchState {
     pub next_segment: u64,
     /// Global index of that segment's first frame; equals the number of frames done.
     pub next_frame: u64,
+    /// A moving camera's last calibrated keyframe, for the next segment to blend from.
+    #[serde(default, skip_serializing_if = "CameraState::is_empty")]
+    pub camera: CameraState,
     pub tracker: TrackerState,
     pub teams: TeamState,
     pub ball: BallState,
@@ -128,6 +132,7 @@ impl MatchState {
             height,
             next_segment: 0,
             next_frame: 0,
+            camera: CameraState::default(),
             tracker: TrackerState::default(),
             teams: TeamState::default(),
             ball: BallState::default(),

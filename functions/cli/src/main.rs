@@ -16,7 +16,9 @@ use tacticeye::analysis;
 use tacticeye::detect::truth::Noise;
 use tacticeye::detect::{self, DetectorChoice};
 use tacticeye::ids::MatchId;
-use tacticeye::pitch::{Calibration, CalibrationFile, Pitch};
+use tacticeye::pipeline::Models;
+use tacticeye::pitch::keypoints::KeypointModel;
+use tacticeye::pitch::{Calibration, CalibrationFile, CalibrationMode, Pitch};
 use tacticeye::queue::LocalQueue;
 use tacticeye::results::{self, Format, ResultsError, Summary};
 use tacticeye::segment::FollowOptions;
@@ -85,10 +87,15 @@ enum Command {
         /// Discard this match's checkpoint and results and start over.
         #[arg(long)]
         restart: bool,
-        /// A fixed camera's calibration: JSON `{"points": [{"image": [x, y], "pitch": [x, y]} or
-        /// {"image": [x, y], "keypoint": K}, ...]}`, at least 4 points. Positions then come in metres too.
+        /// Put positions on the pitch, in metres, too. `auto`: the pitch keypoint model finds the camera
+        /// every few frames (a moving broadcast camera). Or a fixed camera's calibration file: JSON
+        /// `{"points": [{"image": [x, y], "pitch": [x, y]} or {"image": [x, y], "keypoint": K}, ...]}`, at
+        /// least 4 points.
         #[arg(long)]
-        calibration: Option<PathBuf>,
+        calibration: Option<String>,
+        /// The pitch keypoint model for `--calibration auto`: `default` (our shipped model) or a path.
+        #[arg(long, default_value = "default")]
+        pitch_model: String,
         /// The pitch's length and width in metres, for --calibration.
         #[arg(long, default_value = "105x68", value_parser = Pitch::parse)]
         pitch: Pitch,
@@ -304,13 +311,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             noise,
             restart,
             calibration,
+            pitch_model,
             pitch,
             max_lag,
             reconnect_seconds,
             io_timeout,
         } => {
             let source = Source::parse(&source, source_type)?;
-            let calibration = calibration.map(|path| calibrate_from(&path, pitch)).transpose()?;
+            let (calibration, pitch_model) = match calibration.as_deref() {
+                None => (None, None),
+                Some("auto") => {
+                    let model = pitch_cmd::open(&pitch_model)?;
+                    (Some(CalibrationMode::Keypoints { pitch, model: model.identity.clone() }), Some(model))
+                }
+                Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), pitch)?)), None),
+            };
             let config = Config { segment_seconds, calibration, ..Config::default() };
             if source.is_url() {
                 let options = FollowOptions {
@@ -322,11 +337,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     hand_over_live: false,
                 };
                 let choice = DetectorChoice::parse(&detector, truth, noise)?;
-                return analyze_url(&cli.data_dir, source, match_id, &choice, options, &config, restart).await;
+                let models = Models { detector: detect::open(&choice)?, pitch: pitch_model };
+                return analyze_url(&cli.data_dir, source, match_id, models, options, &config, restart).await;
             }
             let truth = truth.unwrap_or_else(|| synth::truth_path(Path::new(&source.location)));
             let choice = DetectorChoice::parse(&detector, Some(truth), noise)?;
-            analyze_file(&store, Path::new(&source.location), match_id, &choice, &config, restart).await?;
+            let video = Path::new(&source.location);
+            analyze_file(&store, video, match_id, &choice, pitch_model, &config, restart).await?;
         }
         Command::Summary { match_id, json } => {
             let summary = results::summary(&store, &match_id).await?;
@@ -406,6 +423,7 @@ async fn analyze_file(
     video: &Path,
     match_id: Option<MatchId>,
     choice: &DetectorChoice,
+    pitch_model: Option<KeypointModel>,
     config: &Config,
     restart: bool,
 ) -> anyhow::Result<()> {
@@ -415,16 +433,15 @@ async fn analyze_file(
     };
     // The video first, probed and fingerprinted once: a wrong path is the likeliest mistake.
     let video = tacticeye::segment::Video::open(video)?;
-    let mut detector = detect::open(choice)?;
+    let mut models = Models { detector: detect::open(choice)?, pitch: pitch_model };
     if restart {
         analysis::discard(store, &match_id).await?;
     }
     let manifest = tacticeye::segment::segment_video(store, &match_id, &video, config.segment_seconds).await?;
     let progress = bar(manifest.segments.len() as u64, &format!("analysing {match_id}"));
-    let state = analysis::run(store, &LocalQueue::new(), detector.as_mut(), &manifest, config, |done, _| {
-        progress.set_position(done)
-    })
-    .await?;
+    let state =
+        analysis::run(store, &LocalQueue::new(), &mut models, &manifest, config, |done, _| progress.set_position(done))
+            .await?;
     progress.finish_and_clear();
     print_summary(&results::summarise(&state, &manifest, tacticeye::clock::unix_now()));
     Ok(())
@@ -444,6 +461,13 @@ fn print_report(report: &tacticeye::eval::Report) {
     line("passes", &report.passes);
     line("turnovers", &report.turnovers);
     println!("ball within 10 px    {:.3}", report.ball_within_10px);
+    match (report.position_error_m, report.position_error_p90_m) {
+        (Some(median), Some(p90)) => println!(
+            "pitch positions      {:.3} of matched people placed; error median {median:.2} m, 90th percentile {p90:.2} m",
+            report.placed
+        ),
+        _ => println!("pitch positions      none (analyse with --calibration)"),
+    }
 }
 
 /// A URL source: the segmenter follows it on its own thread while this one analyses each segment as it
@@ -452,7 +476,7 @@ async fn analyze_url(
     data_dir: &std::path::Path,
     source: Source,
     match_id: Option<MatchId>,
-    choice: &DetectorChoice,
+    mut models: Models,
     options: FollowOptions,
     config: &Config,
     restart: bool,
@@ -461,7 +485,6 @@ async fn analyze_url(
         Some(id) => id,
         None => anyhow::bail!("cannot make a match id from {}; pass --match-id", source.location),
     };
-    let mut detector = detect::open(choice)?;
     let store = LocalStore::new(data_dir);
     if restart {
         analysis::discard(&store, &match_id).await?;
@@ -485,7 +508,7 @@ async fn analyze_url(
     let worked = analysis::work(
         &store,
         queue.as_ref(),
-        detector.as_mut(),
+        &mut models,
         &config,
         || !follower.is_finished(),
         |outcome| {

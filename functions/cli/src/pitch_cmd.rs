@@ -24,7 +24,7 @@ fn calibrate_frame(
     frame: &Frame,
     pitch: &Pitch,
 ) -> anyhow::Result<(Option<Homography>, Vec<keypoints::Keypoint>)> {
-    let found = model.find(std::slice::from_ref(frame))?.pop().unwrap_or_default();
+    let found = model.find(&[frame])?.pop().unwrap_or_default();
     Ok(match keypoints::calibrate(&found, pitch) {
         Some((h, kept)) => (Some(h), kept),
         None => (None, found),

@@ -10,6 +10,7 @@ use tacticeye::analysis::{self, Outcome};
 use tacticeye::aws;
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::detect::{self, DetectorChoice, truth::Noise};
+use tacticeye::pipeline::Models;
 use tacticeye::queue::{SegmentQueue, SqsQueue};
 use tacticeye::state::Config;
 use tacticeye::storage::S3Store;
@@ -45,7 +46,9 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     tacticeye::logging::init("info", tacticeye::logging::Clock::Timestamps);
     let args = Args::parse();
-    let mut detector = detect::open(&DetectorChoice::parse(&args.detector, args.truth.clone(), args.noise.clone())?)?;
+    let detector = detect::open(&DetectorChoice::parse(&args.detector, args.truth.clone(), args.noise.clone())?)?;
+    // The cloud worker calibrates nothing yet: matches come without a calibration.
+    let mut models = Models::new(detector);
     let prices = Prices::from_env()?;
     let sdk = aws::sdk_config().await;
     let meter = Meter::new();
@@ -76,7 +79,7 @@ async fn main() -> anyhow::Result<()> {
             })
         };
         let started = Instant::now();
-        let outcome = analysis::handle(&store, detector.as_mut(), &config, &delivery.message).await;
+        let outcome = analysis::handle(&store, &mut models, &config, &delivery.message).await;
         heartbeat.abort();
         let id = delivery.message.match_id();
         meter.record(id, |u| {

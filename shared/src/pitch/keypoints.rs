@@ -35,6 +35,8 @@ pub struct Keypoint {
 }
 
 pub struct KeypointModel {
+    /// `onnx:` and the model file's MD5.
+    pub identity: String,
     session: Session,
     width: u32,
     height: u32,
@@ -45,7 +47,7 @@ pub struct KeypointModel {
 
 impl KeypointModel {
     pub fn open(path: &Path) -> anyhow::Result<KeypointModel> {
-        let (session, _) = session(path)?;
+        let (session, identity) = session(path)?;
         let unusable = |e: String| anyhow::anyhow!("{} is not a usable pitch model: {e}", path.display());
         let meta = session.metadata().map_err(|e| unusable(e.to_string()))?;
         if meta.custom("tacticeye_format").as_deref() != Some(FORMAT) {
@@ -61,11 +63,11 @@ impl KeypointModel {
         let (width, height) = (number("input_width")? as u32, number("input_height")? as u32);
         let (stride, threshold) = (number("stride")?, number("threshold")? as f32);
         drop(meta);
-        Ok(KeypointModel { session, width, height, stride, threshold, resizer: Resizer::new() })
+        Ok(KeypointModel { identity, session, width, height, stride, threshold, resizer: Resizer::new() })
     }
 
     /// The keypoints found in each frame (scores at or over the model's threshold), in frame pixels.
-    pub fn find(&mut self, frames: &[Frame]) -> anyhow::Result<Vec<Vec<Keypoint>>> {
+    pub fn find(&mut self, frames: &[&Frame]) -> anyhow::Result<Vec<Vec<Keypoint>>> {
         let mut all = Vec::with_capacity(frames.len());
         for chunk in frames.chunks(4) {
             let mut input = Array4::<f32>::zeros((chunk.len(), 3, self.height as usize, self.width as usize));

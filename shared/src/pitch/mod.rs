@@ -6,6 +6,7 @@
 //! corner, so y grows toward the camera.
 
 mod calibration;
+pub mod camera;
 mod homography;
 pub mod keypoints;
 pub mod score;
@@ -44,16 +45,38 @@ pub struct Calibration {
     pub homography: Homography,
 }
 
+/// How a match is put on the pitch: one calibration for a fixed camera, or the keypoint model on every few
+/// frames for a moving one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CalibrationMode {
+    Fixed(Calibration),
+    /// `model` is the keypoint model's identity: a match resumes only with the model it began with.
+    Keypoints {
+        pitch: Pitch,
+        model: String,
+    },
+}
+
+impl CalibrationMode {
+    pub fn pitch(&self) -> Pitch {
+        match self {
+            CalibrationMode::Fixed(c) => c.pitch,
+            CalibrationMode::Keypoints { pitch, .. } => *pitch,
+        }
+    }
+}
+
 /// How far beyond the lines a position may be and still be believed (players warm up or take throw-ins
 /// off the pitch); a pixel mapped farther is above the horizon or mis-calibrated.
 const MARGIN_M: f64 = 10.0;
 
-impl Calibration {
-    /// Where an image point on the ground is on the pitch, in metres; `None` far off it.
-    pub fn locate(&self, (x, y): (f64, f64)) -> Option<[f64; 2]> {
-        let (px, py) = self.homography.apply((x, y))?;
-        let inside = (-MARGIN_M..=self.pitch.length + MARGIN_M).contains(&px)
-            && (-MARGIN_M..=self.pitch.width + MARGIN_M).contains(&py);
+impl Pitch {
+    /// Where an image point on the ground is on this pitch, in metres, through `h`; `None` far off it.
+    pub fn locate(&self, h: &Homography, (x, y): (f64, f64)) -> Option<[f64; 2]> {
+        let (px, py) = h.apply((x, y))?;
+        let inside =
+            (-MARGIN_M..=self.length + MARGIN_M).contains(&px) && (-MARGIN_M..=self.width + MARGIN_M).contains(&py);
         // Centimetres: finer is noise, and it keeps the outputs short.
         inside.then(|| [(px * 100.0).round() / 100.0, (py * 100.0).round() / 100.0])
     }

@@ -3,6 +3,7 @@
 use super::camera::Camera;
 use super::sim::{LENGTH, Sim, WIDTH};
 use crate::geometry::BBox;
+use crate::pitch::Homography;
 use crate::truth::{BallTruth, FrameTruth, PersonTruth};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -276,7 +277,8 @@ pub fn render(
     for &o in &owner {
         visible[o as usize] += 1;
     }
-    let mut truth = FrameTruth { index: frame, people: Vec::new(), ball: None, homography: cam.ground_homography() };
+    let homography = cam.ground_homography().map(|h| Homography(mirror(h.0)));
+    let mut truth = FrameTruth { index: frame, people: Vec::new(), ball: None, homography };
     for (k, drawn, bounds) in painted {
         let Some((u0, v0, u1, v1)) = bounds else { continue };
         if drawn < 4 {
@@ -285,13 +287,13 @@ pub fn render(
         let bbox = BBox { x1: u0 as f64, y1: v0 as f64, x2: u1 as f64 + 1.0, y2: v1 as f64 + 1.0 };
         let shown = visible[k + 1] as f64 / drawn as f64;
         if k == n {
-            truth.ball = Some(BallTruth { bbox, visible: shown, pitch: Some(sim.ball) });
+            truth.ball = Some(BallTruth { bbox, visible: shown, pitch: Some(on_pitch(sim.ball)) });
         } else {
             let p = &sim.people[k];
             // Cut by the frame edge: count the missing part as hidden.
             let full = cam_full_height(cam, p.pos);
             let in_frame = (bbox.height() / full).min(1.0);
-            let (id, role, team, pitch) = (p.id, p.role, p.team, Some(p.pos));
+            let (id, role, team, pitch) = (p.id, p.role, p.team, Some(on_pitch(p.pos)));
             truth.people.push(PersonTruth { id, role, team, bbox, visible: shown * in_frame, pitch });
         }
     }
@@ -300,6 +302,17 @@ pub fn render(
 }
 
 /// Pixels per metre at depth z.
+/// The simulation's x grows to the broadcast camera's left; pitch coordinates (keypoint 0 at the far-left
+/// corner, as the keypoint labels have it) grow to its right. The truth is given in pitch coordinates.
+fn on_pitch(p: [f64; 2]) -> [f64; 2] {
+    [LENGTH - p[0], p[1]]
+}
+
+/// `h` (image to simulation) followed by the mirror to pitch coordinates.
+fn mirror(h: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    [std::array::from_fn(|c| LENGTH * h[2][c] - h[0][c]), h[1], h[2]]
+}
+
 fn cam_scale(cam: &Camera, z: f64) -> f64 {
     cam.focal_length() / z
 }

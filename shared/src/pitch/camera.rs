@@ -1,0 +1,127 @@
+//! A moving camera's calibration through a segment: keypoints are looked for every few frames (and on the
+//! segment's last), a homography is fitted on each such keyframe, a fit that jumps away from both its
+//! neighbours is dropped, and frames between two calibrated keyframes get the blend of their homographies.
+
+use serde::{Deserialize, Serialize};
+
+use super::keypoints::{self, KeypointModel};
+use super::{Homography, Pitch};
+use crate::source::Frame;
+
+/// Keypoints are looked for on every `EVERY`-th frame of the match (0.2 s at 25 fps): the camera pans
+/// smoothly in between, and the model costs about as much as the detector.
+pub const EVERY: u64 = 5;
+/// A calibration is carried this many frames past its keyframe when the next keyframes have none (a cut to
+/// a close-up, players hiding the lines).
+const HOLD: u64 = 25;
+/// A keyframe whose image centre lands farther than this from where both neighbours put it is a bad fit.
+const JUMP_M: f64 = 6.0;
+
+/// What a segment hands the next: the last calibrated keyframe, to blend from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CameraState {
+    pub last: Option<(u64, Homography)>,
+}
+
+impl CameraState {
+    pub fn is_empty(&self) -> bool {
+        self.last.is_none()
+    }
+}
+
+/// The homography of each frame of the segment (`None` where it cannot be calibrated).
+pub fn calibrate_segment(
+    state: CameraState,
+    model: &mut KeypointModel,
+    pitch: &Pitch,
+    frames: &[Frame],
+) -> anyhow::Result<(CameraState, Vec<Option<Homography>>)> {
+    let keys: Vec<&Frame> = frames
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| f.index % EVERY == 0 || i + 1 == frames.len())
+        .map(|(_, f)| f)
+        .collect();
+    let found = model.find(&keys)?;
+    let mut anchors: Vec<(u64, Homography)> = state.last.into_iter().collect();
+    anchors
+        .extend(keys.iter().zip(found).filter_map(|(f, k)| keypoints::calibrate(&k, pitch).map(|(h, _)| (f.index, h))));
+    let centre = frames.first().map_or((0.0, 0.0), |f| (f.width as f64 / 2.0, f.height as f64 / 2.0));
+    let anchors = drop_jumps(anchors, centre);
+    let per_frame = frames.iter().map(|f| at(&anchors, f.index)).collect();
+    Ok((CameraState { last: anchors.last().copied() }, per_frame))
+}
+
+/// Drops a keyframe that puts the image centre far from where both its neighbours, agreeing with each
+/// other, put it.
+fn drop_jumps(anchors: Vec<(u64, Homography)>, centre: (f64, f64)) -> Vec<(u64, Homography)> {
+    let spot = |h: &Homography| h.apply(centre);
+    let far = |a: Option<(f64, f64)>, b: Option<(f64, f64)>| match (a, b) {
+        (Some(a), Some(b)) => (a.0 - b.0).hypot(a.1 - b.1) > JUMP_M,
+        _ => true,
+    };
+    (0..anchors.len())
+        .filter(|&i| {
+            if i == 0 || i + 1 == anchors.len() {
+                return true;
+            }
+            let (before, here, after) = (spot(&anchors[i - 1].1), spot(&anchors[i].1), spot(&anchors[i + 1].1));
+            far(before, after) || !(far(here, before) && far(here, after))
+        })
+        .map(|i| anchors[i])
+        .collect()
+}
+
+/// A frame's homography from the keyframes around it.
+fn at(anchors: &[(u64, Homography)], frame: u64) -> Option<Homography> {
+    let next = anchors.iter().position(|a| a.0 >= frame);
+    let before = next.map_or(anchors.last(), |j| j.checked_sub(1).map(|i| &anchors[i]));
+    match (before, next.map(|j| &anchors[j])) {
+        (_, Some(after)) if after.0 == frame => Some(after.1),
+        (Some(a), Some(b)) if b.0 - a.0 <= 2 * HOLD => {
+            Some(blend(&a.1, &b.1, (frame - a.0) as f64 / (b.0 - a.0) as f64))
+        }
+        (Some(a), _) if frame - a.0 <= HOLD => Some(a.1),
+        (_, Some(b)) if b.0 - frame <= HOLD => Some(b.1),
+        _ => None,
+    }
+}
+
+/// The entry-wise blend of two homographies scaled alike (bottom-right 1): close to the camera in between
+/// for the small pans and zooms of a fifth of a second.
+fn blend(a: &Homography, b: &Homography, t: f64) -> Homography {
+    Homography(std::array::from_fn(|r| std::array::from_fn(|c| a.0[r][c] * (1.0 - t) + b.0[r][c] * t)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shift(dx: f64) -> Homography {
+        Homography([[0.1, 0.0, dx], [0.0, 0.1, 0.0], [0.0, 0.0, 1.0]])
+    }
+
+    #[test]
+    fn frames_between_keyframes_blend_and_a_gap_is_held_only_so_long() {
+        let anchors = [(0, shift(0.0)), (5, shift(10.0)), (100, shift(20.0))];
+        assert_eq!(at(&anchors, 5), Some(shift(10.0)));
+        assert_eq!(at(&anchors, 2).unwrap().0[0][2], 4.0);
+        // 95 frames to the next keyframe: held 25 frames each way, nothing in the middle.
+        assert_eq!(at(&anchors, 30), Some(shift(10.0)));
+        assert_eq!(at(&anchors, 50), None);
+        assert_eq!(at(&anchors, 80), Some(shift(20.0)));
+        assert_eq!(at(&anchors, 125), Some(shift(20.0)));
+        assert_eq!(at(&anchors, 126), None);
+        assert_eq!(at(&[], 3), None);
+    }
+
+    #[test]
+    fn a_keyframe_that_jumps_away_from_both_neighbours_is_dropped() {
+        let centre = (0.0, 0.0);
+        let kept = drop_jumps(vec![(0, shift(0.0)), (5, shift(30.0)), (10, shift(1.0)), (15, shift(2.0))], centre);
+        assert_eq!(kept.iter().map(|a| a.0).collect::<Vec<_>>(), [0, 10, 15]);
+        // A real pan: each step agrees with a neighbour.
+        let pan = vec![(0, shift(0.0)), (5, shift(5.0)), (10, shift(10.0))];
+        assert_eq!(drop_jumps(pan.clone(), centre), pan);
+    }
+}
