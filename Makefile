@@ -66,7 +66,8 @@ $(VENV)/.installed: tests/requirements.txt
 
 bench: deps build
 	$(TARGET)/release/pipeline-bench --model models/tacticeye-detector.onnx \
-		--real-clip $(SHARED)/data/clips/university-fixed-camera-left-3072x1728.mp4
+		--real-clip $(SHARED)/data/clips/university-fixed-camera-left-3072x1728.mp4 \
+		--pitch-model models/tacticeye-pitch.onnx
 	BIN=$(BIN) benchmarks/live_lag.sh
 
 # The Lambda functions as `sam build` packages them (cargo-lambda and zig from PyPI).

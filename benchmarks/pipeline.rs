@@ -150,7 +150,9 @@ async fn stage_table(
         ("ball", times.ball),
         ("possession and events", times.possession),
     ] {
-        println!("| {stage} | {name} | {} |", fps(frames, d));
+        // A stage that did not run (no calibration) has no rate.
+        let rate = if d.is_zero() { "-".to_string() } else { fps(frames, d) };
+        println!("| {stage} | {name} | {rate} |");
     }
     println!("| **whole pipeline** (decode + stages + commit) | {name} | **{}** |", fps(frames, whole));
     Ok(())
