@@ -381,6 +381,24 @@ def choose(people_table, ball_table):
     return person_t, ball_t
 
 
+def setup(args):
+    """Seeds, one compute thread, deterministic kernels and the work folder; returns the logger (stdout and
+    `train.log` there)."""
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    torch.use_deterministic_algorithms(True)
+    os.makedirs(args.work, exist_ok=True)
+    log = open(os.path.join(args.work, "train.log"), "a")
+
+    def say(msg):
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    return say
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data")
@@ -397,17 +415,7 @@ def main():
     ap.add_argument("--export-only", metavar="CHECKPOINT", help="evaluate and export a saved state dict, no training")
     args = ap.parse_args()
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(args.work, exist_ok=True)
-    log = open(os.path.join(args.work, "train.log"), "a")
-
-    def say(msg):
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
+    say = setup(args)
 
     det = os.path.join(args.data, "players-detection")
     pan = os.path.join(args.data, "players-panoramic", "train")

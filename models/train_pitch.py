@@ -22,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 
-from train_detector import MEAN, STD, conv_bn, focal, load_footandball
+from train_detector import MEAN, STD, conv_bn, focal, load_footandball, setup
 
 STRIDE = 4
 WIDTH, HEIGHT = 640, 360
@@ -220,17 +220,7 @@ def main():
     ap.add_argument("--export-only", metavar="CHECKPOINT", help="evaluate and export a saved state dict, no training")
     args = ap.parse_args()
 
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
-    os.makedirs(args.work, exist_ok=True)
-    log = open(os.path.join(args.work, "train.log"), "a")
-
-    def say(msg):
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        log.write(line + "\n")
-        log.flush()
+    say = setup(args)
 
     train = load_split(os.path.join(args.data, "pitch-keypoints", "train"))
     valid = load_split(os.path.join(args.data, "pitch-keypoints", "valid"))
