@@ -12,13 +12,13 @@ use crate::ball::{self, BallPosition};
 use crate::detect::{Class, Detector};
 use crate::events::{self, Event, FrameView};
 use crate::geometry::BBox;
-use crate::pitch::CalibrationMode;
-use crate::pitch::camera;
+use crate::pitch::camera::{self, CameraState};
 use crate::pitch::keypoints::KeypointModel;
+use crate::pitch::{CalibrationMode, Homography};
 use crate::source::Frame;
 use crate::state::MatchState;
 use crate::teams;
-use crate::track::{self, PersonDetection};
+use crate::track::{self, PersonDetection, Tracked};
 
 /// The networks a segment goes through: the detector, and the pitch keypoint model for matches calibrated
 /// by it.
@@ -152,14 +152,7 @@ pub fn process_segment(
     let detections = models.detector.detect(segment.frames).map_err(PipelineError::Detect)?;
     lap(&mut times.detect);
 
-    let (camera, homographies) = match &config.calibration {
-        None => (camera.clone(), vec![None; segment.frames.len()]),
-        Some(CalibrationMode::Fixed(c)) => (camera.clone(), vec![Some(c.homography); segment.frames.len()]),
-        Some(CalibrationMode::Keypoints { pitch, .. }) => {
-            let model = models.pitch.as_mut().ok_or(PipelineError::NoPitchModel)?;
-            camera::calibrate_segment(camera.clone(), model, pitch, segment.frames).map_err(PipelineError::Calibrate)?
-        }
-    };
+    let (camera, homographies) = calibrate(models.pitch.as_mut(), config.calibration.as_ref(), camera, segment.frames)?;
     let pitch = config.calibration.as_ref().map(|c| c.pitch());
     lap(&mut times.calibrate);
 
@@ -218,28 +211,8 @@ pub fn process_segment(
             stats.tracked += t.tracked.len() as u64;
             stats.ball_frames += u64::from(ball.is_some());
             stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
-            let frame = first_frame + i as u64;
             let locate = |x: f64, y: f64| pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, (x, y)));
-            FrameOutput {
-                frame,
-                time: frame as f64 / fps,
-                objects: t
-                    .tracked
-                    .iter()
-                    .zip(teams)
-                    .map(|(t, team)| ObjectOutput {
-                        track_id: t.track_id,
-                        team: *team,
-                        role: t.role,
-                        bbox: t.bbox,
-                        confidence: t.confidence,
-                        pitch: locate((t.bbox.x1 + t.bbox.x2) / 2.0, t.bbox.y2),
-                    })
-                    .collect(),
-                ball: *ball,
-                owner,
-                ball_pitch: ball.and_then(|b| locate(b.x, b.y)),
-            }
+            frame_output(first_frame + i as u64, fps, (&t.tracked, teams), (*ball, owner), locate)
         })
         .collect();
 
@@ -254,4 +227,52 @@ pub fn process_segment(
         ..state
     };
     Ok((next, SegmentOutput { index: segment.index, first_frame, frames, events, stats }, times))
+}
+
+/// Each frame's homography to the pitch, as the match is calibrated (if it is).
+fn calibrate(
+    model: Option<&mut KeypointModel>,
+    mode: Option<&CalibrationMode>,
+    camera: &CameraState,
+    frames: &[Frame],
+) -> Result<(CameraState, Vec<Option<Homography>>), PipelineError> {
+    Ok(match mode {
+        None => (camera.clone(), vec![None; frames.len()]),
+        Some(CalibrationMode::Fixed(c)) => (camera.clone(), vec![Some(c.homography); frames.len()]),
+        Some(CalibrationMode::Keypoints { pitch, .. }) => {
+            let model = model.ok_or(PipelineError::NoPitchModel)?;
+            camera::calibrate_segment(camera.clone(), model, pitch, frames).map_err(PipelineError::Calibrate)?
+        }
+    })
+}
+
+/// One frame's output: its tracked people with their teams, the ball and its owner, each placed on the
+/// pitch by `locate` (image point on the ground to metres) where it can be.
+fn frame_output(
+    frame: u64,
+    fps: f64,
+    (tracked, teams): (&[Tracked], &[Option<u8>]),
+    (ball, owner): (Option<BallPosition>, Option<u64>),
+    locate: impl Fn(f64, f64) -> Option<[f64; 2]>,
+) -> FrameOutput {
+    let objects = tracked
+        .iter()
+        .zip(teams)
+        .map(|(t, team)| ObjectOutput {
+            track_id: t.track_id,
+            team: *team,
+            role: t.role,
+            bbox: t.bbox,
+            confidence: t.confidence,
+            pitch: locate((t.bbox.x1 + t.bbox.x2) / 2.0, t.bbox.y2),
+        })
+        .collect();
+    FrameOutput {
+        frame,
+        time: frame as f64 / fps,
+        objects,
+        ball,
+        owner,
+        ball_pitch: ball.and_then(|b| locate(b.x, b.y)),
+    }
 }
