@@ -165,3 +165,25 @@ fn broadcast_frames_calibrate_to_within_a_metre_and_the_dfl_clip_lands_on_the_pi
     // A wide view around the halfway line: everyone between the penalty areas' edges, give or take.
     assert!(placed.iter().all(|&(x, y)| (10.0..=95.0).contains(&x) && (-3.0..=71.0).contains(&y)));
 }
+
+#[test]
+fn calibrate_refuses_unreadable_images_and_models_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.jpg");
+    std::fs::write(&text, "not an image").unwrap();
+    let fails = |cmd: &mut std::process::Command, words: &[&str]| {
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(words.iter().all(|w| err.contains(w)), "{err}");
+        assert!(out.stdout.is_empty(), "nothing printed: {}", stdout(&out));
+    };
+    fails(tacticeye(dir.path()).arg("calibrate").arg(&text).arg("--json"), &["notes.jpg"]);
+    let model = dir.path().join("pitch.onnx");
+    std::fs::write(&model, b"not a model").unwrap();
+    fails(tacticeye(dir.path()).arg("calibrate").arg(&text).arg("--model").arg(&model), &["pitch.onnx"]);
+    // The detector is not a pitch model.
+    let detector = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tacticeye-detector.onnx");
+    fails(tacticeye(dir.path()).arg("calibrate").arg(&text).args(["--model", detector]), &["not a usable pitch model"]);
+    fails(tacticeye(dir.path()).args(["eval-calibration", "nowhere/images", "nowhere/labels"]), &["nowhere/labels"]);
+}
