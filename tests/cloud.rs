@@ -526,3 +526,32 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
         "the second task's time adds to the first's: {cost}"
     );
 }
+
+/// A worker started with `TACTICEYE_CALIBRATION=auto` puts the players on the pitch exactly as
+/// `analyze --calibration auto` does locally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calibrating_worker_places_the_players_on_the_pitch_as_the_local_mode_does() {
+    let (moto, s3, _sqs, queue_url) = cloud().await;
+    let video = synthetic_clip(8, 4, 1280, 720);
+    let bytes = std::fs::read(&video).unwrap();
+    s3.put_object().bucket(BUCKET).key("uploads/pan.mp4").body(ByteStream::from(bytes.clone())).send().await.unwrap();
+    invoke_segmenter(&moto, None, &queue_url, upload_event_json("uploads/pan.mp4", bytes.len())).await.unwrap();
+    let mut calibrating = worker(&moto, None, &queue_url, &video.with_extension("truth.json"));
+    calibrating.env("TACTICEYE_CALIBRATION", "auto");
+    wait_exit(vec![calibrating.spawn().unwrap()], Duration::from_secs(240));
+    let store = S3Store::new(s3.clone(), BUCKET);
+    let (summary, cloud) = results::committed(&store, &MatchId::new("pan").unwrap()).await.unwrap();
+    assert_eq!(summary.status, "complete");
+
+    let local = tempfile::tempdir().unwrap();
+    ok(tacticeye(local.path())
+        .arg("analyze")
+        .arg(&video)
+        .args(["--match-id", "local", "--segment-seconds", "2"])
+        .args(["--detector", "truth", "--calibration", "auto"]));
+    let (_, local) = results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap();
+    let objects: Vec<_> = cloud.iter().flat_map(|o| &o.frames).flat_map(|f| &f.objects).collect();
+    let placed = objects.iter().filter(|o| o.pitch.is_some()).count();
+    assert!(placed * 10 >= objects.len() * 9, "{placed} of {} placed", objects.len());
+    assert!(cloud == local, "the calibrating worker and the local mode differ");
+}

@@ -321,7 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (calibration, pitch_model) = match calibration.as_deref() {
                 None => (None, None),
                 Some("auto") => {
-                    let model = pitch_cmd::open(&pitch_model)?;
+                    let model = KeypointModel::open_named(&pitch_model)?;
                     (Some(CalibrationMode::Keypoints { pitch, model: model.identity.clone() }), Some(model))
                 }
                 Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), pitch)?)), None),

@@ -12,13 +12,6 @@ use tacticeye::source::Frame;
 
 use crate::detect_cmd::list_images;
 
-pub fn open(model: &str) -> anyhow::Result<KeypointModel> {
-    match model {
-        "default" => KeypointModel::open(&tacticeye::models::PITCH.find()?),
-        path => KeypointModel::open(Path::new(path)),
-    }
-}
-
 fn calibrate_frame(
     model: &mut KeypointModel,
     frame: &Frame,
@@ -35,7 +28,7 @@ fn calibrate_frame(
 /// and the keypoints it rests on (or, uncalibrated, those found). Every image is read before anything
 /// is printed, so a bad one prints nothing.
 pub fn calibrate(paths: &[PathBuf], model: &str, pitch: &Pitch, json: bool) -> anyhow::Result<()> {
-    let mut model = open(model)?;
+    let mut model = KeypointModel::open_named(model)?;
     let mut lines = Vec::with_capacity(paths.len());
     for path in paths {
         let frame = images::load(path)?;
@@ -64,7 +57,7 @@ pub fn eval(images_dir: &Path, labels_dir: &Path, model: &str, json: bool) -> an
         anyhow::bail!("labels folder {} does not exist", labels_dir.display());
     }
     let paths = list_images(images_dir)?;
-    let mut model = open(model)?;
+    let mut model = KeypointModel::open_named(model)?;
     // The labels' keypoints are on a standard pitch.
     let pitch = Pitch::default();
     let mut tally = Tally::default();

@@ -11,6 +11,8 @@ use tacticeye::aws;
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::detect::{self, DetectorChoice, truth::Noise};
 use tacticeye::pipeline::Models;
+use tacticeye::pitch::keypoints::KeypointModel;
+use tacticeye::pitch::{CalibrationMode, Pitch};
 use tacticeye::queue::{SegmentQueue, SqsQueue};
 use tacticeye::state::Config;
 use tacticeye::storage::S3Store;
@@ -37,6 +39,13 @@ struct Args {
     /// Exit after this long without messages (0: never), so a scaled-in task stops by itself.
     #[arg(long, default_value_t = 0)]
     idle_exit_seconds: u64,
+    /// `auto`: positions on the pitch too, the pitch keypoint model finding the camera every few frames
+    /// (broadcast footage); `none`: image positions only.
+    #[arg(long, env = "TACTICEYE_CALIBRATION", default_value = "none")]
+    calibration: String,
+    /// The pitch keypoint model for `--calibration auto`: `default` or a path.
+    #[arg(long, env = "TACTICEYE_PITCH_MODEL", default_value = "default")]
+    pitch_model: String,
     /// Instance type the task runs on, to price its compute time.
     #[arg(long, env = "TACTICEYE_INSTANCE_TYPE", default_value = "local")]
     instance_type: String,
@@ -47,8 +56,18 @@ async fn main() -> anyhow::Result<()> {
     tacticeye::logging::init("info", tacticeye::logging::Clock::Timestamps);
     let args = Args::parse();
     let detector = detect::open(&DetectorChoice::parse(&args.detector, args.truth.clone(), args.noise.clone())?)?;
-    // The cloud worker calibrates nothing yet: matches come without a calibration.
     let mut models = Models::new(detector);
+    let mut config = Config::default();
+    match args.calibration.as_str() {
+        "none" => {}
+        "auto" => {
+            let model = KeypointModel::open_named(&args.pitch_model)?;
+            config.calibration =
+                Some(CalibrationMode::Keypoints { pitch: Pitch::default(), model: model.identity.clone() });
+            models.pitch = Some(model);
+        }
+        other => anyhow::bail!("--calibration is `auto` or `none`, not {other:?}"),
+    }
     let prices = Prices::from_env()?;
     let sdk = aws::sdk_config().await;
     let meter = Meter::new();
@@ -57,7 +76,6 @@ async fn main() -> anyhow::Result<()> {
     sqs.wait_seconds = args.wait_seconds as i32;
     sqs.visibility_seconds = args.visibility_seconds as i32;
     let queue = MeteredQueue { inner: sqs, meter: meter.clone() };
-    let config = Config::default();
     let mut idle_since = Instant::now();
     loop {
         let Some(delivery) = queue.receive().await? else {

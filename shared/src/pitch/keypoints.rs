@@ -46,6 +46,14 @@ pub struct KeypointModel {
 }
 
 impl KeypointModel {
+    /// `default` (our shipped model, wherever `models::PITCH` finds it) or a path.
+    pub fn open_named(model: &str) -> anyhow::Result<KeypointModel> {
+        match model {
+            "default" => KeypointModel::open(&crate::models::PITCH.find()?),
+            path => KeypointModel::open(Path::new(path)),
+        }
+    }
+
     pub fn open(path: &Path) -> anyhow::Result<KeypointModel> {
         let (session, identity) = session(path)?;
         let unusable = |e: String| anyhow::anyhow!("{} is not a usable pitch model: {e}", path.display());
