@@ -24,11 +24,11 @@ MODEL_VENV := .cache/model-venv
 demo: deps build
 	mkdir -p $(DEMO)
 	$(BIN) synth $(DEMO)/match.mp4 --seconds 30 --seed 7
-	$(BIN) --data-dir $(DEMO)/data analyze $(DEMO)/match.mp4 --match-id demo --detector truth --restart
+	$(BIN) --data-dir $(DEMO)/data analyze $(DEMO)/match.mp4 --match-id demo --detector truth --calibration auto --restart
 	$(BIN) --data-dir $(DEMO)/data evaluate demo --truth $(DEMO)/match.truth.json
 	@if [ -f $(CLIP) ]; then \
 		echo "--- a real broadcast clip with the shipped detector ($(CLIP))"; \
-		$(BIN) --data-dir $(DEMO)/data analyze $(CLIP) --match-id dfl --restart; \
+		$(BIN) --data-dir $(DEMO)/data analyze $(CLIP) --match-id dfl --calibration auto --restart; \
 	else echo "(no real clip: $(CLIP) is absent)"; fi
 
 test: deps build lint
