@@ -399,22 +399,48 @@ def setup(args):
     return say
 
 
-def main():
+def arguments(out, work, iterations, batch):
+    """The options of both training tools, with each tool's defaults."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--init", default="../shared/models/footandball/model_20201019_1416_final.pth")
-    ap.add_argument("--out", default="models/tacticeye-detector.onnx")
-    ap.add_argument("--work", default=".cache/model")
-    ap.add_argument("--iterations", type=int, default=3200)
-    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--work", default=work)
+    ap.add_argument("--iterations", type=int, default=iterations)
+    ap.add_argument("--batch", type=int, default=batch)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=7)
     # One core computes, the other makes batches (data loading is about a third of a step).
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--loaders", type=int, default=1)
     ap.add_argument("--export-only", metavar="CHECKPOINT", help="evaluate and export a saved state dict, no training")
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+def train(net, batches, loss_of, args, say, checkpoint):
+    """AdamW with a one-cycle rate up to `args.lr`, over `batches` made by another process while this one
+    computes; the weights saved to `checkpoint` every 500 iterations and at the end."""
+    start = time.time()
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations, pct_start=0.05)
+    loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=args.loaders,
+                                         prefetch_factor=4 if args.loaders else None)
+    net.train()
+    for it, (images, batch) in enumerate(loader, 1):
+        loss = loss_of(net(images), batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if it % 25 == 0 or it == 1:
+            say(f"iteration {it}/{args.iterations} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
+        if it % 500 == 0:
+            torch.save(net.state_dict(), checkpoint)
+    torch.save(net.state_dict(), checkpoint)
+
+
+def main():
+    args = arguments("models/tacticeye-detector.onnx", ".cache/model", 3200, 16)
     say = setup(args)
 
     det = os.path.join(args.data, "players-detection")
@@ -433,23 +459,8 @@ def main():
         export(net, args, broadcast_valid, panoramic_valid, start, say)
         return
     say(f"initialised {load_footandball(net, args.init)} tensors from FootAndBall")
-    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations, pct_start=0.05)
-    batches = torch.utils.data.DataLoader(
-        Batches(broadcast, panoramic, args.batch, args.seed, args.iterations),
-        batch_size=None, num_workers=args.loaders, prefetch_factor=4 if args.loaders else None)
-    net.train()
-    for it, (images, batch) in enumerate(batches, 1):
-        loss = losses(net(images), batch)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if it % 25 == 0 or it == 1:
-            say(f"iteration {it}/{args.iterations} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
-        if it % 500 == 0:
-            torch.save(net.state_dict(), os.path.join(args.work, "detector.pt"))
-    torch.save(net.state_dict(), os.path.join(args.work, "detector.pt"))
+    train(net, Batches(broadcast, panoramic, args.batch, args.seed, args.iterations), losses, args, say,
+          os.path.join(args.work, "detector.pt"))
     export(net, args, broadcast_valid, panoramic_valid, start, say)
 
 

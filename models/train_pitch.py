@@ -8,7 +8,6 @@ stride 4: one heatmap per keypoint and a shared sub-cell offset. Frames are fed 
 Usage: train_pitch.py --data ../shared/data --init FOOTANDBALL.pth --out models/tacticeye-pitch.onnx
 """
 
-import argparse
 import glob
 import json
 import math
@@ -22,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 
-from train_detector import MEAN, STD, conv_bn, focal, load_footandball, setup
+from train_detector import MEAN, STD, arguments, conv_bn, focal, load_footandball, setup, train
 
 STRIDE = 4
 WIDTH, HEIGHT = 640, 360
@@ -206,47 +205,20 @@ def evaluate(model, frames):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data")
-    ap.add_argument("--init", default="../shared/models/footandball/model_20201019_1416_final.pth")
-    ap.add_argument("--out", default="models/tacticeye-pitch.onnx")
-    ap.add_argument("--work", default=".cache/pitch")
-    ap.add_argument("--iterations", type=int, default=1500)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--loaders", type=int, default=1)
-    ap.add_argument("--export-only", metavar="CHECKPOINT", help="evaluate and export a saved state dict, no training")
-    args = ap.parse_args()
-
+    args = arguments("models/tacticeye-pitch.onnx", ".cache/pitch", 1500, 8)
     say = setup(args)
 
-    train = load_split(os.path.join(args.data, "pitch-keypoints", "train"))
+    frames = load_split(os.path.join(args.data, "pitch-keypoints", "train"))
     valid = load_split(os.path.join(args.data, "pitch-keypoints", "valid"))
-    say(f"frames: {len(train)} train / {len(valid)} valid")
+    say(f"frames: {len(frames)} train / {len(valid)} valid")
     net = Net()
     start = time.time()
     if args.export_only:
         net.load_state_dict(torch.load(args.export_only, map_location="cpu", weights_only=True))
     else:
         say(f"initialised {load_footandball(net, args.init)} tensors from FootAndBall")
-        opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.iterations, pct_start=0.05)
-        batches = torch.utils.data.DataLoader(Batches(train, args.batch, args.seed, args.iterations), batch_size=None,
-                                              num_workers=args.loaders, prefetch_factor=4 if args.loaders else None)
-        net.train()
-        for it, (images, batch) in enumerate(batches, 1):
-            loss = losses(net(images), batch)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            if it % 25 == 0 or it == 1:
-                say(f"iteration {it}/{args.iterations} loss {loss.item():.4f} ({time.time() - start:.0f} s)")
-            if it % 500 == 0:
-                torch.save(net.state_dict(), os.path.join(args.work, "pitch.pt"))
-        torch.save(net.state_dict(), os.path.join(args.work, "pitch.pt"))
+        train(net, Batches(frames, args.batch, args.seed, args.iterations), losses, args, say,
+              os.path.join(args.work, "pitch.pt"))
     net.eval()
     model = Exported(net).eval()
     table = evaluate(model, valid)
