@@ -44,20 +44,26 @@ def conv_bn(cin, cout, stride=1):
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
-class Net(nn.Module):
+def backbone():
     """FootAndBall's stages, each entered by a stride-2 conv, the deeper ones wider: [16], [32, 32], [64, 64],
-    [96, 96], [128, 128] (FootAndBall: [16], [32, 32], [32, 32], [64, 64], [64, 64])."""
+    [96, 96], [128, 128] (FootAndBall: [16], [32, 32], [32, 32], [64, 64], [64, 64]); and the pyramid's 1x1
+    laterals to 32 channels. Both models start from it."""
+    stages = nn.ModuleList([
+        nn.Sequential(conv_bn(3, 16, 2)),
+        nn.Sequential(conv_bn(16, 32, 2), conv_bn(32, 32)),
+        nn.Sequential(conv_bn(32, 64, 2), conv_bn(64, 64)),
+        nn.Sequential(conv_bn(64, 96, 2), conv_bn(96, 96)),
+        nn.Sequential(conv_bn(96, 128, 2), conv_bn(128, 128)),
+    ])
+    return stages, nn.ModuleList([nn.Conv2d(c, 32, 1) for c in (32, 64, 96, 128)])
+
+
+class Net(nn.Module):
+    """The backbone and pyramid down to stride 4, the people head there and the ball branch at stride 2."""
 
     def __init__(self):
         super().__init__()
-        self.stages = nn.ModuleList([
-            nn.Sequential(conv_bn(3, 16, 2)),
-            nn.Sequential(conv_bn(16, 32, 2), conv_bn(32, 32)),
-            nn.Sequential(conv_bn(32, 64, 2), conv_bn(64, 64)),
-            nn.Sequential(conv_bn(64, 96, 2), conv_bn(96, 96)),
-            nn.Sequential(conv_bn(96, 128, 2), conv_bn(128, 128)),
-        ])
-        self.laterals = nn.ModuleList([nn.Conv2d(c, 32, 1) for c in (32, 64, 96, 128)])
+        self.stages, self.laterals = backbone()
         self.head = nn.Sequential(nn.Conv2d(32, 32, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(32, len(OUTPUTS), 3, 1, 1))
         nn.init.constant_(self.head[2].bias[0], -2.2)
         # The ball branch: the first stage's stride-2 features plus the stride-4 pyramid, upsampled.

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 
-from train_detector import MEAN, STD, arguments, conv_bn, focal, load_footandball, setup, train
+from train_detector import MEAN, STD, arguments, backbone, conv_bn, focal, load_footandball, setup, train
 
 STRIDE = 4
 WIDTH, HEIGHT = 640, 360
@@ -36,14 +36,7 @@ class Net(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.stages = nn.ModuleList([
-            nn.Sequential(conv_bn(3, 16, 2)),
-            nn.Sequential(conv_bn(16, 32, 2), conv_bn(32, 32)),
-            nn.Sequential(conv_bn(32, 64, 2), conv_bn(64, 64)),
-            nn.Sequential(conv_bn(64, 96, 2), conv_bn(96, 96)),
-            nn.Sequential(conv_bn(96, 128, 2), conv_bn(128, 128)),
-        ])
-        self.laterals = nn.ModuleList([nn.Conv2d(c, 32, 1) for c in (32, 64, 96, 128)])
+        self.stages, self.laterals = backbone()
         # Keypoints are told apart by where they are on the whole pitch: a wide view from the deepest stage.
         self.context = nn.Sequential(conv_bn(128, 128), conv_bn(128, 128))
         self.head = nn.Sequential(nn.Conv2d(32, 64, 3, 1, 1), nn.ReLU(inplace=True), nn.Conv2d(64, KEYPOINTS + 2, 1))
