@@ -15,8 +15,8 @@ use tacticeye::detect::truth::{Noise, TruthDetector};
 use tacticeye::detect::{Detector, onnx::OnnxDetector};
 use tacticeye::ids::MatchId;
 use tacticeye::pipeline::{Models, Segment, StageTimes, process_segment};
+use tacticeye::pitch::Pitch;
 use tacticeye::pitch::keypoints::KeypointModel;
-use tacticeye::pitch::{CalibrationMode, Pitch};
 use tacticeye::segment::{self, Manifest};
 use tacticeye::source;
 use tacticeye::state::{Config, MatchState};
@@ -122,9 +122,8 @@ async fn real_clip(work: &Path, clip: &Path, model: &Path, pitch_model: Option<&
     stage_table(&store, &manifest, &mut models, &Config::default(), &name, frames).await?;
     if let Some(path) = pitch_model {
         let pitch = KeypointModel::open(path)?;
-        let mode = CalibrationMode::Keypoints { pitch: Pitch::default(), model: pitch.identity.clone() };
+        let config = Config { calibration: Some(pitch.calibration(Pitch::default())), ..Config::default() };
         models.pitch = Some(pitch);
-        let config = Config { calibration: Some(mode), ..Config::default() };
         stage_table(&store, &manifest, &mut models, &config, &format!("{name}, calibrated"), frames).await?;
     }
     Ok(())

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::events::EventKind;
 use crate::pipeline::SegmentOutput;
+use crate::pitch::score::quantile;
 use crate::truth::{Truth, TruthEventKind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -152,9 +153,4 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
         position_error_m: quantile(&mut position_errors, 0.5),
         position_error_p90_m: quantile(&mut position_errors, 0.9),
     }
-}
-
-fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    (!values.is_empty()).then(|| values[((values.len() - 1) as f64 * q).round() as usize])
 }

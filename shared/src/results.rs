@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::Event;
 use crate::ids::MatchId;
 use crate::pipeline::{FrameOutput, SegmentOutput};
-use crate::segment::Manifest;
+use crate::segment::{Manifest, ManifestError, load_manifest};
 use crate::state::{MatchState, StateError, Status};
 use crate::storage::{ObjectStore, StoreError};
 
@@ -29,6 +29,8 @@ pub enum ResultsError {
     Unreadable { key: String, source: serde_json::Error },
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -136,10 +138,7 @@ async fn load_match<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<(Ma
     let checkpoint = store.get(&match_id.checkpoint_key()).await?;
     let state =
         MatchState::from_json(match_id, &checkpoint.ok_or_else(|| ResultsError::NotFound(match_id.clone()))?.bytes)?;
-    let key = match_id.manifest_key();
-    let manifest = store.get(&key).await?.ok_or_else(|| ResultsError::NoManifest(match_id.clone()))?;
-    let manifest =
-        serde_json::from_slice(&manifest.bytes).map_err(|source| ResultsError::Unreadable { key, source })?;
+    let manifest = load_manifest(store, match_id).await?.ok_or_else(|| ResultsError::NoManifest(match_id.clone()))?;
     Ok((state, manifest))
 }
 

@@ -258,14 +258,15 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
             });
         }
         if let Some(e) = cause.downcast_ref::<ManifestError>() {
-            return Some(match e {
-                ManifestError::OtherSource { .. } => "use another --match-id, or --restart to discard it",
+            return match e {
+                ManifestError::OtherSource { .. } => Some("use another --match-id, or --restart to discard it"),
                 ManifestError::OtherSettings { .. } => {
-                    "use the same settings, or run again with --restart to discard it and start over"
+                    Some("use the same settings, or run again with --restart to discard it and start over")
                 }
-                ManifestError::Unreadable(..) => "run again with --restart to discard it",
-                ManifestError::Raced(_) => "run again to go on from where the other run is",
-            });
+                ManifestError::Unreadable(..) => Some("run again with --restart to discard it"),
+                ManifestError::Raced(_) => Some("run again to go on from where the other run is"),
+                ManifestError::Store(_) => None,
+            };
         }
         match cause.downcast_ref::<ResultsError>() {
             Some(ResultsError::NotFound(_)) => Some("analyse it first: tacticeye analyze VIDEO --match-id ID"),
@@ -322,7 +323,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 None => (None, None),
                 Some("auto") => {
                     let model = KeypointModel::open_named(&pitch_model)?;
-                    (Some(CalibrationMode::Keypoints { pitch, model: model.identity.clone() }), Some(model))
+                    (Some(model.calibration(pitch)), Some(model))
                 }
                 Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), pitch)?)), None),
             };

@@ -11,8 +11,8 @@ use tacticeye::aws;
 use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::detect::{self, DetectorChoice, truth::Noise};
 use tacticeye::pipeline::Models;
+use tacticeye::pitch::Pitch;
 use tacticeye::pitch::keypoints::KeypointModel;
-use tacticeye::pitch::{CalibrationMode, Pitch};
 use tacticeye::queue::{SegmentQueue, SqsQueue};
 use tacticeye::state::Config;
 use tacticeye::storage::S3Store;
@@ -62,8 +62,7 @@ async fn main() -> anyhow::Result<()> {
         "none" => {}
         "auto" => {
             let model = KeypointModel::open_named(&args.pitch_model)?;
-            config.calibration =
-                Some(CalibrationMode::Keypoints { pitch: Pitch::default(), model: model.identity.clone() });
+            config.calibration = Some(model.calibration(Pitch::default()));
             models.pitch = Some(model);
         }
         other => anyhow::bail!("--calibration is `auto` or `none`, not {other:?}"),

@@ -21,7 +21,7 @@ use crate::source::Frame;
 const LIBRARY: &str = "libonnxruntime.so.1.31.1";
 const LETTERBOX_GREY: f32 = 114.0 / 255.0;
 /// Frames per inference call when the model's batch is dynamic.
-const MAX_BATCH: usize = 4;
+pub(crate) const MAX_BATCH: usize = 4;
 
 /// Where ONNX Runtime is looked for: `ORT_DYLIB_PATH`, then beside the executable, then the Makefile's cache.
 fn library_path() -> anyhow::Result<PathBuf> {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::homography::{Pair, residual};
+use super::homography::{degenerate, residual};
 use super::{Homography, KEYPOINTS, Pitch};
 
 /// `--calibration FILE`: at least 4 points, each an image pixel and its pitch position, either in metres
@@ -74,21 +74,12 @@ impl CalibrationFile {
         {
             return Err(CalibrationError::Inconsistent { index, error });
         }
-        if pairs.len() == 4 && !spans_a_quadrilateral(&pairs) {
+        // Four points fit exactly whatever they are; they fix a camera only if no three lie on a line.
+        if pairs.len() == 4 && degenerate(&pairs) {
             return Err(CalibrationError::Degenerate);
         }
         Ok(h)
     }
-}
-
-/// Four points fit exactly whatever they are; they fix a camera only if no three lie on a line.
-fn spans_a_quadrilateral(pairs: &[Pair]) -> bool {
-    let area =
-        |a: (f64, f64), b: (f64, f64), c: (f64, f64)| ((b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)).abs();
-    (0..4).all(|skip| {
-        let t: Vec<_> = (0..4).filter(|&i| i != skip).map(|i| pairs[i]).collect();
-        area(t[0].0, t[1].0, t[2].0) > 1.0 && area(t[0].1, t[1].1, t[2].1) > 0.01
-    })
 }
 
 #[cfg(test)]

@@ -102,7 +102,7 @@ fn score(h: &Homography, pairs: &[Pair], tolerance: f64) -> (usize, f64) {
 }
 
 /// Three of the four points on one line (either side) fix no homography.
-fn degenerate(pick: &[Pair]) -> bool {
+pub(super) fn degenerate(pick: &[Pair]) -> bool {
     let collinear = |a: (f64, f64), b: (f64, f64), c: (f64, f64), scale: f64| {
         ((b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)).abs() < 1e-3 * scale * scale
     };

@@ -13,8 +13,8 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 
-use super::{Homography, KEYPOINTS, Pitch};
-use crate::detect::onnx::{fill, session};
+use super::{CalibrationMode, Homography, KEYPOINTS, Pitch};
+use crate::detect::onnx::{MAX_BATCH, fill, session};
 use crate::detect::yolo::Placement;
 use crate::source::Frame;
 
@@ -74,10 +74,16 @@ impl KeypointModel {
         Ok(KeypointModel { identity, session, width, height, stride, threshold, resizer: Resizer::new() })
     }
 
+    /// How a match calibrated by this model on `pitch` is configured (the model's identity included, so a
+    /// match resumes only with it).
+    pub fn calibration(&self, pitch: Pitch) -> CalibrationMode {
+        CalibrationMode::Keypoints { pitch, model: self.identity.clone() }
+    }
+
     /// The keypoints found in each frame (scores at or over the model's threshold), in frame pixels.
     pub fn find(&mut self, frames: &[&Frame]) -> anyhow::Result<Vec<Vec<Keypoint>>> {
         let mut all = Vec::with_capacity(frames.len());
-        for chunk in frames.chunks(4) {
+        for chunk in frames.chunks(MAX_BATCH) {
             let mut input = Array4::<f32>::zeros((chunk.len(), 3, self.height as usize, self.width as usize));
             let mut placements = Vec::with_capacity(chunk.len());
             for (i, frame) in chunk.iter().enumerate() {

@@ -69,20 +69,23 @@ impl Tally {
     }
 
     pub fn score(mut self, seconds: f64) -> CalibrationScore {
-        self.errors.sort_by(f64::total_cmp);
-        let quantile = |q: f64| {
-            (!self.errors.is_empty()).then(|| self.errors[((self.errors.len() - 1) as f64 * q).round() as usize])
-        };
+        let (median_m, p90_m) = (quantile(&mut self.errors, 0.5), quantile(&mut self.errors, 0.9));
         CalibrationScore {
             frames: self.frames,
             calibrated: self.calibrated,
             calibrated_share: self.calibrated as f64 / self.frames.max(1) as f64,
             points: self.errors.len(),
-            median_m: quantile(0.5),
-            p90_m: quantile(0.9),
+            median_m,
+            p90_m,
             frames_per_second: if seconds > 0.0 { self.frames as f64 / seconds } else { 0.0 },
         }
     }
+}
+
+/// The nearest-rank `q` quantile of `values` (sorted in place); `None` when there are none.
+pub fn quantile(values: &mut [f64], q: f64) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    (!values.is_empty()).then(|| values[((values.len() - 1) as f64 * q).round() as usize])
 }
 
 #[cfg(test)]

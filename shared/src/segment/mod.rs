@@ -84,9 +84,12 @@ pub fn fingerprint(path: &Path) -> anyhow::Result<String> {
     Ok(format!("md5:{:x}", hasher.finalize()))
 }
 
-/// A match started under other terms; only discarding it (the caller's decision) gets past it.
+/// A manifest that cannot be read, or a match started under other terms (only discarding it, the caller's
+/// decision, gets past those).
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("the manifest of match {0} is unreadable: {1}")]
     Unreadable(MatchId, serde_json::Error),
     #[error("match {match_id} was started on another video or URL ({location})")]
@@ -97,7 +100,7 @@ pub enum ManifestError {
     Raced(MatchId),
 }
 
-pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> anyhow::Result<Option<Manifest>> {
+pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<Option<Manifest>, ManifestError> {
     let Some(obj) = store.get(&match_id.manifest_key()).await? else { return Ok(None) };
     let manifest = serde_json::from_slice(&obj.bytes).map_err(|e| ManifestError::Unreadable(match_id.clone(), e))?;
     Ok(Some(manifest))
