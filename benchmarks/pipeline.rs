@@ -139,18 +139,19 @@ async fn stage_table(
     frames: u64,
 ) -> anyhow::Result<()> {
     let (decode, times, whole) = run_match(store, manifest, models, config).await?;
-    for (stage, d) in [
-        ("decode (ffmpeg to RGB)", decode),
-        ("detect", times.detect),
-        ("calibrate (pitch keypoints every 5th frame)", times.calibrate),
-        ("appearance (shirt colour)", times.appearance),
-        ("track", times.track),
-        ("teams", times.teams),
-        ("ball", times.ball),
-        ("possession and events", times.possession),
+    // An uncalibrated match skips calibration: its lap is only the skip, so no rate is printed.
+    let calibrated = config.calibration.is_some();
+    for (stage, d, ran) in [
+        ("decode (ffmpeg to RGB)", decode, true),
+        ("detect", times.detect, true),
+        ("calibrate (pitch keypoints every 5th frame)", times.calibrate, calibrated),
+        ("appearance (shirt colour)", times.appearance, true),
+        ("track", times.track, true),
+        ("teams", times.teams, true),
+        ("ball", times.ball, true),
+        ("possession and events", times.possession, true),
     ] {
-        // A stage that did not run (no calibration) has no rate.
-        let rate = if d.is_zero() { "-".to_string() } else { fps(frames, d) };
+        let rate = if ran { fps(frames, d) } else { "-".to_string() };
         println!("| {stage} | {name} | {rate} |");
     }
     println!("| **whole pipeline** (decode + stages + commit) | {name} | **{}** |", fps(frames, whole));
