@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::events::EventKind;
-use crate::pipeline::SegmentOutput;
+use crate::pipeline::{ObjectOutput, SegmentOutput};
 use crate::pitch::score::quantile;
-use crate::truth::{Truth, TruthEventKind};
+use crate::stats::score::PhysicalScore;
+use crate::truth::{PersonTruth, Truth, TruthEventKind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventScore {
@@ -41,6 +42,33 @@ pub struct Report {
     pub placed: f64,
     pub position_error_m: Option<f64>,
     pub position_error_p90_m: Option<f64>,
+    /// Distances and top speeds against the truth, on calibrated matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physical: Option<PhysicalScore>,
+}
+
+/// Truth people paired with output boxes, greedily by IoU (at least 0.5), best pairs first.
+pub fn matches(people: &[PersonTruth], objects: &[ObjectOutput]) -> Vec<(usize, usize)> {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        for (j, o) in objects.iter().enumerate() {
+            let iou = p.bbox.iou(&o.bbox);
+            if iou >= 0.5 {
+                pairs.push((iou, i, j));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (mut used_t, mut used_o) = (vec![false; people.len()], vec![false; objects.len()]);
+    let mut out = Vec::new();
+    for (_, i, j) in pairs {
+        if !used_t[i] && !used_o[j] {
+            used_t[i] = true;
+            used_o[j] = true;
+            out.push((i, j));
+        }
+    }
+    out
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -63,24 +91,7 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
         frames += 1;
         out_boxes += f.objects.len();
         tracks.extend(f.objects.iter().map(|o| o.track_id));
-        // Greedy IoU matching, best pairs first.
-        let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
-        for (i, p) in t.people.iter().enumerate() {
-            for (j, o) in f.objects.iter().enumerate() {
-                let iou = p.bbox.iou(&o.bbox);
-                if iou >= 0.5 {
-                    pairs.push((iou, i, j));
-                }
-            }
-        }
-        pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let (mut used_t, mut used_o) = (vec![false; t.people.len()], vec![false; f.objects.len()]);
-        for (_, i, j) in pairs {
-            if used_t[i] || used_o[j] {
-                continue;
-            }
-            used_t[i] = true;
-            used_o[j] = true;
+        for (i, j) in matches(&t.people, &f.objects) {
             matched_boxes += 1;
             let (p, o) = (&t.people[i], &f.objects[j]);
             if p.visible >= 0.5 {
@@ -152,5 +163,6 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
         placed: ratio(position_errors.len(), matched_boxes),
         position_error_m: quantile(&mut position_errors, 0.5),
         position_error_p90_m: quantile(&mut position_errors, 0.9),
+        physical: None,
     }
 }

@@ -99,6 +99,12 @@ pub struct Event {
     /// Length of a gap or of a dropped segment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seconds: Option<f64>,
+    /// On calibrated frames, where the previous owner last had the ball and where the new one took it, in
+    /// pitch metres (their feet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_pitch: Option<[f64; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_pitch: Option<[f64; 2]>,
 }
 
 impl Event {
@@ -113,6 +119,8 @@ impl Event {
             to_track: None,
             start_frame: None,
             seconds: Some(seconds),
+            from_pitch: None,
+            to_pitch: None,
         }
     }
 }
@@ -217,6 +225,8 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         to_track: Some(player.track_id),
         start_frame: from.map(|o| o.last_frame),
         seconds: None,
+        from_pitch: None,
+        to_pitch: None,
     };
     match &state.owner {
         None => events.push(event(EventKind::PossessionChange, None)),

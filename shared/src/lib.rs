@@ -1,9 +1,10 @@
 //! TacticEYE's pipeline library.
 //!
-//! The modules read as the pipeline: a source is cut into segments (`source`, `segment`), each segment's frames go
-//! through `detect` -> `track` -> `teams` -> `ball` -> `events`, glued by `pipeline`. `state` holds the match
-//! state that is checkpointed after every segment through `storage`; `queue` hands segments to workers;
-//! `analysis` runs a match end to end over those two seams; `results` reads summaries and exports.
+//! The modules read as the pipeline: a source is cut into segments (`source`, `segment`), each segment's
+//! frames go through `detect` -> `pitch` -> `track` -> `teams` -> `ball` -> `events` -> `stats`, glued by
+//! `pipeline`. `state` holds the match state that is checkpointed after every segment through `storage`;
+//! `queue` hands segments to workers; `analysis` runs a match end to end over those two seams; `results`
+//! reads summaries and exports.
 //! `synth` renders synthetic matches with ground truth (`truth`) and `eval` scores an analysis against it;
 //! `render` draws what was found on frames; `clock` holds time and the crash tests' stop points.
 
@@ -28,6 +29,7 @@ pub mod results;
 pub mod segment;
 pub mod source;
 pub mod state;
+pub mod stats;
 pub mod storage;
 pub mod synth;
 pub mod teams;

@@ -17,6 +17,7 @@ use crate::pitch::keypoints::KeypointModel;
 use crate::pitch::{CalibrationMode, Homography};
 use crate::source::Frame;
 use crate::state::MatchState;
+use crate::stats;
 use crate::teams;
 use crate::track::{self, PersonDetection, Tracked};
 
@@ -94,6 +95,7 @@ pub struct StageTimes {
     pub teams: Duration,
     pub ball: Duration,
     pub possession: Duration,
+    pub stats: Duration,
 }
 
 impl StageTimes {
@@ -106,6 +108,7 @@ impl StageTimes {
         self.teams += o.teams;
         self.ball += o.ball;
         self.possession += o.possession;
+        self.stats += o.stats;
     }
 }
 
@@ -140,7 +143,17 @@ pub fn process_segment(
             frame: state.next_frame,
         });
     }
-    let MatchState { config, fps, camera, tracker, teams: team_state, ball: ball_state, possession, .. } = &state;
+    let MatchState {
+        config,
+        fps,
+        camera,
+        tracker,
+        teams: team_state,
+        ball: ball_state,
+        possession,
+        stats: pitch_stats,
+        ..
+    } = &state;
     let (fps, first_frame) = (*fps, first.index);
     let mut times = StageTimes::default();
     let mut clock = Instant::now();
@@ -215,6 +228,11 @@ pub fn process_segment(
             frame_output(first_frame + i as u64, fps, (&t.tracked, teams), (*ball, owner), locate)
         })
         .collect();
+    let pitch_stats = match pitch {
+        Some(pitch) => stats::update(pitch_stats.clone(), pitch, fps, &frames, &events),
+        None => pitch_stats.clone(),
+    };
+    lap(&mut times.stats);
 
     let next = MatchState {
         next_segment: segment.index + 1,
@@ -224,6 +242,7 @@ pub fn process_segment(
         teams: team_state,
         ball: ball_state,
         possession,
+        stats: pitch_stats,
         ..state
     };
     Ok((next, SegmentOutput { index: segment.index, first_frame, frames, events, stats }, times))

@@ -14,6 +14,7 @@ use crate::ids::MatchId;
 use crate::pipeline::{FrameOutput, SegmentOutput};
 use crate::segment::{Manifest, ManifestError, load_manifest};
 use crate::state::{MatchState, StateError, Status};
+use crate::stats::{self, StatsReport};
 use crate::storage::{ObjectStore, StoreError};
 
 /// Why a match's results cannot be read. `NotFound` is the reader's mistake; the others are the store's.
@@ -23,6 +24,8 @@ pub enum ResultsError {
     NotFound(MatchId),
     #[error("match {0} has a checkpoint but no manifest")]
     NoManifest(MatchId),
+    #[error("match {0} was analysed without a pitch calibration, so it has no figures in metres")]
+    NotCalibrated(MatchId),
     #[error("committed output {0} is missing")]
     MissingOutput(String),
     #[error("{key} is unreadable: {source}")]
@@ -176,6 +179,23 @@ pub async fn committed<S: ObjectStore>(
 ) -> Result<(Summary, Vec<SegmentOutput>), ResultsError> {
     let found = load_match(store, match_id).await?;
     Ok((summary_of(&found), committed_outputs(store, &found, 0, u64::MAX).await?))
+}
+
+/// The checkpointed state and the outputs of every committed segment, read consistently.
+pub async fn committed_state<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+) -> Result<(MatchState, Vec<SegmentOutput>), ResultsError> {
+    let found = load_match(store, match_id).await?;
+    let outputs = committed_outputs(store, &found, 0, u64::MAX).await?;
+    Ok((found.0, outputs))
+}
+
+/// Per-player and per-team figures on the pitch, from the checkpoint alone.
+pub async fn stats<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<StatsReport, ResultsError> {
+    let (state, _) = load_match(store, match_id).await?;
+    let pitch = state.config.calibration.as_ref().ok_or_else(|| ResultsError::NotCalibrated(match_id.clone()))?.pitch();
+    Ok(stats::report(&state.stats, pitch))
 }
 
 #[derive(Serialize)]

@@ -10,10 +10,11 @@ use crate::events::{PossessionConfig, PossessionState};
 use crate::ids::MatchId;
 use crate::pitch::CalibrationMode;
 use crate::pitch::camera::CameraState;
+use crate::stats::StatsState;
 use crate::teams::{TeamState, TeamsConfig};
 use crate::track::{TrackerConfig, TrackerState};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Every setting that changes results. A checkpoint only resumes under the same config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,6 +73,9 @@ pub struct MatchState {
     pub teams: TeamState,
     pub ball: BallState,
     pub possession: PossessionState,
+    /// Distances, speeds and team figures on the pitch (calibrated matches).
+    #[serde(default, skip_serializing_if = "StatsState::is_empty")]
+    pub stats: StatsState,
     pub live: LiveStats,
 }
 
@@ -137,6 +141,7 @@ impl MatchState {
             teams: TeamState::default(),
             ball: BallState::default(),
             possession: PossessionState::default(),
+            stats: StatsState::default(),
             live: LiveStats::default(),
         }
     }

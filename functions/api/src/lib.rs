@@ -19,6 +19,7 @@ use tacticeye::ids::MatchId;
 use tacticeye::results::{self, EventFilter, ResultsError};
 use tacticeye::segment::SegmentRequest;
 use tacticeye::source::url::{Source, SourceKind};
+use tacticeye::stats::StatsReport;
 use tacticeye::storage::{ObjectStore, StoreError};
 
 /// An error as the client sees it: a status and a message in `{"error": ...}`.
@@ -55,6 +56,7 @@ impl From<ResultsError> for ApiError {
     fn from(e: ResultsError) -> Self {
         match e {
             ResultsError::NotFound(_) => ApiError(StatusCode::NOT_FOUND, e.to_string()),
+            ResultsError::NotCalibrated(_) => ApiError(StatusCode::CONFLICT, e.to_string()),
             e => internal(e.into()),
         }
     }
@@ -90,6 +92,7 @@ pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
         .route("/matches/{id}/events", get(events::<S>))
         .route("/matches/{id}/positions", get(positions::<S>))
         .route("/matches/{id}/cost", get(cost::<S>))
+        .route("/matches/{id}/stats", get(stats::<S>))
         .route("/uploads", post(upload::<S>))
         // Outermost, so the token is checked before any body or query is read.
         .layer(middleware::from_fn_with_state(app.clone(), authorise::<S>))
@@ -130,6 +133,15 @@ async fn cost<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Pat
         return Err(ResultsError::NotFound(id).into());
     }
     Err(ApiError(StatusCode::NOT_FOUND, format!("no cost recorded for match {id}")))
+}
+
+/// Per-player distances and speeds and per-team figures on the pitch; 409 for a match analysed without
+/// a pitch calibration.
+async fn stats<S: ObjectStore>(
+    State(app): State<Arc<AppState<S>>>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<StatsReport>> {
+    Ok(Json(results::stats(&app.store, &match_id(&id)?).await?))
 }
 
 fn default_per_page() -> usize {
@@ -368,6 +380,8 @@ mod tests {
             to_track: Some(4),
             start_frame: Some(0),
             seconds: None,
+            from_pitch: None,
+            to_pitch: None,
         };
         let output =
             SegmentOutput { index: 0, first_frame: 0, frames, events: vec![pass], stats: SegmentStats::default() };
@@ -406,6 +420,9 @@ mod tests {
         assert_eq!(none["total"], 0);
         let (_, positions) = call(app.clone(), "GET", "/matches/m1/positions?from_frame=1&per_page=10", None, "").await;
         assert_eq!(positions["items"].as_array().unwrap().len(), 1, "only frame 1 of the committed segment");
+        let (status, stats) = call(app.clone(), "GET", "/matches/m1/stats", None, "").await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(stats["error"].as_str().unwrap().contains("without a pitch calibration"), "{stats}");
         let (_, list) = call(app, "GET", "/matches", None, "").await;
         assert_eq!(list["matches"], serde_json::json!(["m1"]));
     }

@@ -387,8 +387,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Evaluate { match_id, truth, json } => {
             let truth = Truth::load(&truth)?;
-            let (_, outputs) = results::committed(&store, &match_id).await?;
-            let report = tacticeye::eval::evaluate(&truth, &outputs, (truth.fps / 2.0).round() as u64);
+            let (state, outputs) = results::committed_state(&store, &match_id).await?;
+            let mut report = tacticeye::eval::evaluate(&truth, &outputs, (truth.fps / 2.0).round() as u64);
+            if state.config.calibration.is_some() {
+                report.physical = Some(tacticeye::stats::score::score(&truth, &outputs, &state.stats));
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -468,6 +471,22 @@ fn print_report(report: &tacticeye::eval::Report) {
             report.placed
         ),
         _ => println!("pitch positions      none (analyse with --calibration)"),
+    }
+    if let Some(p) = &report.physical {
+        let or_none = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.2}{unit}"));
+        println!(
+            "distance covered     {} players: error median {}, largest {}; {:.2} within 3 %",
+            p.players,
+            or_none(p.distance_error_pct, " %"),
+            or_none(p.distance_error_max_pct, " %"),
+            p.distance_within_3pct
+        );
+        println!(
+            "top speed            error median {}, largest {}; {:.2} within 1 km/h",
+            or_none(p.top_speed_error_kmh, " km/h"),
+            or_none(p.top_speed_error_max_kmh, " km/h"),
+            p.top_speed_within_1kmh
+        );
     }
 }
 

@@ -1,0 +1,282 @@
+//! One tracked person's running figures: distance, speeds, time in speed bands and sprints, from his
+//! pitch positions frame by frame.
+//!
+//! A position read off a calibrated frame is noisy (a foot's pixel a few metres deep in the picture), so
+//! speeds from one frame to the next would be mostly noise. The path is sampled every fifth of a second
+//! from a quadratic fitted to the last 0.6 s of positions (a plain average over that long would cut the
+//! corners of a turning run: a tenth of the distance on our synthetic matches); top speed is taken from
+//! the average over the last second, which is steadier. A position further than a human can run from
+//! that average is dropped, and a track that stays there (another person under the same id) starts a
+//! new path.
+
+use std::collections::VecDeque;
+
+use nalgebra::{Matrix3, Vector3};
+use serde::{Deserialize, Serialize};
+
+use crate::detect::Class;
+
+/// No one runs faster: about 36 km/h.
+pub const MAX_SPEED: f64 = 10.0;
+/// Walking below 7 km/h, jogging to 15, running to 25, sprinting above.
+pub const BANDS_KMH: [f64; 3] = [7.0, 15.0, 25.0];
+/// A sprint is at least this long above the top band's floor.
+const SPRINT_SECONDS: f64 = 1.0;
+const WINDOW_SECONDS: f64 = 1.0;
+const FIT_SECONDS: f64 = 0.6;
+const STEP_SECONDS: f64 = 0.2;
+/// Top speed is the fastest mean speed over this long.
+const TOP_SPEED_SECONDS: f64 = 1.0;
+/// A position this far beyond a human's reach from the average still passes (calibration noise).
+const JUMP_SLACK_M: f64 = 2.0;
+/// After this many rejected positions in a row the track is someone else now: a new path starts.
+const MAX_REJECTED_IN_A_ROW: u32 = 5;
+/// Samples further apart than this are not joined (the person was out of view).
+const MAX_GAP_SECONDS: f64 = 2.0;
+
+/// A position: global frame and metres.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    pub frame: f64,
+    pub at: [f64; 2],
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Runner {
+    /// Frames the track was given each team.
+    pub team_votes: [u32; 2],
+    pub role: Option<Class>,
+    /// Accepted positions, and their sum for the average position.
+    pub fixes: u64,
+    pub sum: [f64; 2],
+    pub distance: f64,
+    /// Metres per second.
+    pub top_speed: f64,
+    /// Seconds walking, jogging, running, sprinting.
+    pub bands: [f64; 4],
+    pub sprints: u32,
+    /// Positions dropped as impossible jumps.
+    pub rejected: u64,
+    /// Seconds of the path being measured (between joined samples).
+    pub seconds: f64,
+    rejected_in_a_row: u32,
+    /// Seconds above the sprint floor so far in the current run.
+    sprinting_for: f64,
+    /// Accepted positions of the last second.
+    window: VecDeque<Fix>,
+    /// The path's last sample, for the next step's distance.
+    path: Option<Fix>,
+    /// Averaged samples of the last `TOP_SPEED_SECONDS`, the newest last.
+    samples: VecDeque<Fix>,
+}
+
+fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
+/// Frames between samples at `fps`.
+pub fn step_frames(fps: f64) -> u64 {
+    ((fps * STEP_SECONDS).round() as u64).max(1)
+}
+
+impl Runner {
+    pub fn team(&self) -> Option<u8> {
+        let [a, b] = self.team_votes;
+        (a + b > 0).then_some(u8::from(b > a))
+    }
+
+    pub fn average(&self) -> Option<[f64; 2]> {
+        (self.fixes > 0).then(|| [self.sum[0] / self.fixes as f64, self.sum[1] / self.fixes as f64])
+    }
+
+    /// Frees the buffers of a track that is gone; its figures stay.
+    pub fn retire(&mut self) {
+        self.window = VecDeque::new();
+        self.samples = VecDeque::new();
+        self.path = None;
+    }
+
+    /// The newest position seen, if the track is still being followed.
+    pub fn last_frame(&self) -> Option<f64> {
+        self.window.back().map(|f| f.frame)
+    }
+
+    /// Takes the position of `frame`, and samples the path on the frames that are multiples of `step`.
+    pub fn observe(&mut self, frame: u64, at: [f64; 2], fps: f64) {
+        let fix = Fix { frame: frame as f64, at };
+        let window = fps * WINDOW_SECONDS;
+        self.window.retain(|f| fix.frame - f.frame < window);
+        if let Some(mean) = mean(&self.window) {
+            let reach = MAX_SPEED * (fix.frame - mean.frame) / fps + JUMP_SLACK_M;
+            if dist(mean.at, at) > reach {
+                self.rejected += 1;
+                self.rejected_in_a_row += 1;
+                if self.rejected_in_a_row < MAX_REJECTED_IN_A_ROW {
+                    return;
+                }
+                self.retire();
+            }
+        }
+        self.rejected_in_a_row = 0;
+        self.window.push_back(fix);
+        self.fixes += 1;
+        self.sum = [self.sum[0] + at[0], self.sum[1] + at[1]];
+        if frame.is_multiple_of(step_frames(fps)) {
+            let recent: VecDeque<Fix> =
+                self.window.iter().filter(|f| fix.frame - f.frame < FIT_SECONDS * fps).copied().collect();
+            let on_path = fit(&recent).unwrap_or(fix);
+            self.step(on_path, fps);
+            let averaged = mean(&self.window).expect("the window holds this frame's position");
+            self.top_speed(averaged, fps);
+        }
+    }
+
+    /// Distance, bands and sprints from the path's last sample to `now`.
+    fn step(&mut self, now: Fix, fps: f64) {
+        let Some(last) = self.path.replace(now) else { return };
+        let seconds = (now.frame - last.frame) / fps;
+        let metres = dist(last.at, now.at);
+        if seconds <= 0.0 || seconds > MAX_GAP_SECONDS || metres > MAX_SPEED * seconds {
+            self.sprinting_for = 0.0;
+            return;
+        }
+        self.distance += metres;
+        self.seconds += seconds;
+        let kmh = metres / seconds * 3.6;
+        let band = BANDS_KMH.iter().take_while(|&&floor| kmh >= floor).count();
+        self.bands[band] += seconds;
+        if band == 3 {
+            let before = self.sprinting_for;
+            self.sprinting_for += seconds;
+            if before < SPRINT_SECONDS && self.sprinting_for >= SPRINT_SECONDS {
+                self.sprints += 1;
+            }
+        } else {
+            self.sprinting_for = 0.0;
+        }
+    }
+
+    /// The fastest mean speed over `TOP_SPEED_SECONDS`, from averaged samples.
+    fn top_speed(&mut self, now: Fix, fps: f64) {
+        if self.samples.back().is_some_and(|last| (now.frame - last.frame) / fps > MAX_GAP_SECONDS) {
+            self.samples.clear();
+        }
+        self.samples.push_back(now);
+        while self.samples.len() > 2 && now.frame - self.samples[1].frame >= TOP_SPEED_SECONDS * fps {
+            self.samples.pop_front();
+        }
+        let first = self.samples[0];
+        let span = (now.frame - first.frame) / fps;
+        let speed = dist(first.at, now.at) / span;
+        if span >= TOP_SPEED_SECONDS * 0.999 && speed <= MAX_SPEED {
+            self.top_speed = self.top_speed.max(speed);
+        }
+    }
+
+    /// Counts a frame's team and role for the track.
+    pub fn vote(&mut self, team: Option<u8>, role: Class) {
+        if let Some(t) = team {
+            self.team_votes[t as usize & 1] += 1;
+        }
+        self.role = Some(role);
+    }
+}
+
+/// Where a quadratic through some fixes puts the person at their mean time (at least four fixes).
+fn fit(fixes: &VecDeque<Fix>) -> Option<Fix> {
+    let centre = mean(fixes)?;
+    if fixes.len() < 4 {
+        return None;
+    }
+    let (mut normal, mut rhs) = (Matrix3::<f64>::zeros(), [Vector3::<f64>::zeros(), Vector3::zeros()]);
+    for f in fixes {
+        let u = f.frame - centre.frame;
+        let row = Vector3::new(1.0, u, u * u);
+        normal += row * row.transpose();
+        rhs[0] += row * f.at[0];
+        rhs[1] += row * f.at[1];
+    }
+    let lu = normal.lu();
+    let at = [lu.solve(&rhs[0])?[0], lu.solve(&rhs[1])?[0]];
+    Some(Fix { frame: centre.frame, at })
+}
+
+/// The mean position and time of some fixes: under steady motion, where the person was at that time.
+fn mean(fixes: &VecDeque<Fix>) -> Option<Fix> {
+    let n = fixes.len() as f64;
+    (n > 0.0).then(|| {
+        let (f, x, y) = fixes.iter().fold((0.0, 0.0, 0.0), |(f, x, y), p| (f + p.frame, x + p.at[0], y + p.at[1]));
+        Fix { frame: f / n, at: [x / n, y / n] }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(path: impl Fn(f64) -> [f64; 2], frames: u64) -> Runner {
+        let mut r = Runner::default();
+        for f in 0..frames {
+            r.observe(f, path(f as f64 / 25.0), 25.0);
+        }
+        r
+    }
+
+    #[test]
+    fn a_steady_run_covers_its_distance_at_its_speed() {
+        // 6 m/s (21.6 km/h) along the touchline for 20 s: 120 m, less the last sample's trailing window
+        // (its fit is centred on frame 488 of 499).
+        let r = run(|t| [10.0 + 6.0 * t, 30.0], 500);
+        assert!((r.distance - 6.0 * 488.0 / 25.0).abs() < 1e-6, "{}", r.distance);
+        assert!((r.top_speed - 6.0).abs() < 1e-6, "{}", r.top_speed);
+        assert!(r.bands[2] > 18.0 && r.bands[3] == 0.0, "{:?}", r.bands);
+        assert_eq!(r.sprints, 0);
+    }
+
+    #[test]
+    fn a_turning_run_keeps_its_distance() {
+        // 5 m/s round a circle of 8 m radius (a turn every 10 s) for 20 s: 100 m less the trailing 0.3 s.
+        let r = run(|t| [50.0 + 8.0 * (t * 5.0 / 8.0).cos(), 30.0 + 8.0 * (t * 5.0 / 8.0).sin()], 500);
+        assert!((r.distance - 5.0 * 488.0 / 25.0).abs() < 0.5, "{}", r.distance);
+    }
+
+    #[test]
+    fn noisy_positions_of_a_standing_player_add_little_distance() {
+        // +-0.5 m of deterministic jitter each frame, standing still for 20 s.
+        let r = run(|t| [50.0 + 0.5 * (t * 97.0).sin(), 30.0 + 0.5 * (t * 61.0).cos()], 500);
+        assert!(r.distance < 10.0, "{}", r.distance);
+        assert!(r.top_speed * 3.6 < 2.0, "{}", r.top_speed);
+        assert!(r.bands[0] > 19.0);
+    }
+
+    #[test]
+    fn a_jump_of_another_person_under_the_id_is_never_counted_as_running() {
+        // Jogging, then for a tenth of a second a detection 30 m away, then back: never 36 km/h.
+        let r = run(|t| if (10.0..10.1).contains(&t) { [80.0, 30.0] } else { [10.0 + 3.0 * t, 30.0] }, 500);
+        assert!(r.rejected >= 2 && r.top_speed < 3.1, "{} {}", r.rejected, r.top_speed);
+        // Moved for good: a new path starts there, and the jump itself adds nothing.
+        let r = run(|t| if t >= 10.0 { [80.0, 30.0] } else { [10.0, 30.0] }, 500);
+        assert!(r.distance < 2.0 && r.top_speed < 1.0, "{} {}", r.distance, r.top_speed);
+    }
+
+    #[test]
+    fn a_sprint_is_a_second_above_25_kmh() {
+        // 8 m/s for 3 s, then walking, then 8 m/s for 0.6 s (too short), then walking.
+        let speed = |t: f64| if t < 3.0 || (6.0..6.6).contains(&t) { 8.0 } else { 1.0 };
+        let mut r = Runner::default();
+        let mut x = 0.0;
+        for f in 0..250 {
+            x += speed(f as f64 / 25.0) / 25.0;
+            r.observe(f, [x, 10.0], 25.0);
+        }
+        assert_eq!(r.sprints, 1);
+        assert!((r.top_speed * 3.6 - 28.8).abs() < 0.1, "{}", r.top_speed * 3.6);
+    }
+
+    #[test]
+    fn runner_round_trips_through_json_mid_path() {
+        let r = run(|t| [10.0 + 6.0 * t, 30.0 + t.sin()], 37);
+        let back: Runner = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+    }
+}
