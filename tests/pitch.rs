@@ -187,3 +187,84 @@ fn calibrate_refuses_unreadable_images_and_models_naming_the_file() {
     fails(tacticeye(dir.path()).arg("calibrate").arg(&text).args(["--model", detector]), &["not a usable pitch model"]);
     fails(tacticeye(dir.path()).args(["eval-calibration", "nowhere/images", "nowhere/labels"]), &["nowhere/labels"]);
 }
+
+/// A PNG's pixels.
+fn picture(path: &Path) -> image::RgbImage {
+    image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgb8()
+}
+
+/// Where a point of the pitch (metres) is on the pictures: 10 px a metre, 4 m of margin.
+fn on_board(at: [f64; 2]) -> (u32, u32) {
+    (((at[0] + 4.0) * 10.0) as u32, ((at[1] + 4.0) * 10.0) as u32)
+}
+
+#[test]
+fn the_radar_heatmaps_and_pass_networks_draw_the_analysed_match_on_the_pitch() {
+    let video = synthetic_clip(8, 4, 1280, 720);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&mut analyze_auto(&data, &video));
+    let export = dir.path().join("m.json");
+    ok(tacticeye(&data).args(["export", "m", "--out"]).arg(&export));
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let frames = doc["frames"].as_array().unwrap();
+    let pitch_of =
+        |o: &serde_json::Value| o["pitch"].as_array().map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]);
+
+    // The radar of frame 100: a disc wherever the export places someone, grass far from everyone.
+    let frame = frames.iter().find(|f| f["frame"] == 100).unwrap();
+    let placed: Vec<[f64; 2]> = frame["objects"].as_array().unwrap().iter().filter_map(pitch_of).collect();
+    assert!(placed.len() >= 10, "{frame}");
+    let radar = dir.path().join("radar.png");
+    ok(tacticeye(&data).args(["render", "radar", "m", "--frame", "100", "--out"]).arg(&radar));
+    let img = picture(&radar);
+    assert_eq!(img.dimensions(), (1130, 760));
+    let grass = [image::Rgb([58, 125, 68]), image::Rgb([52, 115, 62])];
+    for at in &placed {
+        let (x, y) = on_board(*at);
+        assert!(!grass.contains(img.get_pixel(x, y)), "no disc at {at:?} ({x}, {y})");
+    }
+    let far = (0..1130).step_by(7).flat_map(|x| (0..760).step_by(7).map(move |y| (x, y))).find(|&(x, y)| {
+        placed.iter().all(|&at| {
+            let (px, py) = on_board(at);
+            (px as f64 - x as f64).hypot(py as f64 - y as f64) > 40.0
+        }) && grass.contains(img.get_pixel(x, y))
+    });
+    assert!(far.is_some(), "the radar is not all covered");
+
+    // Each team's heatmap: warm where the team was, centred near its players' mean position.
+    for team in [0u64, 1] {
+        let spots: Vec<[f64; 2]> = frames
+            .iter()
+            .flat_map(|f| f["objects"].as_array().unwrap())
+            .filter(|o| o["team"] == team && o["role"] == "player")
+            .filter_map(pitch_of)
+            .collect();
+        let mean = [0, 1].map(|i| spots.iter().map(|s| s[i]).sum::<f64>() / spots.len() as f64);
+        let heat = dir.path().join(format!("heat-{team}.png"));
+        ok(tacticeye(&data).args(["render", "heatmap", "m", "--team", &team.to_string(), "--out"]).arg(&heat));
+        let img = picture(&heat);
+        // Red over green: the heat's weight at a pixel.
+        let (mut w, mut sx, mut sy) = (0.0, 0.0, 0.0);
+        for (x, y, p) in img.enumerate_pixels() {
+            let red = (p[0] as f64 - p[1] as f64).max(0.0);
+            w += red;
+            sx += red * x as f64;
+            sy += red * y as f64;
+        }
+        let centre = [sx / w / 10.0 - 4.0, sy / w / 10.0 - 4.0];
+        eprintln!("team {team}: heat centred at {centre:.1?}, players' mean {mean:.1?}");
+        assert!((centre[0] - mean[0]).hypot(centre[1] - mean[1]) < 10.0, "{centre:?} vs {mean:?}");
+    }
+
+    let stats: serde_json::Value =
+        serde_json::from_slice(&ok(tacticeye(&data).args(["stats", "m", "--json"])).stdout).unwrap();
+    let passes = dir.path().join("passes.png");
+    let said = stdout(&ok(tacticeye(&data).args(["render", "passes", "m", "--team", "0", "--out"]).arg(&passes)));
+    assert!(said.contains(&format!("{} passes", stats["teams"][0]["passes"])), "{said}");
+    assert_eq!(picture(&passes).dimensions(), (1130, 760));
+
+    let out =
+        tacticeye(&data).args(["render", "radar", "m", "--frame", "99999", "--out"]).arg(&radar).output().unwrap();
+    assert!(!out.status.success() && stderr(&out).contains("frame 99999"), "{}", stderr(&out));
+}

@@ -194,7 +194,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Draw an analysed frame: boxes in team colours with track ids, the ball, the player in possession.
+    /// Per-player distance, speeds and sprints, and per-team figures on the pitch (calibrated matches).
+    Stats {
+        match_id: MatchId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draw an analysed frame, or the match on the pitch (radar, heatmap, pass network), as a PNG.
     Render {
         #[command(subcommand)]
         what: RenderWhat,
@@ -221,6 +227,31 @@ enum RenderWhat {
         /// Scale the picture down to this width.
         #[arg(long)]
         width: Option<u32>,
+    },
+    /// One frame from above: players in team colours with their ids, the ball, the player on it.
+    Radar {
+        match_id: MatchId,
+        #[arg(long)]
+        frame: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Where a team's players were over the analysed part of the match.
+    Heatmap {
+        match_id: MatchId,
+        /// 0 or 1.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+        team: u8,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A team's pass network: players at their average positions, lines as thick as their passes.
+    Passes {
+        match_id: MatchId,
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=1))]
+        team: u8,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -382,9 +413,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EvalCalibration { images_dir, labels_dir, model, json } => {
             pitch_cmd::eval(&images_dir, &labels_dir, &model, json)?
         }
-        Command::Render { what: RenderWhat::Frame { match_id, frame, out, width } } => {
-            render_cmd::frame(&store, &match_id, frame, &out, width).await?
+        Command::Stats { match_id, json } => {
+            let report = results::stats(&store, &match_id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                render_cmd::print_stats(&report);
+            }
         }
+        Command::Render { what } => match what {
+            RenderWhat::Frame { match_id, frame, out, width } => {
+                render_cmd::frame(&store, &match_id, frame, &out, width).await?
+            }
+            RenderWhat::Radar { match_id, frame, out } => render_cmd::radar(&store, &match_id, frame, &out).await?,
+            RenderWhat::Heatmap { match_id, team, out } => {
+                render_cmd::team(&store, &match_id, team, &out, render_cmd::TeamPicture::Heatmap).await?
+            }
+            RenderWhat::Passes { match_id, team, out } => {
+                render_cmd::team(&store, &match_id, team, &out, render_cmd::TeamPicture::Passes).await?
+            }
+        },
         Command::Evaluate { match_id, truth, json } => {
             let truth = Truth::load(&truth)?;
             let (state, outputs) = results::committed_state(&store, &match_id).await?;

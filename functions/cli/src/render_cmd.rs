@@ -1,9 +1,11 @@
-//! `tacticeye render frame`: one analysed frame as a picture.
+//! `tacticeye render`: an analysed frame, or the match on the pitch; and `tacticeye stats` as a table.
 
 use std::path::Path;
 
 use anyhow::Context;
 use tacticeye::ids::MatchId;
+use tacticeye::results::ResultsError;
+use tacticeye::stats::StatsReport;
 use tacticeye::storage::{LocalStore, ObjectStore};
 use tacticeye::{analysis, render, results, segment, source};
 
@@ -37,4 +39,79 @@ pub async fn frame(store: &LocalStore, id: &MatchId, n: u64, out: &Path, width: 
         if found.ball.is_some() { "found" } else { "not found" }
     );
     Ok(())
+}
+
+/// Frame `n` from above.
+pub async fn radar(store: &LocalStore, id: &MatchId, n: u64, out: &Path) -> anyhow::Result<()> {
+    let (state, outputs) = results::committed_state(store, id).await?;
+    let pitch = state.config.calibration.as_ref().map(|c| c.pitch()).ok_or(ResultsError::NotCalibrated(id.clone()))?;
+    let found = outputs.iter().flat_map(|o| &o.frames).find(|f| f.frame == n);
+    let found = found.with_context(|| format!("frame {n} of match {id} is not analysed (yet)"))?;
+    save(&render::radar(found, pitch, state.teams.kits), out)?;
+    let placed = found.objects.iter().filter(|o| o.pitch.is_some()).count();
+    println!("wrote {} (frame {n} of match {id}: {placed} people on the pitch)", out.display());
+    Ok(())
+}
+
+pub enum TeamPicture {
+    Heatmap,
+    Passes,
+}
+
+/// A team's heatmap or pass network, from the checkpoint.
+pub async fn team(store: &LocalStore, id: &MatchId, team: u8, out: &Path, what: TeamPicture) -> anyhow::Result<()> {
+    let report = results::stats(store, id).await?;
+    let kits = analysis::load_state(store, id).await?.and_then(|(state, _)| state.teams.kits);
+    let t = &report.teams[team as usize];
+    let img = match what {
+        TeamPicture::Heatmap => render::heatmap(t, report.pitch),
+        TeamPicture::Passes => render::passes(t, &report.players, report.pitch, kits),
+    };
+    save(&img, out)?;
+    println!("wrote {} (team {team} of match {id}: {} passes)", out.display(), t.passes);
+    Ok(())
+}
+
+fn save(img: &image::RgbImage, out: &Path) -> anyhow::Result<()> {
+    img.save(out).with_context(|| format!("cannot write {}", out.display()))
+}
+
+pub fn print_stats(report: &StatsReport) {
+    println!(
+        "{:>6} {:>4} {:>10} {:>8} {:>9} {:>7} {:>7} {:>7} {:>7} {:>7}",
+        "track", "team", "role", "seconds", "distance", "top", "walk", "jog", "run", "sprint"
+    );
+    for p in &report.players {
+        let role = p.role.map_or("-".to_string(), |r| format!("{r:?}").to_lowercase());
+        let team = p.team.map_or("-".into(), |t| t.to_string());
+        println!(
+            "{:>6} {:>4} {:>10} {:>8.1} {:>7.1} m {:>4.1} km/h {:>5.1} s {:>5.1} s {:>5.1} s {:>5.1} s ({} sprints)",
+            p.track_id,
+            team,
+            role,
+            p.seconds,
+            p.distance_m,
+            p.top_speed_kmh,
+            p.walking_s,
+            p.jogging_s,
+            p.running_s,
+            p.sprinting_s,
+            p.sprints
+        );
+    }
+    for t in &report.teams {
+        let or = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.1}{unit}"));
+        let thirds = t
+            .possession_by_third
+            .map_or("-".into(), |[d, m, a]| format!("defensive {d}%, middle {m}%, attacking {a}%"));
+        println!(
+            "team {}: length {}, width {} ({} frames); ball by third: {thirds}; {} passes, mean {}",
+            t.team,
+            or(t.length_m, " m"),
+            or(t.width_m, " m"),
+            t.shape_frames,
+            t.passes,
+            or(t.mean_pass_length_m, " m")
+        );
+    }
 }

@@ -124,15 +124,15 @@ impl Runner {
         if frame.is_multiple_of(step_frames(fps)) {
             let recent: VecDeque<Fix> =
                 self.window.iter().filter(|f| fix.frame - f.frame < FIT_SECONDS * fps).copied().collect();
-            let on_path = fit(&recent).unwrap_or(fix);
-            self.step(on_path, fps);
             let averaged = mean(&self.window).expect("the window holds this frame's position");
-            self.top_speed(averaged, fps);
+            let steady = self.steady_speed(averaged, fps);
+            self.step(fit(&recent).unwrap_or(fix), steady, fps);
         }
     }
 
-    /// Distance, bands and sprints from the path's last sample to `now`.
-    fn step(&mut self, now: Fix, fps: f64) {
+    /// Distance from the path's last sample to `now`; the time since in the band of `steady`, the speed
+    /// over the last second (the step's own speed until a second is seen).
+    fn step(&mut self, now: Fix, steady: Option<f64>, fps: f64) {
         let Some(last) = self.path.replace(now) else { return };
         let seconds = (now.frame - last.frame) / fps;
         let metres = dist(last.at, now.at);
@@ -142,7 +142,7 @@ impl Runner {
         }
         self.distance += metres;
         self.seconds += seconds;
-        let kmh = metres / seconds * 3.6;
+        let kmh = steady.unwrap_or(metres / seconds) * 3.6;
         let band = BANDS_KMH.iter().take_while(|&&floor| kmh >= floor).count();
         self.bands[band] += seconds;
         if band == 3 {
@@ -156,8 +156,8 @@ impl Runner {
         }
     }
 
-    /// The fastest mean speed over `TOP_SPEED_SECONDS`, from averaged samples.
-    fn top_speed(&mut self, now: Fix, fps: f64) {
+    /// The mean speed over the last `TOP_SPEED_SECONDS`, from averaged samples; the fastest is the top speed.
+    fn steady_speed(&mut self, now: Fix, fps: f64) -> Option<f64> {
         if self.samples.back().is_some_and(|last| (now.frame - last.frame) / fps > MAX_GAP_SECONDS) {
             self.samples.clear();
         }
@@ -168,9 +168,11 @@ impl Runner {
         let first = self.samples[0];
         let span = (now.frame - first.frame) / fps;
         let speed = dist(first.at, now.at) / span;
-        if span >= TOP_SPEED_SECONDS * 0.999 && speed <= MAX_SPEED {
-            self.top_speed = self.top_speed.max(speed);
+        if span < TOP_SPEED_SECONDS * 0.999 || speed > MAX_SPEED {
+            return None;
         }
+        self.top_speed = self.top_speed.max(speed);
+        Some(speed)
     }
 
     /// Counts a frame's team and role for the track.

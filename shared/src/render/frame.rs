@@ -1,4 +1,4 @@
-//! Pictures of what was found: box outlines, ids and markers drawn on frames.
+//! Frames with what was found: box outlines, ids and markers.
 
 use image::{Rgb, RgbImage};
 
