@@ -268,3 +268,24 @@ fn the_radar_heatmaps_and_pass_networks_draw_the_analysed_match_on_the_pitch() {
         tacticeye(&data).args(["render", "radar", "m", "--frame", "99999", "--out"]).arg(&radar).output().unwrap();
     assert!(!out.status.success() && stderr(&out).contains("frame 99999"), "{}", stderr(&out));
 }
+
+#[test]
+fn players_keep_their_identities_on_the_pitch_through_a_panning_match() {
+    // The demo's match: a camera that pans between the halves, the noisy truth detector, the pitch model.
+    let video = synthetic_clip(30, 7, 1280, 720);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(tacticeye(&data).arg("analyze").arg(&video).args(["--match-id", "m", "--detector", "truth"]).args([
+        "--calibration",
+        "auto",
+    ]));
+    let report: serde_json::Value = serde_json::from_slice(
+        &ok(tacticeye(&data).args(["evaluate", "m", "--json", "--truth"]).arg(video.with_extension("truth.json")))
+            .stdout,
+    )
+    .unwrap();
+    eprintln!("identities on the pitch: {report}");
+    // Before the tracker used the pitch: 18 switches among 16 people (2.25 per player-minute), 29 tracks.
+    assert!(report["id_switches_per_player_minute"].as_f64().unwrap() <= 0.5, "{report}");
+    assert!(report["tracks"].as_u64().unwrap() <= 20, "{report}");
+}

@@ -31,6 +31,12 @@ pub struct Report {
     pub team_accuracy: f64,
     /// Times a truth person's matched track id changed.
     pub id_switches: u64,
+    /// Switches per truth person per minute analysed.
+    #[serde(default)]
+    pub id_switches_per_player_minute: f64,
+    /// How they arose.
+    #[serde(default)]
+    pub switch_causes: SwitchCauses,
     pub truth_people: usize,
     pub tracks: usize,
     pub passes: EventScore,
@@ -45,6 +51,17 @@ pub struct Report {
     /// Distances and top speeds against the truth, on calibrated matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub physical: Option<PhysicalScore>,
+}
+
+/// What a truth person's new track id was when it changed.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SwitchCauses {
+    /// He was not matched on the frame before (out of view, hidden or missed) and came back under another id.
+    pub after_gap: u64,
+    /// Matched on the frame before, and now under an id another person had: identities crossed.
+    pub crossed: u64,
+    /// Matched on the frame before, and now under a new id.
+    pub new_id: u64,
 }
 
 /// Truth people paired with output boxes, greedily by IoU (at least 0.5), best pairs first.
@@ -80,8 +97,11 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
     let (mut truth_seen, mut found, mut out_boxes, mut matched_boxes) = (0usize, 0usize, 0usize, 0usize);
     let mut agree = [[0usize; 2]; 2]; // [output team][truth team]
     let mut team_total = 0usize;
-    let mut last_track: BTreeMap<u32, u64> = BTreeMap::new();
+    // Per truth person, the track and frame he was last matched at; per track, the person it last was.
+    let mut last_track: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    let mut last_person: BTreeMap<u64, u32> = BTreeMap::new();
     let mut switches = 0u64;
+    let mut causes = SwitchCauses::default();
     let mut tracks = std::collections::BTreeSet::new();
     let (mut ball_frames, mut ball_hits) = (0usize, 0usize);
     let mut frames = 0u64;
@@ -106,9 +126,19 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
             if let (Some(truly), Some(placed)) = (p.pitch, o.pitch) {
                 position_errors.push((truly[0] - placed[0]).hypot(truly[1] - placed[1]));
             }
-            if let Some(prev) = last_track.insert(p.id, o.track_id) {
-                switches += u64::from(prev != o.track_id);
+            if let Some((prev, seen)) = last_track.insert(p.id, (o.track_id, f.frame))
+                && prev != o.track_id
+            {
+                switches += 1;
+                if seen + 1 < f.frame {
+                    causes.after_gap += 1;
+                } else if last_person.get(&o.track_id).is_some_and(|&other| other != p.id) {
+                    causes.crossed += 1;
+                } else {
+                    causes.new_id += 1;
+                }
             }
+            last_person.insert(o.track_id, p.id);
         }
         truth_seen += t.people.iter().filter(|p| p.visible >= 0.5).count();
         if let Some(b) = t.ball.as_ref().filter(|b| b.visible >= 0.5) {
@@ -155,6 +185,9 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
         people_precision: ratio(matched_boxes, out_boxes),
         team_accuracy: ratio(team_right, team_total),
         id_switches: switches,
+        id_switches_per_player_minute: switches as f64
+            / (last_track.len().max(1) as f64 * frames as f64 / truth.fps.max(1e-9) / 60.0).max(1e-9),
+        switch_causes: causes,
         truth_people: last_track.len(),
         tracks: tracks.len(),
         passes: score(TruthEventKind::Pass, EventKind::Pass),

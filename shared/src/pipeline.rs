@@ -173,13 +173,18 @@ pub fn process_segment(
         .frames
         .iter()
         .zip(&detections)
-        .map(|(frame, dets)| {
+        .zip(&homographies)
+        .map(|((frame, dets), h)| {
             let mut people: Vec<_> = dets.iter().filter(|d| d.class.is_person()).collect();
             people.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
             people.truncate(MAX_PEOPLE_PER_FRAME);
             people
                 .into_iter()
-                .map(|d| PersonDetection { detection: d.clone(), appearance: appearance::of_person(frame, &d.bbox) })
+                .map(|d| PersonDetection {
+                    detection: d.clone(),
+                    appearance: appearance::of_person(frame, &d.bbox),
+                    pitch: pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, d.bbox.feet())),
+                })
                 .collect()
         })
         .collect();

@@ -503,7 +503,17 @@ fn print_report(report: &tacticeye::eval::Report) {
     println!("frames evaluated     {}", report.frames);
     println!("people recall        {:.3}  precision {:.3}", report.people_recall, report.people_precision);
     println!("team accuracy        {:.3}", report.team_accuracy);
-    println!("id switches          {} ({} people, {} tracks)", report.id_switches, report.truth_people, report.tracks);
+    let c = &report.switch_causes;
+    println!(
+        "id switches          {} ({:.2} per player-minute; {} people, {} tracks): {} after a gap, {} crossed, {} new ids",
+        report.id_switches,
+        report.id_switches_per_player_minute,
+        report.truth_people,
+        report.tracks,
+        c.after_gap,
+        c.crossed,
+        c.new_id
+    );
     let line = |name: &str, s: &tacticeye::eval::EventScore| {
         println!(
             "{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)",

@@ -1,6 +1,8 @@
 //! Multi-object tracking of people: ByteTrack's two-stage association (confident detections first, then
 //! weak ones to keep tracks alive through blur and occlusion) with Kalman motion and Hungarian assignment,
-//! plus a shirt-histogram cue that re-identifies a lost player when he reappears.
+//! plus a shirt-histogram cue that re-identifies a lost player when he reappears. On a calibrated pitch a
+//! lost player is looked for in metres, within the distance he can have run while gone: a panning camera
+//! moves everyone in the image, but not on the pitch.
 
 mod assign;
 pub mod kalman;
@@ -29,6 +31,33 @@ pub struct TrackerConfig {
     pub max_appearance_distance: f64,
     /// How long a lost track is kept for re-identification.
     pub lost_seconds: f64,
+    /// The same where he was last seen on the pitch: he can be found again by where he can have run.
+    #[serde(default = "defaults::lost_seconds_on_pitch")]
+    pub lost_seconds_on_pitch: f64,
+    /// On the pitch a lost player is looked for within this radius, in metres, plus `reid_speed` metres for
+    /// each second he was gone.
+    #[serde(default = "defaults::reid_radius_m")]
+    pub reid_radius_m: f64,
+    #[serde(default = "defaults::reid_speed")]
+    pub reid_speed: f64,
+}
+
+/// No lost player is looked for further away on the pitch, in metres.
+const MAX_REID_M: f64 = 30.0;
+/// The largest shirt distance taken as the same person right where a lost one was.
+const NEAR_MAX_LOOK: f64 = 0.9;
+
+mod defaults {
+    pub fn lost_seconds_on_pitch() -> f64 {
+        10.0
+    }
+    pub fn reid_radius_m() -> f64 {
+        3.0
+    }
+    /// Metres per second: a fast run, not a sprint, kept up while out of sight.
+    pub fn reid_speed() -> f64 {
+        6.0
+    }
 }
 
 impl Default for TrackerConfig {
@@ -41,6 +70,9 @@ impl Default for TrackerConfig {
             appearance_weight: 0.5,
             max_appearance_distance: 0.5,
             lost_seconds: 3.0,
+            lost_seconds_on_pitch: defaults::lost_seconds_on_pitch(),
+            reid_radius_m: defaults::reid_radius_m(),
+            reid_speed: defaults::reid_speed(),
         }
     }
 }
@@ -61,6 +93,9 @@ pub struct Track {
     pub kalman: Kalman,
     pub last_frame: u64,
     pub last_box: BBox,
+    /// Where he was last seen on the pitch, when the match is calibrated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_pitch: Option<[f64; 2]>,
     /// Running shirt histogram.
     pub hist: Vec<f64>,
     /// Detector votes for player, goalkeeper, referee.
@@ -86,6 +121,7 @@ impl Track {
             kalman: Kalman::new(&first.detection.bbox),
             last_frame: frame,
             last_box: first.detection.bbox,
+            last_pitch: first.pitch,
             hist: Vec::new(),
             role_votes: [0; 3],
         };
@@ -93,10 +129,11 @@ impl Track {
         track
     }
 
-    fn observe(&mut self, frame: u64, det: &Detection, look: &Appearance) {
-        self.kalman.update(&det.bbox);
+    fn observe(&mut self, frame: u64, seen: &PersonDetection) {
+        self.kalman.update(&seen.detection.bbox);
         self.last_frame = frame;
-        self.remember(det, look);
+        self.last_pitch = seen.pitch.or(self.last_pitch);
+        self.remember(&seen.detection, &seen.appearance);
     }
 
     /// Keeps the box, the role vote and the shirt of a sighting.
@@ -130,11 +167,12 @@ pub struct TrackerState {
     pub next_id: u64,
 }
 
-/// A person detection with its shirt features.
+/// A person detection with its shirt features, and where he stands on the pitch when calibrated.
 #[derive(Clone, Debug)]
 pub struct PersonDetection {
     pub detection: Detection,
     pub appearance: Appearance,
+    pub pitch: Option<[f64; 2]>,
 }
 
 /// A confirmed track seen on this frame.
@@ -204,6 +242,34 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
     };
     associate(state, &tracked_left, &low, dets, iou_cost, 0.5, &mut matched);
 
+    // Re-identification, before a new track can take him: a lost player reappearing away from his predicted
+    // box, matched by shirt within a radius that grows with the time he was gone (on the pitch, the distance
+    // he can have run, where a team-mate's shirt is the only other cue and the position tells more).
+    let lost_left: Vec<usize> = pool.iter().copied().filter(|&t| !is_matched(&matched, t)).collect();
+    let reid_cost = |t: &Track, d: &PersonDetection| -> Option<f64> {
+        let gone = (frame - t.last_frame) as f64;
+        let look = shirt_distance(t, &d.appearance);
+        match (t.last_pitch, d.pitch) {
+            // In metres on one scale whatever the time gone, so the nearest candidate wins: a player lost for
+            // a moment beats one lost for seconds who could have run there.
+            (Some(was), Some(is)) => {
+                let dist = (was[0] - is[0]).hypot(was[1] - is[1]);
+                let radius = (cfg.reid_radius_m + cfg.reid_speed * gone / fps).min(MAX_REID_M);
+                // Where he just was, the shirt (a few pixels of a far player, often half hidden) only vetoes a
+                // clearly other kit.
+                let max_look = if dist <= cfg.reid_radius_m { NEAR_MAX_LOOK } else { cfg.max_appearance_distance };
+                (dist <= radius && look <= max_look).then(|| 0.5 * look + 0.5 * dist / MAX_REID_M)
+            }
+            _ => {
+                let h = d.detection.bbox.height().max(t.last_box.height()).max(1.0);
+                let radius = h * (1.0 + 0.25 * gone).min(8.0);
+                let dist = distance(t.last_box.feet(), d.detection.bbox.feet());
+                (dist <= radius && look <= 0.35).then(|| look + 0.5 * dist / radius)
+            }
+        }
+    };
+    let unmatched_high = associate(state, &lost_left, &unmatched_high, dets, reid_cost, 1.0, &mut matched);
+
     // Tentative tracks confirm on a second sighting.
     let tentative: Vec<usize> =
         (0..state.tracks.len()).filter(|&t| state.tracks[t].status == Status::Tentative).collect();
@@ -220,24 +286,10 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
         &mut matched,
     );
 
-    // Re-identification: a lost player reappearing away from his predicted box, matched by shirt within a
-    // radius that grows with the time he was gone.
-    let lost_left: Vec<usize> =
-        pool.iter().copied().filter(|&t| state.tracks[t].status == Status::Lost && !is_matched(&matched, t)).collect();
-    let reid_cost = |t: &Track, d: &PersonDetection| -> Option<f64> {
-        let h = d.detection.bbox.height().max(t.last_box.height()).max(1.0);
-        let gone = (frame - t.last_frame) as f64;
-        let radius = h * (1.0 + 0.25 * gone).min(8.0);
-        let dist = distance(t.last_box.feet(), d.detection.bbox.feet());
-        let look = shirt_distance(t, &d.appearance);
-        (dist <= radius && look <= 0.35).then(|| look + 0.5 * dist / radius)
-    };
-    let unmatched_high = associate(state, &lost_left, &unmatched_high, dets, reid_cost, 1.0, &mut matched);
-
     let mut out = FrameTracks::default();
     for &(t, d) in &matched {
         let track = &mut state.tracks[t];
-        track.observe(frame, &dets[d].detection, &dets[d].appearance);
+        track.observe(frame, &dets[d]);
         track.status = Status::Tracked;
         out.tracked.push(Tracked {
             track_id: track.id,
@@ -247,12 +299,15 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
             detection: d,
         });
     }
-    let lost_frames = (cfg.lost_seconds * fps).round() as u64;
+    let lost_frames = |t: &Track| {
+        let seconds = if t.last_pitch.is_some() { cfg.lost_seconds_on_pitch } else { cfg.lost_seconds };
+        (seconds * fps).round() as u64
+    };
     state.tracks.retain_mut(|t| {
         if t.last_frame == frame {
             return true;
         }
-        let keep = t.status != Status::Tentative && frame - t.last_frame <= lost_frames;
+        let keep = t.status != Status::Tentative && frame - t.last_frame <= lost_frames(t);
         if keep {
             t.status = Status::Lost;
         } else if t.status != Status::Tentative {
@@ -318,6 +373,7 @@ mod tests {
                 class: Class::Player,
             },
             appearance: Appearance { colour: [0.0; 3], hist, pixels: 100 },
+            pitch: None,
         }
     }
 
@@ -354,6 +410,46 @@ mod tests {
         let first = out[5].tracked.iter().find(|t| t.bbox.x1 < 300.0).unwrap().track_id;
         let last = out.last().unwrap().tracked.iter().find(|t| t.bbox.x1 < 300.0).unwrap().track_id;
         assert_eq!(first, last);
+    }
+
+    fn on_pitch(mut p: PersonDetection, at: [f64; 2]) -> PersonDetection {
+        p.pitch = Some(at);
+        p
+    }
+
+    #[test]
+    fn a_player_back_in_a_panned_view_keeps_his_id_by_where_he_is_on_the_pitch() {
+        // Two team-mates (one shirt), 15 m apart on the pitch. The camera pans away for two seconds and back:
+        // both reappear hundreds of pixels from where they left the image, each a metre from where he was.
+        let mut frames: Vec<Vec<PersonDetection>> = Vec::new();
+        for _ in 0..10 {
+            frames.push(vec![
+                on_pitch(person(100.0, 0.9, 3), [30.0, 20.0]),
+                on_pitch(person(300.0, 0.9, 3), [45.0, 20.0]),
+            ]);
+        }
+        frames.extend(vec![vec![]; 50]);
+        for _ in 0..5 {
+            frames.push(vec![
+                on_pitch(person(900.0, 0.9, 3), [31.0, 20.5]),
+                on_pitch(person(600.0, 0.9, 3), [44.0, 19.0]),
+            ]);
+        }
+        let out = run(frames);
+        let id_at = |f: &FrameTracks, x: f64| f.tracked.iter().find(|t| (t.bbox.x1 - x).abs() < 1.0).unwrap().track_id;
+        let last = out.last().unwrap();
+        assert_eq!(id_at(&out[5], 100.0), id_at(last, 900.0), "the left player");
+        assert_eq!(id_at(&out[5], 300.0), id_at(last, 600.0), "the right player");
+    }
+
+    #[test]
+    fn on_the_pitch_a_lost_player_is_not_looked_for_further_than_he_can_have_run() {
+        let mut frames = vec![vec![on_pitch(person(100.0, 0.9, 3), [30.0, 20.0])]; 5];
+        frames.extend(vec![vec![]; 25]);
+        // A second later, 20 m away: another player, not him.
+        frames.extend(vec![vec![on_pitch(person(120.0, 0.9, 3), [50.0, 20.0])]; 5]);
+        let out = run(frames);
+        assert_ne!(out[3].tracked[0].track_id, out.last().unwrap().tracked[0].track_id);
     }
 
     #[test]
