@@ -275,10 +275,11 @@ fn players_keep_their_identities_on_the_pitch_through_a_panning_match() {
     let video = synthetic_clip(30, 7, 1280, 720);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    ok(tacticeye(&data).arg("analyze").arg(&video).args(["--match-id", "m", "--detector", "truth"]).args([
-        "--calibration",
-        "auto",
-    ]));
+    ok(tacticeye(&data)
+        .arg("analyze")
+        .arg(&video)
+        .args(["--match-id", "m", "--detector", "truth"])
+        .args(["--calibration", "auto"]));
     let report: serde_json::Value = serde_json::from_slice(
         &ok(tacticeye(&data).args(["evaluate", "m", "--json", "--truth"]).arg(video.with_extension("truth.json")))
             .stdout,
