@@ -2,8 +2,8 @@
 //! clip and on a real clip scaled to 1080p, and the checkpoint cost per segment early and late in a long
 //! match.
 //!
-//! `pipeline-bench [--seconds N] [--long-minutes M] [--model M.onnx] [--real-clip CLIP] [--pitch-model P.onnx]`;
-//! prints markdown tables. With a pitch model the real clip runs a second time calibrated by it, to show
+//! `pipeline-bench [--seconds N] [--long-minutes M] [--model M.onnx] [--ball-model B.onnx] [--real-clip CLIP]
+//! [--pitch-model P.onnx]`; prints markdown tables. The ball model is the detector's ball check. With a pitch model the real clip runs a second time calibrated by it, to show
 //! what calibration costs. ONNX Runtime uses `TACTICEYE_THREADS` threads (default: every core).
 //! Figures are wall time on this machine: compare ratios within one run.
 
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tacticeye::analysis;
+use tacticeye::detect::ballcheck::BallCheck;
 use tacticeye::detect::truth::{Noise, TruthDetector};
 use tacticeye::detect::{Detector, onnx::OnnxDetector};
 use tacticeye::ids::MatchId;
@@ -29,10 +30,12 @@ struct Args {
     model: Option<PathBuf>,
     real_clip: Option<PathBuf>,
     pitch_model: Option<PathBuf>,
+    ball_model: Option<PathBuf>,
 }
 
 fn args() -> Args {
-    let mut a = Args { seconds: 12.0, long_minutes: 10.0, model: None, real_clip: None, pitch_model: None };
+    let mut a =
+        Args { seconds: 12.0, long_minutes: 10.0, model: None, real_clip: None, pitch_model: None, ball_model: None };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let v = it.next().unwrap_or_default();
@@ -42,10 +45,20 @@ fn args() -> Args {
             "--model" => a.model = Some(v.into()),
             "--real-clip" => a.real_clip = Some(v.into()),
             "--pitch-model" => a.pitch_model = Some(v.into()),
+            "--ball-model" => a.ball_model = Some(v.into()),
             other => panic!("unknown option {other}"),
         }
     }
     a
+}
+
+/// Our detector, with its ball check when given one; and its name in the tables.
+fn onnx(model: &Path, ball: Option<&Path>) -> anyhow::Result<(String, OnnxDetector)> {
+    let mut name = format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy());
+    let detector = OnnxDetector::open(model)?;
+    let Some(ball) = ball else { return Ok((name, detector)) };
+    name.push_str(" + ball check");
+    Ok((name, detector.with_ball_check(BallCheck::open(ball)?)?))
 }
 
 fn fps(frames: u64, d: Duration) -> String {
@@ -76,10 +89,8 @@ async fn main() -> anyhow::Result<()> {
     let mut detectors: Vec<(String, Box<dyn Detector>)> =
         vec![("truth (noisy)".into(), Box::new(TruthDetector::open(&synth::truth_path(&video), Noise::default())?))];
     if let Some(model) = &args.model {
-        detectors.push((
-            format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy()),
-            Box::new(OnnxDetector::open(model)?),
-        ));
+        let (name, detector) = onnx(model, args.ball_model.as_deref())?;
+        detectors.push((name, Box::new(detector)));
     }
     println!("| stage | detector | frames/s |\n|---|---|---|");
     println!("| render synthetic frames (incl. H.264 encode) | - | {} |", fps(frames, render));
@@ -88,15 +99,21 @@ async fn main() -> anyhow::Result<()> {
         stage_table(&store, &manifest, &mut Models::new(detector), &Config::default(), &name, frames).await?;
     }
     if let (Some(clip), Some(model)) = (&args.real_clip, &args.model) {
-        real_clip(work.path(), clip, model, args.pitch_model.as_deref()).await?;
+        real_clip(work.path(), clip, model, args.ball_model.as_deref(), args.pitch_model.as_deref()).await?;
     }
 
     checkpoint_cost(work.path(), args.long_minutes).await
 }
 
-/// A real clip scaled to 1920x1080 (H.264, like a broadcast) through the whole pipeline with `model`, then
-/// again calibrated by `pitch_model`.
-async fn real_clip(work: &Path, clip: &Path, model: &Path, pitch_model: Option<&Path>) -> anyhow::Result<()> {
+/// A real clip scaled to 1920x1080 (H.264, like a broadcast) through the whole pipeline with `model` (and
+/// its ball check), then again calibrated by `pitch_model`.
+async fn real_clip(
+    work: &Path,
+    clip: &Path,
+    model: &Path,
+    ball_model: Option<&Path>,
+    pitch_model: Option<&Path>,
+) -> anyhow::Result<()> {
     if !clip.is_file() {
         println!("\n(real clip {} absent: skipped)", clip.display());
         return Ok(());
@@ -117,8 +134,8 @@ async fn real_clip(work: &Path, clip: &Path, model: &Path, pitch_model: Option<&
         clip.file_name().unwrap_or_default().to_string_lossy()
     );
     println!("| stage | detector | frames/s |\n|---|---|---|");
-    let name = format!("onnx {}", model.file_name().unwrap_or_default().to_string_lossy());
-    let mut models = Models::new(Box::new(OnnxDetector::open(model)?));
+    let (name, detector) = onnx(model, ball_model)?;
+    let mut models = Models::new(Box::new(detector));
     stage_table(&store, &manifest, &mut models, &Config::default(), &name, frames).await?;
     if let Some(path) = pitch_model {
         let pitch = KeypointModel::open(path)?;

@@ -173,7 +173,7 @@ def sample(frame, rng, scale_range):
 
 
 def targets(objects, size):
-    """CenterNet targets: people on the stride-4 grid (gaussian map, and size, offset and role at centres),
+    """CenterNet targets: people on the stride-4 grid (gaussian map, and size, offset and role around centres),
     the ball on the stride-2 grid (gaussian map and offset)."""
     g = size // STRIDE
     heat = np.zeros((g, g), np.float32)
@@ -200,15 +200,17 @@ def targets(objects, size):
         sx, sy = max(0.5, w / STRIDE / 6), max(0.5, h / STRIDE / 6)
         np.maximum(heat, np.exp(-((xs - ix) ** 2) / (2 * sx * sx) - ((ys - iy) ** 2) / (2 * sy * sy)), out=heat)
         heat[iy, ix] = 1.0
-        reg[:, iy, ix] = (math.log(max(w, 1) / STRIDE), math.log(max(h, 1) / STRIDE), cx - ix, cy - iy)
-        reg_mask[iy, ix] = 1.0
-        if kind >= 0:
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    jx, jy = ix + dx, iy + dy
-                    d = (jx + 0.5 - cx) ** 2 + (jy + 0.5 - cy) ** 2
-                    if 0 <= jx < g and 0 <= jy < g and d < role_dist[jy, jx]:
-                        role_dist[jy, jx], role[jy, jx] = d, kind
+        # Size, offset and role at the centre's 3x3 cells, each cell for the nearest person: a peak one cell
+        # off the centre still gives this person's box.
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                jx, jy = ix + dx, iy + dy
+                d = (jx + 0.5 - cx) ** 2 + (jy + 0.5 - cy) ** 2
+                if 0 <= jx < g and 0 <= jy < g and d < role_dist[jy, jx]:
+                    role_dist[jy, jx] = d
+                    reg[:, jy, jx] = (math.log(max(w, 1) / STRIDE), math.log(max(h, 1) / STRIDE), cx - jx, cy - jy)
+                    reg_mask[jy, jx] = 1.0
+                    role[jy, jx] = kind
     return heat, reg, reg_mask, role, ball, ball_mask
 
 
@@ -335,7 +337,7 @@ def nms(people, thr=0.5):
 
 def evaluate(model, frames, iou_thr):
     """People recall/precision per threshold, role accuracy, and ball top-1 hits per threshold."""
-    grid = [round(t, 2) for t in np.arange(0.1, 0.91, 0.05)]
+    grid = [round(t, 2) for t in np.arange(0.1, 0.905, 0.01)]
     stats = {t: [0, 0, 0, 0, 0] for t in grid}  # tp, predicted, truth, role hits, ball truth frames
     balls = []  # (top score, hit) per frame with a labelled ball, and (score, False) where none is labelled
     for f in frames:
@@ -405,9 +407,11 @@ def setup(args):
     return say
 
 
-def arguments(out, work, iterations, batch):
-    """The options of both training tools, with each tool's defaults."""
+def arguments(out, work, iterations, batch, extra=None):
+    """The options of the training tools, with each tool's defaults; `extra` adds a tool's own."""
     ap = argparse.ArgumentParser()
+    if extra:
+        extra(ap)
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--init", default="../shared/models/footandball/model_20201019_1416_final.pth")
     ap.add_argument("--out", default=out)
@@ -493,9 +497,7 @@ def export(net, args, broadcast_valid, panoramic_valid, start, say):
                       dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, "maps": {0: "batch", 2: "h", 3: "w"},
                                     "ball": {0: "batch", 2: "bh", 3: "bw"}},
                       dynamo=False)
-    import onnx
-    m = onnx.load(args.out)
-    meta = {
+    save_metadata(args.out, {
         "tacticeye_format": "centernet-2",
         "stride": str(STRIDE),
         "ball_stride": str(BALL_STRIDE),
@@ -505,12 +507,18 @@ def export(net, args, broadcast_valid, panoramic_valid, start, say):
         "person_threshold": str(person_t),
         "ball_threshold": str(ball_t),
         "seed": str(args.seed),
-    }
+    }, say)
+
+
+def save_metadata(path, meta, say):
+    """Writes `meta` into the ONNX file's metadata, which tells the Rust runtime how to read the model."""
+    import onnx
+    m = onnx.load(path)
     for k, v in meta.items():
         p = m.metadata_props.add()
         p.key, p.value = k, v
-    onnx.save(m, args.out)
-    say(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
+    onnx.save(m, path)
+    say(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 if __name__ == "__main__":

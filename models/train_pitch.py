@@ -21,7 +21,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance
 
-from train_detector import MEAN, STD, arguments, backbone, conv_bn, focal, load_footandball, setup, train
+from train_detector import (MEAN, STD, arguments, backbone, conv_bn, focal, load_footandball, save_metadata, setup,
+                            train)
 
 STRIDE = 4
 WIDTH, HEIGHT = 640, 360
@@ -221,15 +222,9 @@ def main():
     dummy = torch.zeros(1, 3, HEIGHT, WIDTH)
     torch.onnx.export(model, (dummy,), args.out, input_names=["images"], output_names=["keypoints"], opset_version=17,
                       dynamic_axes={"images": {0: "batch"}, "keypoints": {0: "batch"}}, dynamo=False)
-    import onnx
-    m = onnx.load(args.out)
-    meta = {"tacticeye_format": "pitch-keypoints-1", "stride": str(STRIDE), "input_width": str(WIDTH),
-            "input_height": str(HEIGHT), "keypoints": str(KEYPOINTS), "threshold": str(threshold), "seed": str(args.seed)}
-    for k, v in meta.items():
-        p = m.metadata_props.add()
-        p.key, p.value = k, v
-    onnx.save(m, args.out)
-    say(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")
+    save_metadata(args.out, {"tacticeye_format": "pitch-keypoints-1", "stride": str(STRIDE), "input_width": str(WIDTH),
+                             "input_height": str(HEIGHT), "keypoints": str(KEYPOINTS), "threshold": str(threshold),
+                             "seed": str(args.seed)}, say)
 
 
 if __name__ == "__main__":

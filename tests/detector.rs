@@ -1,4 +1,4 @@
-//! The shipped detector (`models/tacticeye-detector.onnx`) on real footage: still images through
+//! The shipped detector (`models/tacticeye-detector.onnx`, with its ball check) on real footage: still images through
 //! `tacticeye detect` and `eval-detector`, whole clips through `analyze`, and its refusals of bad input.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,8 +77,9 @@ fn the_shipped_model_scores_on_the_labelled_broadcast_frames() {
     // Floors a little under what the shipped model measured (models/MODEL_CARD.md): a worse model fails.
     assert!(get("people_recall") >= 0.9, "{s}");
     assert!(get("people_precision") >= 0.9, "{s}");
-    assert!(get("role_accuracy") >= 0.92, "{s}");
-    assert!(get("ball_hit_rate") >= 0.55 && get("ball_precision") >= 0.85, "{s}");
+    assert!(get("role_accuracy") >= 0.95, "{s}");
+    // The detector alone finds 0.54 of the balls: over 0.7 needs its ball check.
+    assert!(get("ball_hit_rate") >= 0.7 && get("ball_precision") >= 0.88, "{s}");
 }
 
 #[test]
@@ -177,6 +178,11 @@ fn unreadable_images_bad_models_and_a_missing_runtime_are_refused_naming_the_fil
         &detect(&data).arg(&good).args(["--detector"]).arg(&wrong).output().unwrap(),
         &["wrong.onnx", "output must be"],
     );
+
+    // The default detector's ball check replaced by a model that is not one.
+    let pitch = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/tacticeye-pitch.onnx");
+    let out = detect(&data).arg(&good).env("TACTICEYE_BALL_MODEL", pitch).output().unwrap();
+    fails_naming(&out, &["tacticeye-pitch.onnx", "not a usable ball check model"]);
 
     let out =
         detect(&data).arg(&good).env("ORT_DYLIB_PATH", dir.path().join("libonnxruntime.so.1.31.1")).output().unwrap();

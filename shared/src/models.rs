@@ -13,6 +13,8 @@ pub struct Shipped {
 
 pub const DETECTOR: Shipped =
     Shipped { file: "tacticeye-detector.onnx", env: "TACTICEYE_MODEL", what: "the default detector" };
+pub const BALL_CHECK: Shipped =
+    Shipped { file: "tacticeye-ball.onnx", env: "TACTICEYE_BALL_MODEL", what: "the default detector's ball check" };
 pub const PITCH: Shipped =
     Shipped { file: "tacticeye-pitch.onnx", env: "TACTICEYE_PITCH_MODEL", what: "the default pitch model" };
 

@@ -20,7 +20,7 @@ const BALL_CHANNELS: [&str; 3] = ["ball", "dx", "dy"];
 const ROLES: [Class; 3] = [Class::Player, Class::Goalkeeper, Class::Referee];
 /// The model finds the ball's centre, not its extent: a box of a typical ball's size at the input scale.
 const BALL_SIDE: f64 = 6.0;
-/// Candidates kept per frame; the ball stage picks among them.
+/// Candidates kept per frame; the ball stage (or the ball check) picks among them.
 const MAX_BALLS: usize = 5;
 /// Two people whose boxes overlap more than this are one person found twice.
 const PERSON_IOU: f64 = 0.5;
@@ -32,6 +32,7 @@ pub struct CenterNetDecoder {
     pub input_height: u32,
     pub person_threshold: f32,
     pub ball_threshold: f32,
+    pub max_balls: usize,
 }
 
 impl CenterNetDecoder {
@@ -53,6 +54,7 @@ impl CenterNetDecoder {
             input_height: number("input_height")? as u32,
             person_threshold: number("person_threshold")? as f32,
             ball_threshold: number("ball_threshold")? as f32,
+            max_balls: MAX_BALLS,
         };
         if !(decoder.stride >= 1.0 && decoder.ball_stride >= 1.0 && decoder.input_height >= 32) {
             anyhow::bail!(
@@ -125,7 +127,7 @@ impl CenterNetDecoder {
             }
         }
         let mut balls = nms(balls, 0.3);
-        balls.truncate(MAX_BALLS);
+        balls.truncate(self.max_balls);
         kept.extend(balls);
         kept
     }
@@ -144,6 +146,7 @@ mod tests {
             input_height: 540,
             person_threshold: 0.3,
             ball_threshold: 0.5,
+            max_balls: MAX_BALLS,
         }
     }
 

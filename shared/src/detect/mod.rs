@@ -1,5 +1,6 @@
 //! Detection: one `Detections` list per frame, boxes in the frame's own pixels.
 
+pub mod ballcheck;
 pub mod centernet;
 pub mod images;
 pub mod onnx;
@@ -69,7 +70,7 @@ pub trait Detector: Send {
 /// Which detector the user asked for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum DetectorChoice {
-    /// Our shipped model, `models/tacticeye-detector.onnx`.
+    /// Our shipped model, `models/tacticeye-detector.onnx`, with its ball check `models/tacticeye-ball.onnx`.
     Default,
     /// Ground truth of a synthetic clip, with noise.
     Truth {
@@ -97,7 +98,11 @@ pub fn open(choice: &DetectorChoice) -> anyhow::Result<Box<dyn Detector>> {
     match choice {
         DetectorChoice::Truth { truth, noise } => Ok(Box::new(truth::TruthDetector::open(truth, noise.clone())?)),
         DetectorChoice::Onnx(path) => Ok(Box::new(onnx::OnnxDetector::open(path)?)),
-        DetectorChoice::Default => Ok(Box::new(onnx::OnnxDetector::open(&crate::models::DETECTOR.find()?)?)),
+        DetectorChoice::Default => {
+            let detector = onnx::OnnxDetector::open(&crate::models::DETECTOR.find()?)?;
+            let check = ballcheck::BallCheck::open(&crate::models::BALL_CHECK.find()?)?;
+            Ok(Box::new(detector.with_ball_check(check)?))
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::{TensorRef, ValueType};
 
+use super::ballcheck::BallCheck;
 use super::centernet::{self, CenterNetDecoder};
 use super::yolo::{Placement, YoloDecoder};
 use super::{Detections, Detector};
@@ -129,6 +130,7 @@ pub struct OnnxDetector {
     fixed_batch: bool,
     identity: String,
     resizer: Resizer,
+    ball_check: Option<BallCheck>,
 }
 
 impl OnnxDetector {
@@ -146,7 +148,20 @@ impl OnnxDetector {
         let side = |d: i64| if d > 0 { d as u32 } else { 640 };
         let (height, width) = (side(shape[2]), side(shape[3]));
         let layout = Self::layout(&session, width, height).map_err(|e| unusable(&e))?;
-        Ok(OnnxDetector { session, layout, batch, fixed_batch, identity, resizer: Resizer::new() })
+        Ok(OnnxDetector { session, layout, batch, fixed_batch, identity, resizer: Resizer::new(), ball_check: None })
+    }
+
+    /// Our layout's ball candidates, looked at again by `check` (see `ballcheck`): the decoder hands it as
+    /// many candidates as it wants, from the score it wants.
+    pub fn with_ball_check(mut self, check: BallCheck) -> anyhow::Result<OnnxDetector> {
+        let Layout::CenterNet(decoder) = &mut self.layout else {
+            anyhow::bail!("the ball check works on our own detector's candidates, not a YOLO model's")
+        };
+        decoder.ball_threshold = check.candidate_threshold;
+        decoder.max_balls = check.candidates;
+        self.identity = format!("{}+ball:{}", self.identity, check.identity);
+        self.ball_check = Some(check);
+        Ok(self)
     }
 
     /// Which layout the model has, from its metadata, and whether its output fits it.
@@ -240,6 +255,9 @@ impl Detector for OnnxDetector {
             let len = frames[start..].iter().take(self.batch).take_while(|f| (f.width, f.height) == size).count();
             self.run_chunk(&frames[start..start + len], &mut all)?;
             start += len;
+        }
+        if let Some(check) = &mut self.ball_check {
+            check.rescore(frames, &mut all)?;
         }
         Ok(all)
     }
