@@ -50,6 +50,9 @@ pub struct Owner {
     pub last_frame: u64,
     pub feet: (f64, f64),
     pub height: f64,
+    /// His feet on the pitch, on a calibrated frame: where a pass from him starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch: Option<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -134,12 +137,14 @@ impl PossessionState {
     }
 }
 
-/// One frame's view for possession: tracked people with their teams, and the ball.
+/// One frame's view for possession: tracked people with their teams, and the ball; on a calibrated frame,
+/// the people's feet on the pitch (by person), which place the events there.
 pub struct FrameView<'a> {
     pub frame: u64,
     pub people: &'a [Tracked],
     pub teams: &'a [Option<u8>],
     pub ball: Option<BallPosition>,
+    pub people_pitch: Vec<Option<[f64; 2]>>,
 }
 
 /// Owner per frame and the events of one segment.
@@ -174,8 +179,9 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         .people
         .iter()
         .zip(view.teams)
-        .filter(|(p, _)| matches!(p.role, Class::Player | Class::Goalkeeper))
-        .filter_map(|(p, team)| {
+        .enumerate()
+        .filter(|(_, (p, _))| matches!(p.role, Class::Player | Class::Goalkeeper))
+        .filter_map(|(i, (p, team))| {
             let h = p.bbox.height().max(1.0);
             let (fx, fy) = p.bbox.feet();
             let d = cfg.ground_distance((ball.x, ball.y), (fx, fy)) / h;
@@ -188,10 +194,11 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
                 (bx - px).hypot(by - py) / h * fps
             });
             let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed);
-            Some((p, (*team)?, d)).filter(|_| d <= cfg.max_distance && controlled)
+            Some((p, view.people_pitch.get(i).copied().flatten(), (*team)?, d))
+                .filter(|_| d <= cfg.max_distance && controlled)
         })
-        .min_by(|a, b| a.2.total_cmp(&b.2));
-    let Some((player, team, _)) = nearest else {
+        .min_by(|a, b| a.3.total_cmp(&b.3));
+    let Some((player, pitch, team, _)) = nearest else {
         state.candidate = None;
         return;
     };
@@ -201,6 +208,7 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         last_frame: view.frame,
         feet: p.bbox.feet(),
         height: p.bbox.height(),
+        pitch,
     };
     if state.owner.as_ref().is_some_and(|o| o.track_id == player.track_id) {
         state.owner = Some(here(player));
@@ -225,8 +233,8 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         to_track: Some(player.track_id),
         start_frame: from.map(|o| o.last_frame),
         seconds: None,
-        from_pitch: None,
-        to_pitch: None,
+        from_pitch: from.and_then(|o| o.pitch),
+        to_pitch: pitch,
     };
     match &state.owner {
         None => events.push(event(EventKind::PossessionChange, None)),
@@ -274,6 +282,7 @@ mod tests {
                 people: &people,
                 teams: &teams,
                 ball: Some(BallPosition { x, y: 100.0, interpolated: false }),
+                people_pitch: people.iter().map(|p| Some([p.bbox.x1 / 10.0, 30.0])).collect(),
             })
             .collect();
         let (state, _, events) =
@@ -299,6 +308,8 @@ mod tests {
         // The ball reaches the receiver at frame 7 still moving fast; it is his from frame 8, once stopped.
         assert_eq!(events[1].frame, 8);
         assert_eq!(events[1].start_frame, Some(4));
+        // On the pitch it runs from the passer's feet to the receiver's.
+        assert_eq!((events[1].from_pitch, events[1].to_pitch), (Some([9.0, 30.0]), Some([39.0, 30.0])));
     }
 
     #[test]

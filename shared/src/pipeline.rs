@@ -207,11 +207,12 @@ pub fn process_segment(
         .zip(&teams)
         .zip(&ball)
         .enumerate()
-        .map(|(i, (((t, _), teams), ball))| FrameView {
+        .map(|(i, (((t, people), teams), ball))| FrameView {
             frame: first_frame + i as u64,
             people: &t.tracked,
             teams,
             ball: *ball,
+            people_pitch: t.tracked.iter().map(|p| people[p.detection].pitch).collect(),
         })
         .collect();
     let (possession, owners, events) = events::possession_segment(possession.clone(), &config.possession, fps, &views);
