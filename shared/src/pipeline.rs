@@ -226,12 +226,12 @@ pub fn process_segment(
         .zip(ball.iter().zip(owners))
         .zip(&homographies)
         .enumerate()
-        .map(|(i, ((((t, _), teams), (ball, owner)), h))| {
+        .map(|(i, ((((t, people), teams), (ball, owner)), h))| {
             stats.tracked += t.tracked.len() as u64;
             stats.ball_frames += u64::from(ball.is_some());
             stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
             let locate = |x: f64, y: f64| pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, (x, y)));
-            frame_output(first_frame + i as u64, fps, (&t.tracked, teams), (*ball, owner), locate)
+            frame_output(first_frame + i as u64, fps, (&t.tracked, people, teams), (*ball, owner), locate)
         })
         .collect();
     let pitch_stats = match pitch {
@@ -271,12 +271,12 @@ fn calibrate(
     })
 }
 
-/// One frame's output: its tracked people with their teams, the ball and its owner, each placed on the
-/// pitch by `locate` (image point on the ground to metres) where it can be.
+/// One frame's output: its tracked people with their teams and their detections' places on the pitch, the
+/// ball and its owner, the ball placed by `locate` (image point on the ground to metres) where it can be.
 fn frame_output(
     frame: u64,
     fps: f64,
-    (tracked, teams): (&[Tracked], &[Option<u8>]),
+    (tracked, people, teams): (&[Tracked], &[PersonDetection], &[Option<u8>]),
     (ball, owner): (Option<BallPosition>, Option<u64>),
     locate: impl Fn(f64, f64) -> Option<[f64; 2]>,
 ) -> FrameOutput {
@@ -289,7 +289,7 @@ fn frame_output(
             role: t.role,
             bbox: t.bbox,
             confidence: t.confidence,
-            pitch: locate((t.bbox.x1 + t.bbox.x2) / 2.0, t.bbox.y2),
+            pitch: people[t.detection].pitch,
         })
         .collect();
     FrameOutput {

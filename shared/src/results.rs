@@ -194,7 +194,13 @@ pub async fn committed_state<S: ObjectStore>(
 /// Per-player and per-team figures on the pitch, from the checkpoint alone.
 pub async fn stats<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<StatsReport, ResultsError> {
     let (state, _) = load_match(store, match_id).await?;
-    let pitch = state.config.calibration.as_ref().ok_or_else(|| ResultsError::NotCalibrated(match_id.clone()))?.pitch();
+    stats_of(&state)
+}
+
+/// The figures on the pitch of a loaded match's state.
+pub fn stats_of(state: &MatchState) -> Result<StatsReport, ResultsError> {
+    let calibration = state.config.calibration.as_ref();
+    let pitch = calibration.ok_or_else(|| ResultsError::NotCalibrated(state.match_id.clone()))?.pitch();
     Ok(stats::report(&state.stats, pitch))
 }
 

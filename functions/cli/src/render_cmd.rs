@@ -60,8 +60,8 @@ pub enum TeamPicture {
 
 /// A team's heatmap or pass network, from the checkpoint.
 pub async fn team(store: &LocalStore, id: &MatchId, team: u8, out: &Path, what: TeamPicture) -> anyhow::Result<()> {
-    let report = results::stats(store, id).await?;
-    let kits = analysis::load_state(store, id).await?.and_then(|(state, _)| state.teams.kits);
+    let (state, _) = analysis::load_state(store, id).await?.ok_or(ResultsError::NotFound(id.clone()))?;
+    let (report, kits) = (results::stats_of(&state)?, state.teams.kits);
     let t = &report.teams[team as usize];
     let img = match what {
         TeamPicture::Heatmap => render::heatmap(t, report.pitch),

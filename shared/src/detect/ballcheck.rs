@@ -38,22 +38,10 @@ impl BallCheck {
         let (session, identity) = super::onnx::session(path)?;
         let unusable =
             |e: &dyn std::fmt::Display| anyhow::anyhow!("{} is not a usable ball check model: {e}", path.display());
-        let (patch, span_at_1080, candidates, candidate_threshold, threshold) = {
-            let metadata = session.metadata().map_err(|e| unusable(&e))?;
-            if metadata.custom("tacticeye_format").as_deref() != Some(FORMAT) {
-                return Err(unusable(&format!("its metadata `tacticeye_format` is not {FORMAT}")));
-            }
-            let number = |key: &str| -> anyhow::Result<f64> {
-                let v = metadata.custom(key).ok_or_else(|| unusable(&format!("metadata `{key}` is missing")))?;
-                v.trim().parse().map_err(|_| unusable(&format!("metadata `{key}` is not a number: {v:?}")))
-            };
-            (
-                number("patch")?,
-                number("span_at_1080")?,
-                number("candidates")?,
-                number("candidate_threshold")?,
-                number("threshold")?,
-            )
+        let keys = ["patch", "span_at_1080", "candidates", "candidate_threshold", "threshold"];
+        let n = super::onnx::own_metadata(&session, FORMAT, &keys).map_err(|e| unusable(&e))?;
+        let [patch, span_at_1080, candidates, candidate_threshold, threshold] = n[..] else {
+            unreachable!("one number per key")
         };
         let check = BallCheck {
             patch: patch as usize,

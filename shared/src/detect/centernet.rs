@@ -38,10 +38,7 @@ pub struct CenterNetDecoder {
 impl CenterNetDecoder {
     /// From the model's metadata; `get` looks a key up.
     pub fn from_metadata(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<CenterNetDecoder> {
-        let number = |key: &str| -> anyhow::Result<f64> {
-            let v = get(key).ok_or_else(|| anyhow::anyhow!("metadata `{key}` is missing"))?;
-            v.trim().parse().map_err(|_| anyhow::anyhow!("metadata `{key}` is not a number: {v:?}"))
-        };
+        let number = |key: &str| super::onnx::metadata_number(&get, key).map_err(anyhow::Error::msg);
         for (key, want) in [("channels", &CHANNELS[..]), ("ball_channels", &BALL_CHANNELS[..])] {
             let got = get(key).unwrap_or_default();
             if got.split(',').map(str::trim).ne(want.iter().copied()) {

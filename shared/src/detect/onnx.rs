@@ -88,6 +88,21 @@ pub(crate) fn session(path: &Path) -> anyhow::Result<(Session, String)> {
     Ok((session, format!("onnx:{:x}", <md5::Md5 as md5::Digest>::digest(&bytes))))
 }
 
+/// A numeric metadata value; `get` looks a key up. The error names the key.
+pub(crate) fn metadata_number(get: impl Fn(&str) -> Option<String>, key: &str) -> Result<f64, String> {
+    let v = get(key).ok_or_else(|| format!("metadata `{key}` is missing"))?;
+    v.trim().parse().map_err(|_| format!("metadata `{key}` is not a number: {v:?}"))
+}
+
+/// One of our own models' numeric settings, once its `tacticeye_format` is checked to be `format`.
+pub(crate) fn own_metadata(session: &Session, format: &str, keys: &[&str]) -> Result<Vec<f64>, String> {
+    let meta = session.metadata().map_err(|e| e.to_string())?;
+    if meta.custom("tacticeye_format").as_deref() != Some(format) {
+        return Err(format!("its metadata `tacticeye_format` is not {format}"));
+    }
+    keys.iter().map(|key| metadata_number(|k| meta.custom(k), key)).collect()
+}
+
 /// Scales `frame` into `dst` (one `[3, H, W]` slice of a batch, RGB in 0..1) at `placement`, the rest
 /// left as filled.
 pub(crate) fn fill(resizer: &mut Resizer, frame: &Frame, at: Placement, dst: ArrayViewMut3<f32>) -> anyhow::Result<()> {

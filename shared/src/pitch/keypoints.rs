@@ -14,7 +14,7 @@ use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 
 use super::{CalibrationMode, Homography, KEYPOINTS, Pitch};
-use crate::detect::onnx::{MAX_BATCH, fill, session};
+use crate::detect::onnx::{MAX_BATCH, fill, own_metadata, session};
 use crate::detect::yolo::Placement;
 use crate::source::Frame;
 
@@ -57,20 +57,13 @@ impl KeypointModel {
     pub fn open(path: &Path) -> anyhow::Result<KeypointModel> {
         let (session, identity) = session(path)?;
         let unusable = |e: String| anyhow::anyhow!("{} is not a usable pitch model: {e}", path.display());
-        let meta = session.metadata().map_err(|e| unusable(e.to_string()))?;
-        if meta.custom("tacticeye_format").as_deref() != Some(FORMAT) {
-            return Err(unusable(format!("its metadata `tacticeye_format` is not {FORMAT}")));
-        }
-        let number = |key: &str| -> anyhow::Result<f64> {
-            let v = meta.custom(key).ok_or_else(|| unusable(format!("metadata `{key}` is missing")))?;
-            v.trim().parse().map_err(|_| unusable(format!("metadata `{key}` is not a number: {v:?}")))
-        };
-        if number("keypoints")? as usize != KEYPOINTS {
+        let keys = ["keypoints", "input_width", "input_height", "stride", "threshold"];
+        let n = own_metadata(&session, FORMAT, &keys).map_err(unusable)?;
+        let [keypoints, width, height, stride, threshold] = n[..] else { unreachable!("one number per key") };
+        if keypoints as usize != KEYPOINTS {
             return Err(unusable(format!("it must find the {KEYPOINTS} keypoints of our layout")));
         }
-        let (width, height) = (number("input_width")? as u32, number("input_height")? as u32);
-        let (stride, threshold) = (number("stride")?, number("threshold")? as f32);
-        drop(meta);
+        let (width, height, threshold) = (width as u32, height as u32, threshold as f32);
         Ok(KeypointModel { identity, session, width, height, stride, threshold, resizer: Resizer::new() })
     }
 

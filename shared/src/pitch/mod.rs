@@ -67,6 +67,11 @@ impl CalibrationMode {
     }
 }
 
+/// The distance between two points on the pitch, in metres.
+pub fn distance(a: [f64; 2], b: [f64; 2]) -> f64 {
+    (a[0] - b[0]).hypot(a[1] - b[1])
+}
+
 /// How far beyond the lines a position may be and still be believed (players warm up or take throw-ins
 /// off the pitch); a pixel mapped farther is above the horizon or mis-calibrated.
 const MARGIN_M: f64 = 10.0;

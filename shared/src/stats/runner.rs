@@ -15,6 +15,7 @@ use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::Class;
+use crate::pitch::distance;
 
 /// No one runs faster: about 36 km/h.
 pub const MAX_SPEED: f64 = 10.0;
@@ -70,10 +71,6 @@ pub struct Runner {
     samples: VecDeque<Fix>,
 }
 
-fn dist(a: [f64; 2], b: [f64; 2]) -> f64 {
-    (a[0] - b[0]).hypot(a[1] - b[1])
-}
-
 /// Frames between samples at `fps`.
 pub fn step_frames(fps: f64) -> u64 {
     ((fps * STEP_SECONDS).round() as u64).max(1)
@@ -108,7 +105,7 @@ impl Runner {
         self.window.retain(|f| fix.frame - f.frame < window);
         if let Some(mean) = mean(&self.window) {
             let reach = MAX_SPEED * (fix.frame - mean.frame) / fps + JUMP_SLACK_M;
-            if dist(mean.at, at) > reach {
+            if distance(mean.at, at) > reach {
                 self.rejected += 1;
                 self.rejected_in_a_row += 1;
                 if self.rejected_in_a_row < MAX_REJECTED_IN_A_ROW {
@@ -135,7 +132,7 @@ impl Runner {
     fn step(&mut self, now: Fix, steady: Option<f64>, fps: f64) {
         let Some(last) = self.path.replace(now) else { return };
         let seconds = (now.frame - last.frame) / fps;
-        let metres = dist(last.at, now.at);
+        let metres = distance(last.at, now.at);
         if seconds <= 0.0 || seconds > MAX_GAP_SECONDS || metres > MAX_SPEED * seconds {
             self.sprinting_for = 0.0;
             return;
@@ -167,7 +164,7 @@ impl Runner {
         }
         let first = self.samples[0];
         let span = (now.frame - first.frame) / fps;
-        let speed = dist(first.at, now.at) / span;
+        let speed = distance(first.at, now.at) / span;
         if span < TOP_SPEED_SECONDS * 0.999 || speed > MAX_SPEED {
             return None;
         }

@@ -81,14 +81,13 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
 /// The true distance over consecutive frames in view within `span`, and the fastest one-second mean speed.
 fn truly(positions: &BTreeMap<u64, [f64; 2]>, span: std::ops::RangeInclusive<u64>, fps: f64) -> (f64, f64) {
     let second = fps.round() as u64;
-    let dist = |a: [f64; 2], b: [f64; 2]| (a[0] - b[0]).hypot(a[1] - b[1]);
     let (mut total, mut top) = (0.0, 0.0f64);
     for (&f, &at) in positions.range(span.clone()) {
         if let Some(&before) = positions.get(&(f.wrapping_sub(1))).filter(|_| f > *span.start()) {
-            total += dist(before, at);
+            total += crate::pitch::distance(before, at);
         }
         if let Some(&before) = f.checked_sub(second).filter(|b| span.contains(b)).and_then(|b| positions.get(&b)) {
-            top = top.max(dist(before, at) * fps / second as f64);
+            top = top.max(crate::pitch::distance(before, at) * fps / second as f64);
         }
     }
     (total, top)

@@ -253,7 +253,7 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
             // In metres on one scale whatever the time gone, so the nearest candidate wins: a player lost for
             // a moment beats one lost for seconds who could have run there.
             (Some(was), Some(is)) => {
-                let dist = (was[0] - is[0]).hypot(was[1] - is[1]);
+                let dist = crate::pitch::distance(was, is);
                 let radius = (cfg.reid_radius_m + cfg.reid_speed * gone / fps).min(MAX_REID_M);
                 // Where he just was, the shirt (a few pixels of a far player, often half hidden) only vetoes a
                 // clearly other kit.
