@@ -194,7 +194,7 @@ async fn run_match(
     );
     let (mut decode, mut times) = (Duration::ZERO, StageTimes::default());
     let start = Instant::now();
-    for seg in &manifest.segments {
+    for seg in segment::Listing::new(store, manifest).all().await? {
         let bytes = store.get(&seg.key).await?.expect("segment stored").bytes;
         let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;
         std::fs::write(file.path(), bytes)?;
@@ -232,7 +232,7 @@ async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
         manifest.height,
     );
     let mut rows: Vec<(u64, usize, Duration, Duration)> = Vec::new(); // index, bytes, serialise+put, load+parse
-    for seg in &manifest.segments {
+    for seg in segment::Listing::new(&store, &manifest).all().await? {
         let bytes = store.get(&seg.key).await?.expect("segment").bytes;
         let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;
         std::fs::write(file.path(), bytes)?;

@@ -11,8 +11,8 @@ use crate::clock::{fault_point, unix_now};
 use crate::events::{Event, EventKind};
 use crate::ids::MatchId;
 use crate::pipeline::{self, Models, Segment, SegmentOutput, StageTimes};
-use crate::queue::{Message, SegmentQueue};
-use crate::segment::{Manifest, load_manifest};
+use crate::queue::{LocalQueue, Message, SegmentQueue};
+use crate::segment::{self, Listing, Manifest, Video, load_manifest};
 use crate::source;
 use crate::state::{Config, MatchState, Status};
 use crate::storage::{Condition, ObjectStore};
@@ -59,13 +59,11 @@ pub async fn start<S: ObjectStore>(
 /// Sends the manifest's segments from `from_segment` on, and the end of the match once the manifest is
 /// complete. Sending one twice is harmless: the queue drops duplicates and workers skip applied segments.
 pub async fn enqueue<Q: SegmentQueue>(queue: &Q, manifest: &Manifest, from_segment: u64) -> anyhow::Result<()> {
-    for seg in manifest.segments.iter().filter(|s| s.index >= from_segment) {
-        queue.send(&Message::Segment { match_id: manifest.match_id.clone(), index: seg.index }).await?;
+    for index in from_segment..manifest.listed {
+        queue.send(&Message::Segment { match_id: manifest.match_id.clone(), index }).await?;
     }
     if manifest.complete {
-        queue
-            .send(&Message::End { match_id: manifest.match_id.clone(), segments: manifest.segments.len() as u64 })
-            .await?;
+        queue.send(&Message::End { match_id: manifest.match_id.clone(), segments: manifest.listed }).await?;
     }
     Ok(())
 }
@@ -112,6 +110,7 @@ impl Outcome {
 
 /// The worker's step: applies one message to its match, idempotently. `config` is the worker's; the
 /// segment length comes from the match's manifest. The first message of a match writes its checkpoint.
+/// It reads the manifest, the one page of the segment list that holds its segment, and the checkpoint.
 pub async fn handle<S: ObjectStore>(
     store: &S,
     models: &mut Models,
@@ -141,8 +140,10 @@ pub async fn handle<S: ObjectStore>(
     if index > state.next_segment {
         return Ok(Outcome::Ahead { index, expected: state.next_segment });
     }
-    let info = manifest.segments.get(index as usize).with_context(|| format!("match {id} has no segment {index}"))?;
+    let mut listing = Listing::new(store, &manifest);
+    let info = listing.get(index).await?.cloned().with_context(|| format!("match {id} has no segment {index}"))?;
     let (mut state, mut leading) = (state, Vec::new());
+    state.live.last_received_at = info.received_at.or(state.live.last_received_at);
     if let Some(gap) = info.gap_seconds {
         leading.push(Event::discontinuity(EventKind::SourceGap, info.first_frame, state.fps, gap));
         state.possession.break_continuity();
@@ -167,7 +168,7 @@ pub async fn handle<S: ObjectStore>(
             events: leading,
             stats: Default::default(),
         };
-        commit(store, &next, &output, etag).await?;
+        commit(store, next, &output, etag).await?;
         return Ok(Outcome::Dropped { index, lag });
     }
     let video = store.get(&info.key).await?.with_context(|| format!("segment {} is missing from storage", info.key))?;
@@ -184,59 +185,91 @@ pub async fn handle<S: ObjectStore>(
     if let Some(lag) = lag {
         next.live.record_lag(lag);
     }
-    commit(store, &next, &output, etag).await?;
+    commit(store, next, &output, etag).await?;
     Ok(Outcome::Applied { index, frames: frames.len() as u64, times, lag })
 }
 
+/// The segment's output and the event pages it fills, then the checkpoint that counts them.
 async fn commit<S: ObjectStore>(
     store: &S,
-    state: &MatchState,
+    mut state: MatchState,
     output: &SegmentOutput,
     etag: String,
 ) -> anyhow::Result<()> {
     let id = &state.match_id;
     store.put(&id.output_key(output.index), serde_json::to_vec(output)?, Condition::Always).await?;
+    for (page, events) in state.events.append(&output.events) {
+        store.put(&id.event_page_key(page), serde_json::to_vec(&events)?, Condition::Always).await?;
+    }
     fault_point("before-checkpoint", output.index);
     store.put(&id.checkpoint_key(), state.to_json(), Condition::IfMatch(etag)).await?;
     fault_point("after-commit", output.index);
     Ok(())
 }
 
-/// Runs a whole match locally: segments (or reuses the stored segments), then works through the queue.
-/// `progress` is called with (segments done, segments total) after each commit.
-pub async fn run<S: ObjectStore, Q: SegmentQueue>(
+/// The local mode's run of a video file: a thread cuts it into segments and enqueues each chunk as soon as
+/// it is stored, while this one analyses them in order, so the first results are readable after the first
+/// chunk, not after the whole file. A run that was stopped goes on where it stopped. Analysed segments are
+/// deleted unless `keep_segments` (the video is on disk already). `progress` sees each commit.
+pub async fn run_video<S: ObjectStore + 'static>(
+    store: std::sync::Arc<S>,
+    models: &mut Models,
+    (id, video): (MatchId, Video),
+    config: &Config,
+    keep_segments: bool,
+    progress: impl FnMut(&Outcome),
+) -> anyhow::Result<MatchState> {
+    let state = load_state(store.as_ref(), &id).await?;
+    if let Some((state, _)) = &state {
+        // Refused before anything is cut: another detector, other settings or another video.
+        state.check_compatible(config, &models.detector.identity(), &video.fingerprint)?;
+        if state.status == Status::Complete {
+            return Ok(state.clone());
+        }
+    }
+    let queue = std::sync::Arc::new(LocalQueue::new());
+    // The local queue lives in memory: what was listed but not analysed is enqueued again.
+    if let Some(manifest) = load_manifest(store.as_ref(), &id).await? {
+        enqueue(queue.as_ref(), &manifest, state.map_or(0, |(s, _)| s.next_segment)).await?;
+    }
+    let cutter = {
+        let (store, queue, id, seconds) = (store.clone(), queue.clone(), id.clone(), config.segment_seconds);
+        std::thread::spawn(move || -> anyhow::Result<Manifest> {
+            // ffmpeg blocks the thread that waits for it: the cutting has a runtime of its own.
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(segment_and_enqueue(store.as_ref(), queue.as_ref(), &id, &video, seconds))
+        })
+    };
+    let more = || !cutter.is_finished();
+    let worked = work(store.as_ref(), queue.as_ref(), models, config, more, progress, keep_segments).await;
+    let cut = cutter.join().map_err(|_| anyhow::anyhow!("the segmenting thread panicked"))?;
+    // The cutting's error first: it is the cause when both fail.
+    cut?;
+    worked?;
+    Ok(load_state(store.as_ref(), &id).await?.context("checkpoint vanished")?.0)
+}
+
+/// Cuts a video into its match's segments, a chunk at a time, enqueuing each chunk once it is listed.
+pub async fn segment_and_enqueue<S: ObjectStore, Q: SegmentQueue>(
     store: &S,
     queue: &Q,
-    models: &mut Models,
-    manifest: &Manifest,
-    config: &Config,
-    mut progress: impl FnMut(u64, u64),
-) -> anyhow::Result<MatchState> {
-    let (state, _) = start(store, manifest, config, &models.detector.identity()).await?;
-    let total = manifest.segments.len() as u64;
-    progress(state.next_segment, total);
-    if state.status == Status::Complete {
-        return Ok(state);
+    match_id: &MatchId,
+    video: &Video,
+    segment_seconds: f64,
+) -> anyhow::Result<Manifest> {
+    loop {
+        let (manifest, added) =
+            segment::segment_step(store, match_id, video, segment_seconds, segment::CHUNK_SEGMENTS).await?;
+        enqueue(queue, &manifest, added.first().map_or(manifest.listed, |s| s.index)).await?;
+        if manifest.complete {
+            return Ok(manifest);
+        }
     }
-    enqueue(queue, manifest, state.next_segment).await?;
-    work(
-        store,
-        queue,
-        models,
-        config,
-        || false,
-        |outcome| {
-            if let Outcome::Applied { index, .. } = outcome {
-                progress(index + 1, total)
-            }
-        },
-    )
-    .await?;
-    Ok(load_state(store, &manifest.match_id).await?.context("checkpoint vanished")?.0)
 }
 
 /// The local worker loop: applies messages until the match completes, or the queue is empty while
-/// `more()` says no more can come (a segmenter still running says yes).
+/// `more()` says no more can come (a segmenter still running says yes). A segment's video is deleted once
+/// it is applied unless `keep_segments`.
 pub async fn work<S: ObjectStore, Q: SegmentQueue>(
     store: &S,
     queue: &Q,
@@ -244,6 +277,7 @@ pub async fn work<S: ObjectStore, Q: SegmentQueue>(
     config: &Config,
     more: impl Fn() -> bool,
     mut progress: impl FnMut(&Outcome),
+    keep_segments: bool,
 ) -> anyhow::Result<()> {
     loop {
         let Some(delivery) = queue.receive().await? else {
@@ -258,6 +292,9 @@ pub async fn work<S: ObjectStore, Q: SegmentQueue>(
             Ok(o) if o.acknowledge() => {
                 queue.ack(&delivery.receipt).await?;
                 tracing::info!(match_id = %delivery.message.match_id(), outcome = ?o, "message handled");
+                if let (false, Message::Segment { match_id, index }) = (keep_segments, &delivery.message) {
+                    store.delete(&match_id.segment_key(*index)).await?;
+                }
                 progress(o);
                 if matches!(o, Outcome::Completed) {
                     return Ok(());

@@ -227,6 +227,11 @@ impl<S: ObjectStore> ObjectStore for Metered<S> {
         self.inner.list(prefix).await
     }
 
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        self.meter.record_key(prefix, |u| u.s3_list += 1);
+        self.inner.folders(prefix).await
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.meter.record_key(key, |u| u.s3_delete += 1);
         self.inner.delete(key).await

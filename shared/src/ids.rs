@@ -73,6 +73,16 @@ impl MatchId {
         format!("matches/{}/manifest.json", self.0)
     }
 
+    /// Page `page` of the manifest's segment list (`segment::PAGE` entries each).
+    pub fn listing_key(&self, page: u64) -> String {
+        format!("matches/{}/listing/{page:06}.json", self.0)
+    }
+
+    /// Closed page `page` of the match's event log (`events::log`).
+    pub fn event_page_key(&self, page: u64) -> String {
+        format!("matches/{}/events/{page:06}.json", self.0)
+    }
+
     pub fn checkpoint_key(&self) -> String {
         format!("matches/{}/checkpoint.json", self.0)
     }
@@ -108,11 +118,6 @@ impl MatchId {
             Some(rest) => MatchId::new(rest.split('/').next()?).ok(),
             None => MatchId::from_upload_key(key).ok(),
         }
-    }
-
-    /// The match whose checkpoint `key` is (`matches/{id}/checkpoint.json`), for listing matches.
-    pub fn from_checkpoint_key(key: &str) -> Option<Self> {
-        MatchId::new(key.strip_prefix("matches/")?.strip_suffix("/checkpoint.json")?).ok()
     }
 
     /// The match a `requests/` or `live/` key is about.
@@ -187,8 +192,6 @@ mod tests {
         assert_eq!(MatchId::owning("matches/m1/outputs/000001.json"), MatchId::new("m1").ok());
         assert_eq!(MatchId::owning("uploads/Cup Final.mp4"), MatchId::new("Cup_Final").ok());
         assert_eq!(MatchId::owning("requests/m1.json"), None);
-        assert_eq!(MatchId::from_checkpoint_key("matches/m1/checkpoint.json"), MatchId::new("m1").ok());
-        assert_eq!(MatchId::from_checkpoint_key("matches/m1/manifest.json"), None);
     }
 
     #[test]

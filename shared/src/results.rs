@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::Event;
 use crate::ids::MatchId;
 use crate::pipeline::{FrameOutput, SegmentOutput};
-use crate::segment::{Manifest, ManifestError, load_manifest};
+use crate::segment::{Listing, Manifest, ManifestError, load_manifest};
 use crate::state::{MatchState, StateError, Status};
 use crate::stats::{self, StatsReport};
 use crate::storage::{ObjectStore, StoreError};
@@ -86,17 +86,12 @@ pub struct LiveSummary {
     pub gap_seconds: f64,
 }
 
-/// The summary as of `now` (Unix seconds; a live match's lag grows while nothing is committed).
+/// The summary as of `now` (Unix seconds; a live match's lag grows while nothing is committed). It needs
+/// the checkpoint and the manifest's header only, the same few kilobytes at any point of a match.
 pub fn summarise(state: &MatchState, manifest: &Manifest, now: f64) -> Summary {
-    let (segments_total, frames_total) = (manifest.segments.len() as u64, manifest.frames);
+    let (segments_total, frames_total) = (manifest.listed, manifest.frames);
     let live_lag = (state.status == Status::Running && manifest.live)
-        .then(|| {
-            state
-                .next_segment
-                .checked_sub(1)
-                .and_then(|i| manifest.segments.get(i as usize))
-                .and_then(|s| s.received_at)
-        })
+        .then_some(state.live.last_received_at)
         .flatten()
         .map(|at| (now - at).max(0.0));
     let l = &state.live;
@@ -145,21 +140,20 @@ async fn load_match<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<(Ma
     Ok((state, manifest))
 }
 
-/// Outputs of the committed segments that overlap frames `from..=to`.
-async fn committed_outputs<S: ObjectStore>(
-    store: &S,
-    (state, manifest): &(MatchState, Manifest),
-    from: u64,
-    to: u64,
-) -> Result<Vec<SegmentOutput>, ResultsError> {
-    let mut outputs = Vec::new();
-    for seg in manifest.segments.iter().take(state.next_segment as usize) {
-        if seg.first_frame + seg.frames <= from || seg.first_frame > to {
-            continue;
-        }
-        let key = manifest.match_id.output_key(seg.index);
-        let obj = store.get(&key).await?.ok_or_else(|| ResultsError::MissingOutput(key.clone()))?;
-        outputs.push(serde_json::from_slice(&obj.bytes).map_err(|source| ResultsError::Unreadable { key, source })?);
+async fn read_json<S: ObjectStore, T: serde::de::DeserializeOwned>(store: &S, key: String) -> Result<T, ResultsError> {
+    let obj = store.get(&key).await?.ok_or_else(|| ResultsError::MissingOutput(key.clone()))?;
+    serde_json::from_slice(&obj.bytes).map_err(|source| ResultsError::Unreadable { key, source })
+}
+
+async fn output<S: ObjectStore>(store: &S, id: &MatchId, index: u64) -> Result<SegmentOutput, ResultsError> {
+    read_json(store, id.output_key(index)).await
+}
+
+/// Outputs of every committed segment.
+async fn committed_outputs<S: ObjectStore>(store: &S, state: &MatchState) -> Result<Vec<SegmentOutput>, ResultsError> {
+    let mut outputs = Vec::with_capacity(state.next_segment as usize);
+    for index in 0..state.next_segment {
+        outputs.push(output(store, &state.match_id, index).await?);
     }
     Ok(outputs)
 }
@@ -178,7 +172,8 @@ pub async fn committed<S: ObjectStore>(
     match_id: &MatchId,
 ) -> Result<(Summary, Vec<SegmentOutput>), ResultsError> {
     let found = load_match(store, match_id).await?;
-    Ok((summary_of(&found), committed_outputs(store, &found, 0, u64::MAX).await?))
+    let outputs = committed_outputs(store, &found.0).await?;
+    Ok((summary_of(&found), outputs))
 }
 
 /// The checkpointed state and the outputs of every committed segment, read consistently.
@@ -186,9 +181,9 @@ pub async fn committed_state<S: ObjectStore>(
     store: &S,
     match_id: &MatchId,
 ) -> Result<(MatchState, Vec<SegmentOutput>), ResultsError> {
-    let found = load_match(store, match_id).await?;
-    let outputs = committed_outputs(store, &found, 0, u64::MAX).await?;
-    Ok((found.0, outputs))
+    let (state, _) = load_match(store, match_id).await?;
+    let outputs = committed_outputs(store, &state).await?;
+    Ok((state, outputs))
 }
 
 /// Per-player and per-team figures on the pitch, from the checkpoint alone.
@@ -319,12 +314,8 @@ pub struct Page<T> {
     pub total: usize,
 }
 
-fn paginate<T>(all: Vec<T>, page: usize, per_page: usize) -> Page<T> {
-    let per_page = per_page.clamp(1, 1000);
-    let total = all.len();
-    let items = all.into_iter().skip(page.saturating_mul(per_page)).take(per_page).collect();
-    Page { items, page, per_page, total }
-}
+/// The most items one page may ask for.
+pub const MAX_PER_PAGE: usize = 1000;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventFilter {
@@ -335,7 +326,9 @@ pub struct EventFilter {
     pub to: Option<f64>,
 }
 
-/// Events of the committed part of a match, filtered by type and time.
+/// Events of the committed part of a match, filtered by type and time. Read from the checkpoint's event
+/// log: only the stored pages that the page asked for takes events from, and at most the two that straddle
+/// the time bounds (to count them), are read.
 pub async fn events<S: ObjectStore>(
     store: &S,
     match_id: &MatchId,
@@ -343,20 +336,60 @@ pub async fn events<S: ObjectStore>(
     page: usize,
     per_page: usize,
 ) -> Result<Page<Event>, ResultsError> {
-    let found = load_match(store, match_id).await?;
-    let fps = found.1.fps;
+    let (state, _) = load_match(store, match_id).await?;
+    let fps = state.fps;
     let from = filter.from.map_or(0, |t| (t.max(0.0) * fps).floor() as u64);
     let to = filter.to.map_or(u64::MAX, |t| (t.max(0.0) * fps).ceil() as u64);
-    let outputs = committed_outputs(store, &found, from, to).await?;
-    let all: Vec<Event> = outputs
-        .into_iter()
-        .flat_map(|o| o.events)
-        .filter(|e| filter.kind.is_none_or(|k| e.kind == k) && (from..=to).contains(&e.frame))
-        .collect();
-    Ok(paginate(all, page, per_page))
+    let wanted = |e: &Event| filter.kind.is_none_or(|k| e.kind == k) && (from..=to).contains(&e.frame);
+    let log = &state.events;
+    // How many wanted events each stored page holds; pages that straddle a bound are read to count.
+    let mut read: std::collections::BTreeMap<usize, Vec<Event>> = Default::default();
+    let mut counts = Vec::with_capacity(log.closed.len() + 1);
+    for (n, p) in log.closed.iter().enumerate() {
+        let of_kind = p.count(filter.kind) as usize;
+        let count = if of_kind == 0 || p.last_frame < from || p.first_frame > to {
+            0
+        } else if from <= p.first_frame && p.last_frame <= to {
+            of_kind
+        } else {
+            let events: Vec<Event> = read_json(store, match_id.event_page_key(n as u64)).await?;
+            let events: Vec<Event> = events.into_iter().filter(wanted).collect();
+            let count = events.len();
+            read.insert(n, events);
+            count
+        };
+        counts.push(count);
+    }
+    let open: Vec<Event> = log.open.iter().filter(|e| wanted(e)).cloned().collect();
+    counts.push(open.len());
+    let per_page = per_page.clamp(1, MAX_PER_PAGE);
+    let total: usize = counts.iter().sum();
+    let (skip, mut items) = (page.saturating_mul(per_page), Vec::new());
+    let mut before = 0;
+    for (n, &count) in counts.iter().enumerate() {
+        let (start, end) = (before, before + count);
+        before = end;
+        if count == 0 || end <= skip || start >= skip + per_page {
+            continue;
+        }
+        let events = if n == log.closed.len() {
+            open.clone()
+        } else if let Some(events) = read.remove(&n) {
+            events
+        } else {
+            let events: Vec<Event> = read_json(store, match_id.event_page_key(n as u64)).await?;
+            events.into_iter().filter(wanted).collect()
+        };
+        let lo = skip.saturating_sub(start);
+        items.extend(events.into_iter().skip(lo).take(skip + per_page - start.max(skip)));
+    }
+    Ok(Page { items, page, per_page, total })
 }
 
-/// Per-frame positions of the committed part of a match, frames `from..=to`.
+/// Per-frame positions of the committed part of a match, frames `from..=to`, paged by frame number: page
+/// `n` holds frames `from + n * per_page` on (a live match has none where it lost or dropped video).
+/// `total` counts the frame numbers in the committed range. Only the outputs of the segments that hold the
+/// page's frames are read, found by a binary search in the segment list.
 pub async fn positions<S: ObjectStore>(
     store: &S,
     match_id: &MatchId,
@@ -365,8 +398,149 @@ pub async fn positions<S: ObjectStore>(
     page: usize,
     per_page: usize,
 ) -> Result<Page<FrameOutput>, ResultsError> {
-    let outputs = committed_outputs(store, &load_match(store, match_id).await?, from, to).await?;
-    let all: Vec<FrameOutput> =
-        outputs.into_iter().flat_map(|o| o.frames).filter(|f| (from..=to).contains(&f.frame)).collect();
-    Ok(paginate(all, page, per_page))
+    let (state, manifest) = load_match(store, match_id).await?;
+    let per_page = per_page.clamp(1, MAX_PER_PAGE);
+    let last = to.min(state.next_frame.saturating_sub(1));
+    let total = if state.next_frame == 0 || from > last { 0 } else { (last - from + 1) as usize };
+    let first = from.saturating_add((page as u64).saturating_mul(per_page as u64));
+    let end = first.saturating_add(per_page as u64 - 1).min(last);
+    let mut items = Vec::new();
+    if total > 0 && first <= end {
+        let mut listing = Listing::new(store, &manifest);
+        let mut index = listing.first_ending_after(first, state.next_segment).await?;
+        while index < state.next_segment {
+            let Some(seg) = listing.get(index).await? else { break };
+            if seg.first_frame > end {
+                break;
+            }
+            let out = output(store, match_id, index).await?;
+            items.extend(out.frames.into_iter().filter(|f| (first..=end).contains(&f.frame)));
+            index += 1;
+        }
+    }
+    Ok(Page { items, page, per_page, total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::EventKind;
+    use crate::segment::SegmentInfo;
+    use crate::state::Config;
+    use crate::storage::{Condition, LocalStore};
+
+    const KINDS: [EventKind; 3] = [EventKind::Pass, EventKind::Turnover, EventKind::PossessionChange];
+
+    /// A committed match of `segments` segments of 50 frames, one frame each, and its events, stored as
+    /// the worker's commit stores them.
+    async fn match_with_events(store: &LocalStore, segments: u64) -> (MatchState, Vec<Event>) {
+        let id = MatchId::new("m").unwrap();
+        let mut manifest = Manifest {
+            match_id: id.clone(),
+            source: "m.mp4".into(),
+            fingerprint: "md5:m".into(),
+            width: 64,
+            height: 36,
+            fps: 25.0,
+            frames: 50 * segments,
+            segment_seconds: 2.0,
+            listed: 0,
+            last: None,
+            reencoded: false,
+            complete: true,
+            live: false,
+            max_lag_seconds: None,
+        };
+        let entry = |i: u64| SegmentInfo {
+            index: i,
+            key: id.segment_key(i),
+            first_frame: 50 * i,
+            frames: 50,
+            start_time: 2.0 * i as f64,
+            source_end: None,
+            received_at: None,
+            gap_seconds: None,
+        };
+        crate::segment::list(store, &mut manifest, &(0..segments).map(entry).collect::<Vec<_>>()).await.unwrap();
+        let mut state = MatchState::new(id.clone(), Config::default(), "t".into(), "md5:m".into(), 25.0, 64, 36);
+        let mut all = Vec::new();
+        for i in 0..segments {
+            // Uneven counts, so pages and segments do not line up.
+            let events: Vec<Event> = (0..(i * 7) % 11)
+                .map(|k| Event::discontinuity(KINDS[((i + k) % 3) as usize], 50 * i + 3 * k, 25.0, 0.0))
+                .collect();
+            let frames = (0..50)
+                .map(|f| FrameOutput {
+                    frame: 50 * i + f,
+                    time: (50 * i + f) as f64 / 25.0,
+                    objects: Vec::new(),
+                    ball: None,
+                    owner: None,
+                    ball_pitch: None,
+                })
+                .collect();
+            let output = SegmentOutput { index: i, first_frame: 50 * i, frames, events, stats: Default::default() };
+            store.put(&id.output_key(i), serde_json::to_vec(&output).unwrap(), Condition::Always).await.unwrap();
+            for (page, events) in state.events.append(&output.events) {
+                store
+                    .put(&id.event_page_key(page), serde_json::to_vec(&events).unwrap(), Condition::Always)
+                    .await
+                    .unwrap();
+            }
+            all.extend(output.events);
+        }
+        state.next_segment = segments;
+        state.next_frame = 50 * segments;
+        store.put(&id.checkpoint_key(), state.to_json(), Condition::Always).await.unwrap();
+        (state, all)
+    }
+
+    #[tokio::test]
+    async fn event_pages_equal_the_filtered_list_of_every_event_whatever_the_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let (state, all) = match_with_events(&store, 40).await;
+        assert!(state.events.closed.len() >= 2, "the log spans stored pages and the open one");
+        let id = state.match_id.clone();
+        for kind in [None, Some(EventKind::Pass), Some(EventKind::Turnover)] {
+            for (from, to) in [(None, None), (Some(10.0), Some(55.5)), (Some(0.0), Some(1.0)), (Some(79.0), None)] {
+                let filter = EventFilter { kind, from, to };
+                let (lo, hi) =
+                    (from.map_or(0, |t| (t * 25.0) as u64), to.map_or(u64::MAX, |t| (t * 25.0).ceil() as u64));
+                let want: Vec<&Event> =
+                    all.iter().filter(|e| kind.is_none_or(|k| e.kind == k) && (lo..=hi).contains(&e.frame)).collect();
+                for per_page in [1, 7, 64, 100] {
+                    let mut got = Vec::new();
+                    for page in 0..=want.len() / per_page + 1 {
+                        let p = events(&store, &id, &filter, page, per_page).await.unwrap();
+                        assert_eq!(p.total, want.len(), "{filter:?} page {page} of {per_page}");
+                        got.extend(p.items);
+                    }
+                    assert_eq!(got.iter().collect::<Vec<_>>(), want, "{filter:?} in pages of {per_page}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn position_pages_hold_their_frames_and_read_only_the_segments_holding_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let (state, _) = match_with_events(&store, 40).await;
+        let id = state.match_id.clone();
+        let p = positions(&store, &id, 0, u64::MAX, 0, 100).await.unwrap();
+        assert_eq!(p.total, 2000);
+        assert_eq!(p.items.iter().map(|f| f.frame).collect::<Vec<_>>(), (0..100).collect::<Vec<_>>());
+        let p = positions(&store, &id, 1234, 1400, 1, 60).await.unwrap();
+        assert_eq!((p.total, p.items.first().map(|f| f.frame), p.items.len()), (167, Some(1294), 60));
+        let p = positions(&store, &id, 1990, u64::MAX, 0, 100).await.unwrap();
+        assert_eq!(p.items.iter().map(|f| f.frame).collect::<Vec<_>>(), (1990..2000).collect::<Vec<_>>());
+        // The segments away from the page are never read: gone, they change nothing.
+        for i in (0..40).filter(|i| !(24..=28).contains(i)) {
+            store.delete(&id.output_key(i)).await.unwrap();
+        }
+        let p = positions(&store, &id, 1234, 1400, 0, 100).await.unwrap();
+        assert_eq!(p.items.iter().map(|f| f.frame).collect::<Vec<_>>(), (1234..1334).collect::<Vec<_>>());
+        assert_eq!(positions(&store, &id, 5000, u64::MAX, 0, 100).await.unwrap().total, 0);
+    }
 }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ball::{BallConfig, BallState};
+use crate::events::log::EventLog;
 use crate::events::{PossessionConfig, PossessionState};
 use crate::ids::MatchId;
 use crate::pitch::CalibrationMode;
@@ -14,7 +15,7 @@ use crate::stats::StatsState;
 use crate::teams::{TeamState, TeamsConfig};
 use crate::track::{TrackerConfig, TrackerState};
 
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Every setting that changes results. A checkpoint only resumes under the same config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,6 +77,9 @@ pub struct MatchState {
     /// Distances, speeds and team figures on the pitch (calibrated matches).
     #[serde(default, skip_serializing_if = "StatsState::is_empty")]
     pub stats: StatsState,
+    /// Every event so far, as pages a reader can pick from (`events::log`).
+    #[serde(default, skip_serializing_if = "EventLog::is_empty")]
+    pub events: EventLog,
     pub live: LiveStats,
 }
 
@@ -92,6 +96,10 @@ pub struct LiveStats {
     pub dropped_seconds: f64,
     pub gaps: u64,
     pub gap_seconds: f64,
+    /// When the last applied or dropped segment was received (Unix seconds): the lag grows from there
+    /// while nothing new is committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_received_at: Option<f64>,
 }
 
 impl LiveStats {
@@ -142,6 +150,7 @@ impl MatchState {
             ball: BallState::default(),
             possession: PossessionState::default(),
             stats: StatsState::default(),
+            events: EventLog::default(),
             live: LiveStats::default(),
         }
     }

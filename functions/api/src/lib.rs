@@ -103,9 +103,15 @@ fn match_id(raw: &str) -> ApiResult<MatchId> {
     MatchId::new(raw).map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
+/// The matches with a checkpoint: one listing of the match folders, then one of each match's checkpoint
+/// key, never a listing of every match's objects.
 async fn list_matches<S: ObjectStore>(State(app): State<Arc<AppState<S>>>) -> ApiResult<Json<serde_json::Value>> {
-    let keys = app.store.list("matches/").await?;
-    let ids: Vec<MatchId> = keys.iter().filter_map(|k| MatchId::from_checkpoint_key(k)).collect();
+    let mut ids = Vec::new();
+    for id in app.store.folders("matches/").await?.iter().filter_map(|name| MatchId::new(name).ok()) {
+        if !app.store.list(&id.checkpoint_key()).await?.is_empty() {
+            ids.push(id);
+        }
+    }
     Ok(Json(serde_json::json!({ "matches": ids })))
 }
 
@@ -332,8 +338,8 @@ mod tests {
                 received_at: None,
                 gap_seconds: None,
             })
-            .collect();
-        let manifest = Manifest {
+            .collect::<Vec<_>>();
+        let mut manifest = Manifest {
             match_id: id.clone(),
             source: "x.mp4".into(),
             fingerprint: "md5:x".into(),
@@ -342,17 +348,17 @@ mod tests {
             fps: 25.0,
             frames: 4,
             segment_seconds: 2.0,
-            segments,
+            listed: 0,
+            last: None,
             reencoded: false,
             complete: true,
             live: false,
             max_lag_seconds: None,
         };
-        store.put(&id.manifest_key(), serde_json::to_vec(&manifest).unwrap(), Condition::Always).await.unwrap();
+        tacticeye::segment::list(&store, &mut manifest, &segments).await.unwrap();
         let mut state = MatchState::new(id.clone(), Config::default(), "truth:x".into(), "md5:x".into(), 25.0, 100, 50);
         state.next_segment = 1;
         state.next_frame = 2;
-        store.put(&id.checkpoint_key(), state.to_json(), Condition::Always).await.unwrap();
         let object = ObjectOutput {
             track_id: 3,
             team: Some(0),
@@ -386,6 +392,8 @@ mod tests {
         let output =
             SegmentOutput { index: 0, first_frame: 0, frames, events: vec![pass], stats: SegmentStats::default() };
         store.put(&id.output_key(0), serde_json::to_vec(&output).unwrap(), Condition::Always).await.unwrap();
+        assert!(state.events.append(&output.events).is_empty());
+        store.put(&id.checkpoint_key(), state.to_json(), Condition::Always).await.unwrap();
         (dir, store)
     }
 

@@ -109,6 +109,10 @@ enum Command {
         /// URL sources: a connection silent this long counts as dropped.
         #[arg(long, default_value_t = 10.0)]
         io_timeout: f64,
+        /// Keep each segment's video in the data folder after it is analysed (for `render frame`); by
+        /// default it is deleted, so the match is not stored twice.
+        #[arg(long)]
+        keep_segments: bool,
     },
     /// Status and figures of a match, during or after its analysis.
     Summary {
@@ -294,7 +298,9 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
                 ManifestError::OtherSettings { .. } => {
                     Some("use the same settings, or run again with --restart to discard it and start over")
                 }
-                ManifestError::Unreadable(..) => Some("run again with --restart to discard it"),
+                ManifestError::Unreadable(..) | ManifestError::MissingPage(_) => {
+                    Some("run again with --restart to discard it")
+                }
                 ManifestError::Raced(_) => Some("run again to go on from where the other run is"),
                 ManifestError::Store(_) => None,
             };
@@ -348,6 +354,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             max_lag,
             reconnect_seconds,
             io_timeout,
+            keep_segments,
         } => {
             let source = Source::parse(&source, source_type)?;
             let (calibration, pitch_model) = match calibration.as_deref() {
@@ -370,12 +377,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 };
                 let choice = DetectorChoice::parse(&detector, truth, noise)?;
                 let models = Models { detector: detect::open(&choice)?, pitch: pitch_model };
-                return analyze_url(&cli.data_dir, source, match_id, models, options, &config, restart).await;
+                let run = Run { config: &config, restart, keep_segments };
+                return analyze_url(&cli.data_dir, source, match_id, models, options, run).await;
             }
             let truth = truth.unwrap_or_else(|| synth::truth_path(Path::new(&source.location)));
             let choice = DetectorChoice::parse(&detector, Some(truth), noise)?;
             let video = Path::new(&source.location);
-            analyze_file(&store, video, match_id, &choice, pitch_model, &config, restart).await?;
+            let run = Run { config: &config, restart, keep_segments };
+            analyze_file(&cli.data_dir, video, match_id, &choice, pitch_model, run).await?;
         }
         Command::Summary { match_id, json } => {
             let summary = results::summary(&store, &match_id).await?;
@@ -469,15 +478,21 @@ fn synthesise(out: &Path, opts: &SynthOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A video file: cut into segments (or the stored ones reused), then analysed segment by segment.
+/// How an analysis runs, whatever its source.
+struct Run<'a> {
+    config: &'a Config,
+    restart: bool,
+    keep_segments: bool,
+}
+
+/// A video file: cut into segments on another thread while this one analyses them in order.
 async fn analyze_file(
-    store: &LocalStore,
+    data_dir: &Path,
     video: &Path,
     match_id: Option<MatchId>,
     choice: &DetectorChoice,
     pitch_model: Option<KeypointModel>,
-    config: &Config,
-    restart: bool,
+    run: Run<'_>,
 ) -> anyhow::Result<()> {
     let match_id = match match_id {
         Some(id) => id,
@@ -486,15 +501,21 @@ async fn analyze_file(
     // The video first, probed and fingerprinted once: a wrong path is the likeliest mistake.
     let video = tacticeye::segment::Video::open(video)?;
     let mut models = Models { detector: detect::open(choice)?, pitch: pitch_model };
-    if restart {
-        analysis::discard(store, &match_id).await?;
+    let store = std::sync::Arc::new(LocalStore::new(data_dir));
+    if run.restart {
+        analysis::discard(store.as_ref(), &match_id).await?;
     }
-    let manifest = tacticeye::segment::segment_video(store, &match_id, &video, config.segment_seconds).await?;
-    let progress = bar(manifest.segments.len() as u64, &format!("analysing {match_id}"));
-    let state =
-        analysis::run(store, &LocalQueue::new(), &mut models, &manifest, config, |done, _| progress.set_position(done))
-            .await?;
+    let expected = (video.info.frames as f64 / (video.info.fps * run.config.segment_seconds)).ceil() as u64;
+    let progress = bar(expected.max(1), &format!("analysing {match_id}"));
+    let shown = |o: &analysis::Outcome| {
+        if let analysis::Outcome::Applied { index, .. } = o {
+            progress.set_position(index + 1)
+        }
+    };
+    let ids = (match_id.clone(), video);
+    let state = analysis::run_video(store.clone(), &mut models, ids, run.config, run.keep_segments, shown).await?;
     progress.finish_and_clear();
+    let manifest = tacticeye::segment::load_manifest(store.as_ref(), &match_id).await?.context("no manifest")?;
     print_summary(&results::summarise(&state, &manifest, tacticeye::clock::unix_now()));
     Ok(())
 }
@@ -556,15 +577,14 @@ async fn analyze_url(
     match_id: Option<MatchId>,
     mut models: Models,
     options: FollowOptions,
-    config: &Config,
-    restart: bool,
+    run: Run<'_>,
 ) -> anyhow::Result<()> {
     let match_id = match match_id.or_else(|| source.default_match_id()) {
         Some(id) => id,
         None => anyhow::bail!("cannot make a match id from {}; pass --match-id", source.location),
     };
     let store = LocalStore::new(data_dir);
-    if restart {
+    if run.restart {
         analysis::discard(&store, &match_id).await?;
     }
     let queue = std::sync::Arc::new(LocalQueue::new());
@@ -573,7 +593,7 @@ async fn analyze_url(
         let done = analysis::load_state(&store, &match_id).await?.map_or(0, |(s, _)| s.next_segment);
         analysis::enqueue(queue.as_ref(), &manifest, done).await?;
     }
-    let config = config.clone();
+    let config = run.config.clone();
     let follower = {
         let (store, queue, match_id) = (LocalStore::new(data_dir), queue.clone(), match_id.clone());
         std::thread::spawn(move || {
@@ -602,6 +622,7 @@ async fn analyze_url(
                 _ => {}
             }
         },
+        run.keep_segments,
     )
     .await;
     spinner.finish_and_clear();

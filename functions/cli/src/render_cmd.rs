@@ -15,7 +15,9 @@ pub async fn frame(store: &LocalStore, id: &MatchId, n: u64, out: &Path, width: 
     let found = outputs.iter().flat_map(|o| &o.frames).find(|f| f.frame == n);
     let found = found.with_context(|| format!("frame {n} of match {id} is not analysed (yet)"))?;
     let manifest = segment::load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
-    let seg = manifest.segments.iter().find(|s| (s.first_frame..s.first_frame + s.frames).contains(&n));
+    let mut listing = segment::Listing::new(store, &manifest);
+    let index = listing.first_ending_after(n, manifest.listed).await?;
+    let seg = listing.get(index).await?.filter(|s| s.first_frame <= n).cloned();
     let seg = seg.with_context(|| format!("no segment of match {id} holds frame {n}"))?;
     let video = store.get(&seg.key).await?.with_context(|| format!("segment {} is no longer stored", seg.key))?;
     let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;

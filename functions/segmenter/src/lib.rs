@@ -140,22 +140,17 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             let (manifest, added) =
                 segment::segment_step(&self.store, &match_id, &video, self.segment_seconds, self.chunk_segments)
                     .await?;
-            analysis::enqueue(
-                &self.queue,
-                &manifest,
-                added.first().map_or(manifest.segments.len() as u64, |s| s.index),
-            )
-            .await?;
+            analysis::enqueue(&self.queue, &manifest, added.first().map_or(manifest.listed, |s| s.index)).await?;
             if manifest.complete {
                 self.store.delete(&request).await?;
-                tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "segmented and enqueued");
+                tracing::info!(match_id = %match_id, segments = manifest.listed, "segmented and enqueued");
                 break manifest;
             }
             // Another step takes about as long as this one; hand over if it might not fit.
             if deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < 2 * step.elapsed()) {
                 let body = serde_json::to_vec(&SegmentRequest::Upload { upload: key.to_string() })?;
                 self.store.put(&request, body, tacticeye::storage::Condition::Always).await?;
-                tracing::info!(match_id = %match_id, segments = manifest.segments.len(), "out of time: continues in a new invocation");
+                tracing::info!(match_id = %match_id, segments = manifest.listed, "out of time: continues in a new invocation");
                 break manifest;
             }
         };
@@ -197,12 +192,12 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let manifest = match followed? {
             Followed::Complete(m) => {
                 self.store.delete(&match_id.request_key()).await?;
-                tracing::info!(match_id = %match_id, segments = m.segments.len(), "source read to its end");
+                tracing::info!(match_id = %match_id, segments = m.listed, "source read to its end");
                 Some(m)
             }
             Followed::Paused(m) => {
                 self.store.put(&match_id.request_key(), serde_json::to_vec(&request)?, Condition::Always).await?;
-                tracing::info!(match_id = %match_id, segments = m.segments.len(), "out of time: continues in a new invocation");
+                tracing::info!(match_id = %match_id, segments = m.listed, "out of time: continues in a new invocation");
                 Some(m)
             }
             Followed::Live => {

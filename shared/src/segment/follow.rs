@@ -104,7 +104,7 @@ pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
     loop {
         run += 1;
         let dir = work.path().join(format!("run{run}"));
-        let segments_before = manifest.as_ref().map_or(0, |m| m.segments.len());
+        let segments_before = manifest.as_ref().map_or(0, |m| m.listed);
         match cutter.run_once(&mut manifest, &dir).await? {
             RunEnd::Complete => {
                 let m = manifest.as_mut().context("the source ended before its first segment")?;
@@ -118,11 +118,11 @@ pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
             RunEnd::Restart => continue,
             RunEnd::Dropped(errors) => last_errors = errors,
         }
-        if manifest.as_ref().map_or(0, |m| m.segments.len()) > segments_before {
+        if manifest.as_ref().map_or(0, |m| m.listed) > segments_before {
             last_progress = Instant::now();
             backoff = Duration::from_millis(500);
         }
-        let started = manifest.as_ref().is_some_and(|m| !m.segments.is_empty());
+        let started = manifest.as_ref().is_some_and(|m| m.listed > 0);
         let window = if started { opts.reconnect_seconds } else { opts.reconnect_seconds.min(10.0) };
         let reason = source::reason(&last_errors);
         if !started && permanent(&last_errors) {
@@ -134,10 +134,10 @@ pub async fn follow<S: ObjectStore, Q: SegmentQueue>(
                     tracing::info!(match_id = %match_id, "no data for {window} s: the live stream has ended");
                     return Ok(Followed::Complete(cutter.complete(m).await?));
                 }
-                Some(m) if !m.segments.is_empty() => anyhow::bail!(
+                Some(m) if m.listed > 0 => anyhow::bail!(
                     "lost {} after {:.1} s and could not reconnect within {window} s ({reason}); run again to resume",
                     source.location,
-                    m.segments.last().map_or(0.0, |s| s.source_end.unwrap_or(0.0))
+                    m.last.as_ref().map_or(0.0, |s| s.source_end.unwrap_or(0.0))
                 ),
                 _ => return Err(SourceError::Unreadable { url: source.location.clone(), reason }.into()),
             }
@@ -180,8 +180,8 @@ struct Cutter<'a, S, Q> {
 impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
     /// One ffmpeg run, from where the manifest ends.
     async fn run_once(&self, manifest: &mut Option<Manifest>, dir: &Path) -> anyhow::Result<RunEnd> {
-        let resuming_live = manifest.as_ref().is_some_and(|m| m.live && !m.segments.is_empty());
-        let seek = manifest.as_ref().filter(|m| !m.live).and_then(|m| m.segments.last()).and_then(|s| s.source_end);
+        let resuming_live = manifest.as_ref().is_some_and(|m| m.live && m.listed > 0);
+        let seek = manifest.as_ref().filter(|m| !m.live).and_then(|m| m.last.as_ref()).and_then(|s| s.source_end);
         let reencode = manifest.as_ref().is_some_and(|m| m.reencoded);
         let options =
             CutOptions { segment_seconds: self.opts.segment_seconds, seek, reencode, io_timeout: self.opts.io_timeout };
@@ -244,25 +244,30 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         closed: &Closed,
         run: &mut Run,
     ) -> anyhow::Result<bool> {
-        let info = source::probe(&closed.path)?;
         let fresh = manifest.is_none();
+        let frames = source::count_frames(&closed.path)?;
         let m = match manifest {
             Some(m) => m,
-            None => manifest.insert(Manifest {
-                match_id: self.match_id.clone(),
-                source: self.source.location.clone(),
-                fingerprint: self.fingerprint.clone(),
-                width: info.width,
-                height: info.height,
-                fps: info.fps,
-                frames: 0,
-                segment_seconds: self.opts.segment_seconds,
-                segments: Vec::new(),
-                reencoded: false,
-                complete: false,
-                live: self.is_live(cut.observed().duration),
-                max_lag_seconds: None,
-            }),
+            None => {
+                // The first segment tells the match's size and frame rate.
+                let info = source::probe(&closed.path)?;
+                manifest.insert(Manifest {
+                    match_id: self.match_id.clone(),
+                    source: self.source.location.clone(),
+                    fingerprint: self.fingerprint.clone(),
+                    width: info.width,
+                    height: info.height,
+                    fps: info.fps,
+                    frames: 0,
+                    segment_seconds: self.opts.segment_seconds,
+                    listed: 0,
+                    last: None,
+                    reencoded: false,
+                    complete: false,
+                    live: self.is_live(cut.observed().duration),
+                    max_lag_seconds: None,
+                })
+            }
         };
         if m.live {
             m.max_lag_seconds = self.opts.max_lag_seconds;
@@ -270,7 +275,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         if fresh {
             claim(self.store, m).await?;
         }
-        if info.frames as f64 / m.fps > 5.001 && !m.reencoded {
+        if frames as f64 / m.fps > 5.001 && !m.reencoded {
             tracing::info!(match_id = %self.match_id, "keyframes too sparse for {} s segments: re-encoding", m.segment_seconds);
             m.reencoded = true;
             save_manifest(self.store, m).await?;
@@ -287,8 +292,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
         let source_end = offset + closed.end;
         // The list starts a run's first segment at the output's zero, which precedes its first frame by
         // the decoder delay; later segments start exactly where the one before ended.
-        let source_start =
-            if closed.start > 0.0 { offset + closed.start } else { source_end - info.frames as f64 / m.fps };
+        let source_start = if closed.start > 0.0 { offset + closed.start } else { source_end - frames as f64 / m.fps };
         // A new RTMP/RTSP session starts a new timeline, at about the time it connected; an HLS stream
         // keeps its own.
         let restarted =
@@ -300,21 +304,21 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
                 return Ok(true);
             }
         };
-        let index = m.segments.len() as u64;
+        let index = m.listed;
         let key = self.match_id.segment_key(index);
         self.store.put(&key, std::fs::read(&closed.path)?, Condition::Always).await?;
-        m.segments.push(SegmentInfo {
+        let entry = SegmentInfo {
             index,
             key,
             first_frame,
-            frames: info.frames,
+            frames,
             start_time: first_frame as f64 / m.fps,
             source_end: Some(source_end),
             received_at: m.live.then_some(now),
             gap_seconds: gap,
-        });
-        m.frames = first_frame + info.frames;
-        save_manifest(self.store, m).await?;
+        };
+        m.frames = first_frame + frames;
+        super::list(self.store, m, &[entry]).await?;
         self.queue.send(&Message::Segment { match_id: self.match_id.clone(), index }).await?;
         std::fs::remove_file(&closed.path).ok();
         crate::clock::fault_point("segmented", index);
@@ -324,7 +328,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
     async fn complete(&self, m: &mut Manifest) -> anyhow::Result<Manifest> {
         m.complete = true;
         save_manifest(self.store, m).await?;
-        self.queue.send(&Message::End { match_id: self.match_id.clone(), segments: m.segments.len() as u64 }).await?;
+        self.queue.send(&Message::End { match_id: self.match_id.clone(), segments: m.listed }).await?;
         Ok(m.clone())
     }
 }
@@ -335,7 +339,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
 /// stream `restarted` (a new timeline, connected at that wall-clock time) can only measure the loss by
 /// the wall clock: from the last segment's arrival to the reconnection.
 fn place(m: &Manifest, (source_start, source_end): (f64, f64), restarted: Option<f64>) -> Option<(u64, Option<f64>)> {
-    let Some(last) = m.segments.last() else { return Some((0, None)) };
+    let Some(last) = &m.last else { return Some((0, None)) };
     let end = last.first_frame + last.frames;
     let half_frame = 0.5 / m.fps;
     let gap = match (restarted, last.source_end) {
@@ -377,7 +381,8 @@ mod tests {
             fps: 25.0,
             frames: 50,
             segment_seconds: 2.0,
-            segments: vec![seg],
+            listed: 1,
+            last: Some(seg),
             reencoded: false,
             complete: false,
             live: true,

@@ -3,6 +3,7 @@
 //! several runs (the manifest is the progress).
 
 mod follow;
+mod listing;
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use crate::source;
 use crate::storage::{Condition, ObjectStore, StoreError};
 
 pub use follow::{FollowOptions, Followed, follow};
+pub use listing::{Listing, PAGE};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -27,7 +29,11 @@ pub struct Manifest {
     pub fps: f64,
     pub frames: u64,
     pub segment_seconds: f64,
-    pub segments: Vec<SegmentInfo>,
+    /// Segments listed so far; their entries are in pages beside the manifest (`Listing`), so the
+    /// manifest stays the same size however long the match.
+    pub listed: u64,
+    /// The last listed segment: where cutting goes on, and a live match's latest arrival.
+    pub last: Option<SegmentInfo>,
     /// Cut by re-encoding, chunk by chunk (when the source's keyframes do not allow a stream copy).
     pub reencoded: bool,
     /// Every segment is listed: the segmenting is done.
@@ -96,6 +102,8 @@ pub enum ManifestError {
     OtherSource { match_id: MatchId, location: String },
     #[error("match {match_id} was started with {started} s segments, not {asked} s")]
     OtherSettings { match_id: MatchId, started: f64, asked: f64 },
+    #[error("{0}, a page of the segment list, is missing")]
+    MissingPage(String),
     #[error("another run started segmenting match {0} at the same time; run again to go on from where it is")]
     Raced(MatchId),
 }
@@ -143,6 +151,12 @@ async fn claim<S: ObjectStore>(store: &S, manifest: &Manifest) -> anyhow::Result
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Lists `added` after the manifest's segments, then saves the manifest that counts them.
+pub async fn list<S: ObjectStore>(store: &S, manifest: &mut Manifest, added: &[SegmentInfo]) -> anyhow::Result<()> {
+    listing::append(store, manifest, added).await?;
+    save_manifest(store, manifest).await
 }
 
 async fn save_manifest<S: ObjectStore>(store: &S, manifest: &Manifest) -> anyhow::Result<()> {
@@ -203,7 +217,8 @@ pub async fn segment_step<S: ObjectStore>(
                 fps: info.fps,
                 frames: info.frames,
                 segment_seconds,
-                segments: Vec::new(),
+                listed: 0,
+                last: None,
                 reencoded: false,
                 complete: false,
                 live: false,
@@ -218,7 +233,7 @@ pub async fn segment_step<S: ObjectStore>(
     }
     let work = tempfile::tempdir()?;
     let dir = work.path().join("segments");
-    let cut = if manifest.segments.is_empty() && !manifest.reencoded {
+    let cut = if manifest.listed == 0 && !manifest.reencoded {
         match source::cut_copy(path, &dir, info, segment_seconds)? {
             Some(cut) => cut,
             None => {
@@ -227,13 +242,12 @@ pub async fn segment_step<S: ObjectStore>(
             }
         }
     } else {
-        let next = manifest.segments.last().map_or(0, |s| s.first_frame + s.frames);
-        let done = manifest.segments.len() as u64;
-        source::cut_reencoded(path, &dir, info, segment_seconds, (done, chunk), next)?
+        let next = manifest.last.as_ref().map_or(0, |s| s.first_frame + s.frames);
+        source::cut_reencoded(path, &dir, info, segment_seconds, (manifest.listed, chunk), next)?
     };
     let mut added = Vec::with_capacity(cut.len());
     for seg in &cut {
-        let index = (manifest.segments.len() + added.len()) as u64;
+        let index = manifest.listed + added.len() as u64;
         let key = match_id.segment_key(index);
         store.put(&key, std::fs::read(&seg.path)?, Condition::Always).await?;
         let start_time = seg.first_frame as f64 / info.fps;
@@ -248,12 +262,12 @@ pub async fn segment_step<S: ObjectStore>(
             gap_seconds: None,
         });
     }
-    manifest.segments.extend(added.iter().cloned());
     // A short chunk is the last one.
     manifest.complete = !manifest.reencoded || (cut.len() as u64) < chunk;
     if manifest.complete {
-        manifest.frames = manifest.segments.last().map_or(0, |s| s.first_frame + s.frames);
+        let last = added.last().or(manifest.last.as_ref());
+        manifest.frames = last.map_or(0, |s| s.first_frame + s.frames);
     }
-    save_manifest(store, &manifest).await?;
+    list(store, &mut manifest, &added).await?;
     Ok((manifest, added))
 }

@@ -176,6 +176,21 @@ pub fn probe(path: &Path) -> Result<VideoInfo, SourceError> {
     Ok(VideoInfo { width, height, fps, frames })
 }
 
+/// Frames of a segment we cut (an MP4 with one video track), read from its sample table: no ffmpeg run,
+/// which would cost more than the segment's upload.
+pub fn count_frames(path: &Path) -> Result<u64, SourceError> {
+    let not_video = |reason: String| SourceError::NotVideo { path: path.into(), reason };
+    let file = std::fs::File::open(path).map_err(|e| not_video(e.to_string()))?;
+    let size = file.metadata().map_err(|e| not_video(e.to_string()))?.len();
+    let mp4 = mp4::Mp4Reader::read_header(std::io::BufReader::new(file), size).map_err(|e| not_video(e.to_string()))?;
+    let video = mp4.tracks().values().find(|t| matches!(t.track_type(), Ok(mp4::TrackType::Video)));
+    let frames = video.ok_or_else(|| not_video("no video track".into()))?.sample_count() as u64;
+    if frames == 0 {
+        return Err(not_video("no frames".into()));
+    }
+    Ok(frames)
+}
+
 /// Cuts the whole of `source` into segments of about `seconds` by stream copy: lossless and fast, exact
 /// when keyframes fall on segment boundaries. `None` when they do not (the cuts land outside 2-5 s).
 pub fn cut_copy(
@@ -257,7 +272,7 @@ fn cut_with(
     let mut first_frame = first_frame;
     let mut segments = Vec::with_capacity(paths.len());
     for path in paths {
-        let frames = probe(&path)?.frames;
+        let frames = count_frames(&path)?;
         segments.push(CutSegment { path, first_frame, frames });
         first_frame += frames;
     }

@@ -114,6 +114,25 @@ impl ObjectStore for LocalStore {
             .map_err(|e| StoreError::Io { key: prefix.into(), source: std::io::Error::other(e) })?
     }
 
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let dir = self.path(prefix.trim_end_matches('/'))?;
+        let io = |source| StoreError::Io { key: prefix.into(), source };
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io)?;
+            if entry.file_type().map_err(io)?.is_dir() {
+                names.extend(entry.file_name().to_str().map(str::to_string));
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     async fn presign_put(&self, _key: &str, _seconds: u64) -> Result<Option<String>, StoreError> {
         Ok(None)
     }

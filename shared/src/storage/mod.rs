@@ -49,6 +49,9 @@ pub trait ObjectStore: Send + Sync {
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// Keys under `prefix`, sorted.
     fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// The names one level under `prefix` (ending in `/`) that hold keys, sorted, without listing what
+    /// is below them: the matches under `matches/`, however many objects each has.
+    fn folders(&self, prefix: &str) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// A URL a client can PUT the object to directly, valid for `seconds`; `None` where the store has no
     /// such thing (a local folder).

@@ -80,6 +80,31 @@ impl ObjectStore for S3Store {
         Ok(keys)
     }
 
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .delimiter("/")
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| backend(prefix, e))?;
+            let under = out.common_prefixes().iter().filter_map(|p| p.prefix());
+            names.extend(under.filter_map(|p| p.strip_prefix(prefix)?.strip_suffix('/')).map(str::to_string));
+            match out.next_continuation_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     async fn presign_put(&self, key: &str, seconds: u64) -> Result<Option<String>, StoreError> {
         validate_key(key)?;
         let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(seconds))

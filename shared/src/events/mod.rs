@@ -1,6 +1,8 @@
 //! Possession and what changes it: the nearest player to the ball within reach owns it, with hysteresis;
 //! a change of owner within a team is a pass, to the other team a turnover.
 
+pub mod log;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ball::BallPosition;
@@ -75,7 +77,7 @@ pub struct Previous {
     pub feet: Vec<(u64, (f64, f64))>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     PossessionChange,
