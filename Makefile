@@ -19,7 +19,7 @@ SHARED := ../shared
 CLIP := $(SHARED)/data/clips/dfl-bundesliga-08fd33_4-848x478.mp4
 MODEL_VENV := .cache/model-venv
 
-.PHONY: demo test lint build deps ffmpeg ort pytools bench lambda model ball-model pitch-model model-venv clean
+.PHONY: demo test lint build deps ffmpeg ort pytools bench bench-long lambda model ball-model pitch-model model-venv clean
 
 demo: deps build
 	mkdir -p $(DEMO)
@@ -69,6 +69,10 @@ bench: deps build
 		--real-clip $(SHARED)/data/clips/university-fixed-camera-left-3072x1728.mp4 \
 		--pitch-model models/tacticeye-pitch.onnx
 	BIN=$(BIN) benchmarks/live_lag.sh
+
+# A 30-minute synthetic match read while it is analysed (MINUTES=N for another length): about 15 minutes.
+bench-long: deps build
+	BIN=$(BIN) benchmarks/long_match.sh
 
 # The Lambda functions as `sam build` packages them (cargo-lambda and zig from PyPI).
 lambda: pytools

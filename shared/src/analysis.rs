@@ -219,9 +219,11 @@ pub async fn run_video<S: ObjectStore + 'static>(
     keep_segments: bool,
     progress: impl FnMut(&Outcome),
 ) -> anyhow::Result<MatchState> {
+    // Refused before anything is cut: another video or other segments than the match was started with...
+    let manifest = segment::stored_manifest(store.as_ref(), &id, config.segment_seconds, &video.fingerprint).await?;
     let state = load_state(store.as_ref(), &id).await?;
     if let Some((state, _)) = &state {
-        // Refused before anything is cut: another detector, other settings or another video.
+        // ...or another detector or other settings.
         state.check_compatible(config, &models.detector.identity(), &video.fingerprint)?;
         if state.status == Status::Complete {
             return Ok(state.clone());
@@ -229,7 +231,7 @@ pub async fn run_video<S: ObjectStore + 'static>(
     }
     let queue = std::sync::Arc::new(LocalQueue::new());
     // The local queue lives in memory: what was listed but not analysed is enqueued again.
-    if let Some(manifest) = load_manifest(store.as_ref(), &id).await? {
+    if let Some(manifest) = manifest {
         enqueue(queue.as_ref(), &manifest, state.map_or(0, |(s, _)| s.next_segment)).await?;
     }
     let cutter = {

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::events::EventKind;
-use crate::pipeline::{ObjectOutput, SegmentOutput};
+use crate::pipeline::{FrameOutput, ObjectOutput, SegmentOutput};
 use crate::pitch::score::quantile;
 use crate::stats::score::PhysicalScore;
-use crate::truth::{PersonTruth, Truth, TruthEventKind};
+use crate::truth::{FrameTruth, PersonTruth, Truth, TruthEventKind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventScore {
@@ -92,110 +92,148 @@ fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }
 
-/// `tolerance` frames around the truth reception frame count as the same event.
-pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Report {
-    let (mut truth_seen, mut found, mut out_boxes, mut matched_boxes) = (0usize, 0usize, 0usize, 0usize);
-    let mut agree = [[0usize; 2]; 2]; // [output team][truth team]
-    let mut team_total = 0usize;
-    // Per truth person, the track and frame he was last matched at; per track, the person it last was.
-    let mut last_track: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
-    let mut last_person: BTreeMap<u64, u32> = BTreeMap::new();
-    let mut switches = 0u64;
-    let mut causes = SwitchCauses::default();
-    let mut tracks = std::collections::BTreeSet::new();
-    let (mut ball_frames, mut ball_hits) = (0usize, 0usize);
-    let mut frames = 0u64;
-    let mut position_errors: Vec<f64> = Vec::new();
-    for f in outputs.iter().flat_map(|o| &o.frames) {
-        let Some(t) = truth.frame(f.frame) else { continue };
-        frames += 1;
-        out_boxes += f.objects.len();
-        tracks.extend(f.objects.iter().map(|o| o.track_id));
+/// Counts kept over the frames of a match as it is scored.
+#[derive(Default)]
+struct Tally {
+    frames: u64,
+    truth_seen: usize,
+    found: usize,
+    out_boxes: usize,
+    matched_boxes: usize,
+    /// `[output team][truth team]`.
+    agree: [[usize; 2]; 2],
+    team_total: usize,
+    /// Per truth person, the track and frame he was last matched at; per track, the person it last was.
+    last_track: BTreeMap<u32, (u64, u64)>,
+    last_person: BTreeMap<u64, u32>,
+    switches: u64,
+    causes: SwitchCauses,
+    tracks: std::collections::BTreeSet<u64>,
+    ball_frames: usize,
+    ball_hits: usize,
+    position_errors: Vec<f64>,
+}
+
+impl Tally {
+    fn frame(&mut self, t: &FrameTruth, f: &FrameOutput) {
+        self.frames += 1;
+        self.out_boxes += f.objects.len();
+        self.tracks.extend(f.objects.iter().map(|o| o.track_id));
         for (i, j) in matches(&t.people, &f.objects) {
-            matched_boxes += 1;
-            let (p, o) = (&t.people[i], &f.objects[j]);
-            if p.visible >= 0.5 {
-                found += 1;
-            }
-            if let Some(tt) = p.team {
-                team_total += 1;
-                if let Some(ot) = o.team {
-                    agree[ot as usize][tt as usize] += 1;
-                }
-            }
-            if let (Some(truly), Some(placed)) = (p.pitch, o.pitch) {
-                position_errors.push((truly[0] - placed[0]).hypot(truly[1] - placed[1]));
-            }
-            if let Some((prev, seen)) = last_track.insert(p.id, (o.track_id, f.frame))
-                && prev != o.track_id
-            {
-                switches += 1;
-                if seen + 1 < f.frame {
-                    causes.after_gap += 1;
-                } else if last_person.get(&o.track_id).is_some_and(|&other| other != p.id) {
-                    causes.crossed += 1;
-                } else {
-                    causes.new_id += 1;
-                }
-            }
-            last_person.insert(o.track_id, p.id);
+            self.person(&t.people[i], &f.objects[j], f.frame);
         }
-        truth_seen += t.people.iter().filter(|p| p.visible >= 0.5).count();
+        self.truth_seen += t.people.iter().filter(|p| p.visible >= 0.5).count();
         if let Some(b) = t.ball.as_ref().filter(|b| b.visible >= 0.5) {
-            ball_frames += 1;
+            self.ball_frames += 1;
             let (bx, by) = b.bbox.center();
-            ball_hits += usize::from(f.ball.is_some_and(|o| (o.x - bx).hypot(o.y - by) <= 10.0));
+            self.ball_hits += usize::from(f.ball.is_some_and(|o| (o.x - bx).hypot(o.y - by) <= 10.0));
         }
     }
-    let swap = agree[0][1] + agree[1][0] > agree[0][0] + agree[1][1];
-    let team_right = if swap { agree[0][1] + agree[1][0] } else { agree[0][0] + agree[1][1] };
-    let map_team = |team: u8| if swap { 1 - team } else { team };
 
-    let last_frame = outputs.last().and_then(|o| o.frames.last()).map_or(0, |f| f.frame);
-    let score = |kind_truth: TruthEventKind, kind_out: EventKind| {
-        let wanted: Vec<_> =
-            truth.events.iter().filter(|e| e.kind == kind_truth && e.end_frame <= last_frame).collect();
-        let got: Vec<_> = outputs.iter().flat_map(|o| &o.events).filter(|e| e.kind == kind_out).collect();
-        let mut taken = vec![false; got.len()];
-        let mut matched = 0;
-        for w in &wanted {
-            let best = got
-                .iter()
-                .enumerate()
-                .filter(|(j, g)| {
-                    !taken[*j] && g.team.map(map_team) == Some(w.team) && g.frame.abs_diff(w.end_frame) <= tolerance
-                })
-                .min_by_key(|(_, g)| g.frame.abs_diff(w.end_frame));
-            if let Some((j, _)) = best {
-                taken[j] = true;
-                matched += 1;
+    /// A truth person matched to an output box at `frame`: found, his team, his place, his identity.
+    fn person(&mut self, p: &PersonTruth, o: &ObjectOutput, frame: u64) {
+        self.matched_boxes += 1;
+        if p.visible >= 0.5 {
+            self.found += 1;
+        }
+        if let Some(tt) = p.team {
+            self.team_total += 1;
+            if let Some(ot) = o.team {
+                self.agree[ot as usize][tt as usize] += 1;
             }
         }
-        EventScore {
-            truth: wanted.len(),
-            found: got.len(),
-            matched,
-            precision: ratio(matched, got.len()),
-            recall: ratio(matched, wanted.len()),
+        if let (Some(truly), Some(placed)) = (p.pitch, o.pitch) {
+            self.position_errors.push((truly[0] - placed[0]).hypot(truly[1] - placed[1]));
         }
-    };
+        if let Some((prev, seen)) = self.last_track.insert(p.id, (o.track_id, frame))
+            && prev != o.track_id
+        {
+            self.switches += 1;
+            if seen + 1 < frame {
+                self.causes.after_gap += 1;
+            } else if self.last_person.get(&o.track_id).is_some_and(|&other| other != p.id) {
+                self.causes.crossed += 1;
+            } else {
+                self.causes.new_id += 1;
+            }
+        }
+        self.last_person.insert(o.track_id, p.id);
+    }
+
+    /// Whether our team 0 is the truth's team 1, and the person-frames whose team is right.
+    fn teams(&self) -> (bool, usize) {
+        let a = &self.agree;
+        let swap = a[0][1] + a[1][0] > a[0][0] + a[1][1];
+        (swap, if swap { a[0][1] + a[1][0] } else { a[0][0] + a[1][1] })
+    }
+}
+
+/// Truth events of one kind up to `last_frame` matched one to one with our events of the matching kind:
+/// the same team (ours mapped by `map_team`) within `tolerance` frames, the nearest first.
+fn score_events(
+    truth: &Truth,
+    outputs: &[SegmentOutput],
+    (kind_truth, kind_out): (TruthEventKind, EventKind),
+    map_team: impl Fn(u8) -> u8,
+    tolerance: u64,
+    last_frame: u64,
+) -> EventScore {
+    let wanted: Vec<_> = truth.events.iter().filter(|e| e.kind == kind_truth && e.end_frame <= last_frame).collect();
+    let got: Vec<_> = outputs.iter().flat_map(|o| &o.events).filter(|e| e.kind == kind_out).collect();
+    let mut taken = vec![false; got.len()];
+    let mut matched = 0;
+    for w in &wanted {
+        let best = got
+            .iter()
+            .enumerate()
+            .filter(|(j, g)| {
+                !taken[*j] && g.team.map(&map_team) == Some(w.team) && g.frame.abs_diff(w.end_frame) <= tolerance
+            })
+            .min_by_key(|(_, g)| g.frame.abs_diff(w.end_frame));
+        if let Some((j, _)) = best {
+            taken[j] = true;
+            matched += 1;
+        }
+    }
+    EventScore {
+        truth: wanted.len(),
+        found: got.len(),
+        matched,
+        precision: ratio(matched, got.len()),
+        recall: ratio(matched, wanted.len()),
+    }
+}
+
+/// `tolerance` frames around the truth reception frame count as the same event.
+pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Report {
+    let mut tally = Tally::default();
+    for f in outputs.iter().flat_map(|o| &o.frames) {
+        if let Some(t) = truth.frame(f.frame) {
+            tally.frame(t, f);
+        }
+    }
+    let (swap, team_right) = tally.teams();
+    let map_team = |team: u8| if swap { 1 - team } else { team };
+    let last_frame = outputs.last().and_then(|o| o.frames.last()).map_or(0, |f| f.frame);
+    let score = |kinds| score_events(truth, outputs, kinds, map_team, tolerance, last_frame);
+    let mut t = tally;
+    let minutes = t.last_track.len().max(1) as f64 * t.frames as f64 / truth.fps.max(1e-9) / 60.0;
     Report {
-        frames,
-        people_recall: ratio(found, truth_seen),
-        people_precision: ratio(matched_boxes, out_boxes),
-        team_accuracy: ratio(team_right, team_total),
-        id_switches: switches,
-        id_switches_per_player_minute: switches as f64
-            / (last_track.len().max(1) as f64 * frames as f64 / truth.fps.max(1e-9) / 60.0).max(1e-9),
-        switch_causes: causes,
-        truth_people: last_track.len(),
-        tracks: tracks.len(),
-        passes: score(TruthEventKind::Pass, EventKind::Pass),
-        turnovers: score(TruthEventKind::Turnover, EventKind::Turnover),
-        ball_within_10px: ratio(ball_hits, ball_frames),
-        placed: ratio(position_errors.len(), matched_boxes),
-        position_error_m: quantile(&mut position_errors, 0.5),
-        position_error_p90_m: quantile(&mut position_errors, 0.9),
+        frames: t.frames,
+        people_recall: ratio(t.found, t.truth_seen),
+        people_precision: ratio(t.matched_boxes, t.out_boxes),
+        team_accuracy: ratio(team_right, t.team_total),
+        id_switches: t.switches,
+        id_switches_per_player_minute: t.switches as f64 / minutes.max(1e-9),
+        switch_causes: t.causes,
+        truth_people: t.last_track.len(),
+        tracks: t.tracks.len(),
+        passes: score((TruthEventKind::Pass, EventKind::Pass)),
+        turnovers: score((TruthEventKind::Turnover, EventKind::Turnover)),
+        ball_within_10px: ratio(t.ball_hits, t.ball_frames),
+        placed: ratio(t.position_errors.len(), t.matched_boxes),
+        position_error_m: quantile(&mut t.position_errors, 0.5),
+        position_error_p90_m: quantile(&mut t.position_errors, 0.9),
         physical: None,
     }
 }

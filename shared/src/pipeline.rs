@@ -9,17 +9,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::appearance;
 use crate::ball::{self, BallPosition};
-use crate::detect::{Class, Detector};
+use crate::detect::{Class, Detections, Detector};
 use crate::events::{self, Event, FrameView};
 use crate::geometry::BBox;
 use crate::pitch::camera::{self, CameraState};
 use crate::pitch::keypoints::KeypointModel;
-use crate::pitch::{CalibrationMode, Homography};
+use crate::pitch::{CalibrationMode, Homography, Pitch};
 use crate::source::Frame;
 use crate::state::MatchState;
 use crate::stats;
 use crate::teams;
-use crate::track::{self, PersonDetection, Tracked};
+use crate::track::{self, FrameTracks, PersonDetection, Tracked};
 
 /// The networks a segment goes through: the detector, and the pitch keypoint model for matches calibrated
 /// by it.
@@ -169,25 +169,7 @@ pub fn process_segment(
     let pitch = config.calibration.as_ref().map(|c| c.pitch());
     lap(&mut times.calibrate);
 
-    let people: Vec<Vec<PersonDetection>> = segment
-        .frames
-        .iter()
-        .zip(&detections)
-        .zip(&homographies)
-        .map(|((frame, dets), h)| {
-            let mut people: Vec<_> = dets.iter().filter(|d| d.class.is_person()).collect();
-            people.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
-            people.truncate(MAX_PEOPLE_PER_FRAME);
-            people
-                .into_iter()
-                .map(|d| PersonDetection {
-                    detection: d.clone(),
-                    appearance: appearance::of_person(frame, &d.bbox),
-                    pitch: pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, d.bbox.feet())),
-                })
-                .collect()
-        })
-        .collect();
+    let people = people_of(segment.frames, &detections, &homographies, pitch);
     lap(&mut times.appearance);
 
     let (tracker, tracks) = track::track_segment(tracker.clone(), &config.tracker, fps, first_frame, &people);
@@ -218,22 +200,9 @@ pub fn process_segment(
     let (possession, owners, events) = events::possession_segment(possession.clone(), &config.possession, fps, &views);
     lap(&mut times.possession);
 
-    let mut stats = SegmentStats { frames: segment.frames.len() as u64, ..Default::default() };
+    let found = Found { per_frame: &per_frame, teams: &teams, ball: &ball, owners, homographies: &homographies };
+    let (frames, mut stats) = frame_outputs(found, first_frame, fps, pitch);
     stats.detections = detections.iter().map(|d| d.len() as u64).sum();
-    let frames: Vec<FrameOutput> = per_frame
-        .iter()
-        .zip(&teams)
-        .zip(ball.iter().zip(owners))
-        .zip(&homographies)
-        .enumerate()
-        .map(|(i, ((((t, people), teams), (ball, owner)), h))| {
-            stats.tracked += t.tracked.len() as u64;
-            stats.ball_frames += u64::from(ball.is_some());
-            stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
-            let locate = |x: f64, y: f64| pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, (x, y)));
-            frame_output(first_frame + i as u64, fps, (&t.tracked, people, teams), (*ball, owner), locate)
-        })
-        .collect();
     let pitch_stats = match pitch {
         Some(pitch) => stats::update(pitch_stats.clone(), pitch, fps, &frames, &events),
         None => pitch_stats.clone(),
@@ -252,6 +221,64 @@ pub fn process_segment(
         ..state
     };
     Ok((next, SegmentOutput { index: segment.index, first_frame, frames, events, stats }, times))
+}
+
+/// Each frame's people, the most confident first, with their shirt colours and, on a calibrated frame,
+/// where their feet are on the pitch.
+fn people_of(
+    frames: &[Frame],
+    detections: &[Detections],
+    homographies: &[Option<Homography>],
+    pitch: Option<Pitch>,
+) -> Vec<Vec<PersonDetection>> {
+    frames
+        .iter()
+        .zip(detections)
+        .zip(homographies)
+        .map(|((frame, dets), h)| {
+            let mut people: Vec<_> = dets.iter().filter(|d| d.class.is_person()).collect();
+            people.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+            people.truncate(MAX_PEOPLE_PER_FRAME);
+            people
+                .into_iter()
+                .map(|d| PersonDetection {
+                    detection: d.clone(),
+                    appearance: appearance::of_person(frame, &d.bbox),
+                    pitch: pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, d.bbox.feet())),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What the stages found in a segment, frame by frame.
+struct Found<'a> {
+    per_frame: &'a [(FrameTracks, Vec<PersonDetection>)],
+    teams: &'a [Vec<Option<u8>>],
+    ball: &'a [Option<BallPosition>],
+    owners: Vec<Option<u64>>,
+    homographies: &'a [Option<Homography>],
+}
+
+/// The segment's frames as output, and the counts the segment's stats start from.
+fn frame_outputs(found: Found, first_frame: u64, fps: f64, pitch: Option<Pitch>) -> (Vec<FrameOutput>, SegmentStats) {
+    let mut stats = SegmentStats { frames: found.per_frame.len() as u64, ..Default::default() };
+    let frames = found
+        .per_frame
+        .iter()
+        .zip(found.teams)
+        .zip(found.ball.iter().zip(found.owners))
+        .zip(found.homographies)
+        .enumerate()
+        .map(|(i, ((((t, people), teams), (ball, owner)), h))| {
+            stats.tracked += t.tracked.len() as u64;
+            stats.ball_frames += u64::from(ball.is_some());
+            stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
+            let locate = |x: f64, y: f64| pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, (x, y)));
+            frame_output(first_frame + i as u64, fps, (&t.tracked, people, teams), (*ball, owner), locate)
+        })
+        .collect();
+    (frames, stats)
 }
 
 /// Each frame's homography to the pitch, as the match is calibrated (if it is).

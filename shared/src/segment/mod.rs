@@ -115,7 +115,7 @@ pub async fn load_manifest<S: ObjectStore>(store: &S, match_id: &MatchId) -> Res
 }
 
 /// The manifest a segmenting run goes on from: none yet, or one made from the same source.
-async fn stored_manifest<S: ObjectStore>(
+pub async fn stored_manifest<S: ObjectStore>(
     store: &S,
     match_id: &MatchId,
     segment_seconds: f64,

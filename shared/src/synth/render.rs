@@ -1,7 +1,7 @@
 //! Draws a frame of the simulated match as a broadcast camera sees it, and reads off its truth.
 
 use super::camera::Camera;
-use super::sim::{LENGTH, Sim, WIDTH};
+use super::sim::{LENGTH, Person, Sim, WIDTH};
 use crate::geometry::BBox;
 use crate::pitch::Homography;
 use crate::truth::{BallTruth, FrameTruth, PersonTruth};
@@ -127,6 +127,62 @@ struct Painter<'a> {
 }
 
 impl Painter<'_> {
+    /// The ball at ground point `at`, a shaded disc.
+    fn ball(&mut self, cam: &Camera, at: [f64; 2], frame: u64, who: u16) {
+        let Some((u, v, z)) = cam.project([at[0], at[1], 0.11]) else { return };
+        let r = (0.11 * cam_scale(cam, z)).max(1.2);
+        let (u0, u1, v0, v1) =
+            ((u - r).floor() as i64, (u + r).ceil() as i64, (v - r).floor() as i64, (v + r).ceil() as i64);
+        for vv in v0..=v1 {
+            for uu in u0..=u1 {
+                let (dx, dy) = (uu as f64 + 0.5 - u, vv as f64 + 0.5 - v);
+                if dx.hypot(dy) <= r {
+                    let k = 0.8 + 0.2 * (-dy / r) + if hash(uu, vv, frame) > 0.7 { -0.35 } else { 0.0 };
+                    self.put(uu, vv, shade([245, 245, 240], k), who);
+                }
+            }
+        }
+    }
+
+    /// A player standing at his position: shadow, legs, shorts, shirt, arms and head, lit from the left.
+    fn person(&mut self, cam: &Camera, person: &Person, (kit, skin, hair): (Kit, [u8; 3], [u8; 3]), who: u16) {
+        let Some((fu, fv, z)) = cam.project([person.pos[0], person.pos[1], 0.0]) else { return };
+        let s = cam_scale(cam, z);
+        let feet = (fu, fv, s);
+        // Shadow first: it darkens the grass but is not part of the player.
+        let (rx, ry) = (0.45 * s, 0.14 * s);
+        for vv in (fv - ry).floor() as i64..=(fv + ry).ceil() as i64 {
+            for uu in (fu - rx).floor() as i64..=(fu + rx).ceil() as i64 {
+                let (dx, dy) = ((uu as f64 + 0.5 - fu) / rx, (vv as f64 + 0.5 - fv) / ry);
+                if dx * dx + dy * dy <= 1.0 && uu >= 0 && vv >= 0 && uu < self.width as i64 && vv < self.height as i64 {
+                    let i = (vv as usize * self.width as usize + uu as usize) * 3;
+                    let c = shade([self.buf[i], self.buf[i + 1], self.buf[i + 2]], 0.65);
+                    self.buf[i..i + 3].copy_from_slice(&c);
+                }
+            }
+        }
+        let speed = person.vel[0].hypot(person.vel[1]);
+        let swing = 0.14 * person.stride.sin() * (speed / 3.0).min(1.0);
+        let lit = |c: [u8; 3]| move |lx: f64, _ly: f64| shade(c, 1.05 - 0.3 * (lx + 0.33) / 0.66);
+        for (ox, sw) in [(-0.1, swing), (0.1, -swing)] {
+            let x = ox + sw;
+            self.rect(feet, [x - 0.08, x + 0.08, 0.0, 0.5], lit(kit.socks), who);
+            self.rect(feet, [x - 0.07, x + 0.07, 0.5, 0.78], lit(skin), who);
+        }
+        self.rect(feet, [-0.2, 0.2, 0.75, 0.98], lit(kit.shorts), who);
+        self.rect(feet, [-0.23, 0.23, 0.98, 1.52], lit(kit.shirt), who);
+        for side in [-1.0, 1.0] {
+            let (a, b) = if side < 0.0 { (-0.33, -0.23) } else { (0.23, 0.33) };
+            self.rect(
+                feet,
+                [a, b, 1.05, 1.5],
+                |lx, ly| shade(if ly > 1.3 { kit.shirt } else { skin }, 1.0 - 0.3 * (lx + 0.33) / 0.66),
+                who,
+            );
+        }
+        self.disc(feet, (0.0, 1.64), 0.125, |ly| if ly > 1.68 { hair } else { skin }, who);
+    }
+
     fn put(&mut self, u: i64, v: i64, c: [u8; 3], who: u16) {
         if u < 0 || v < 0 || u >= self.width as i64 || v >= self.height as i64 {
             return;
@@ -215,59 +271,9 @@ pub fn render(
         let mut p = Painter { buf: &mut *buf, owner: &mut owner, width, height, drawn: 0, bounds: None };
         let who = k as u16 + 1;
         if k == n {
-            let Some((u, v, z)) = cam.project([sim.ball[0], sim.ball[1], 0.11]) else { continue };
-            let r = (0.11 * cam_scale(cam, z)).max(1.2);
-            let (u0, u1, v0, v1) =
-                ((u - r).floor() as i64, (u + r).ceil() as i64, (v - r).floor() as i64, (v + r).ceil() as i64);
-            for vv in v0..=v1 {
-                for uu in u0..=u1 {
-                    let (dx, dy) = (uu as f64 + 0.5 - u, vv as f64 + 0.5 - v);
-                    if dx.hypot(dy) <= r {
-                        let k = 0.8 + 0.2 * (-dy / r) + if hash(uu, vv, frame) > 0.7 { -0.35 } else { 0.0 };
-                        p.put(uu, vv, shade([245, 245, 240], k), who);
-                    }
-                }
-            }
+            p.ball(cam, sim.ball, frame, who);
         } else {
-            let person = &sim.people[k];
-            let Some((fu, fv, z)) = cam.project([person.pos[0], person.pos[1], 0.0]) else { continue };
-            let s = cam_scale(cam, z);
-            let kit = looks.kits[k];
-            let skin = looks.skin[k];
-            let hair = looks.hair[k];
-            let feet = (fu, fv, s);
-            // Shadow first: it darkens the grass but is not part of the player.
-            let (rx, ry) = (0.45 * s, 0.14 * s);
-            for vv in (fv - ry).floor() as i64..=(fv + ry).ceil() as i64 {
-                for uu in (fu - rx).floor() as i64..=(fu + rx).ceil() as i64 {
-                    let (dx, dy) = ((uu as f64 + 0.5 - fu) / rx, (vv as f64 + 0.5 - fv) / ry);
-                    if dx * dx + dy * dy <= 1.0 && uu >= 0 && vv >= 0 && uu < width as i64 && vv < height as i64 {
-                        let i = (vv as usize * width as usize + uu as usize) * 3;
-                        let c = shade([p.buf[i], p.buf[i + 1], p.buf[i + 2]], 0.65);
-                        p.buf[i..i + 3].copy_from_slice(&c);
-                    }
-                }
-            }
-            let speed = person.vel[0].hypot(person.vel[1]);
-            let swing = 0.14 * person.stride.sin() * (speed / 3.0).min(1.0);
-            let lit = |c: [u8; 3]| move |lx: f64, _ly: f64| shade(c, 1.05 - 0.3 * (lx + 0.33) / 0.66);
-            for (ox, sw) in [(-0.1, swing), (0.1, -swing)] {
-                let x = ox + sw;
-                p.rect(feet, [x - 0.08, x + 0.08, 0.0, 0.5], lit(kit.socks), who);
-                p.rect(feet, [x - 0.07, x + 0.07, 0.5, 0.78], lit(skin), who);
-            }
-            p.rect(feet, [-0.2, 0.2, 0.75, 0.98], lit(kit.shorts), who);
-            p.rect(feet, [-0.23, 0.23, 0.98, 1.52], lit(kit.shirt), who);
-            for side in [-1.0, 1.0] {
-                let (a, b) = if side < 0.0 { (-0.33, -0.23) } else { (0.23, 0.33) };
-                p.rect(
-                    feet,
-                    [a, b, 1.05, 1.5],
-                    |lx, ly| shade(if ly > 1.3 { kit.shirt } else { skin }, 1.0 - 0.3 * (lx + 0.33) / 0.66),
-                    who,
-                );
-            }
-            p.disc(feet, (0.0, 1.64), 0.125, |ly| if ly > 1.68 { hair } else { skin }, who);
+            p.person(cam, &sim.people[k], (looks.kits[k], looks.skin[k], looks.hair[k]), who);
         }
         let (drawn, bounds) = (p.drawn, p.bounds);
         painted.push((k, drawn, bounds));

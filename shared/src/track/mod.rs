@@ -246,28 +246,7 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
     // box, matched by shirt within a radius that grows with the time he was gone (on the pitch, the distance
     // he can have run, where a team-mate's shirt is the only other cue and the position tells more).
     let lost_left: Vec<usize> = pool.iter().copied().filter(|&t| !is_matched(&matched, t)).collect();
-    let reid_cost = |t: &Track, d: &PersonDetection| -> Option<f64> {
-        let gone = (frame - t.last_frame) as f64;
-        let look = shirt_distance(t, &d.appearance);
-        match (t.last_pitch, d.pitch) {
-            // In metres on one scale whatever the time gone, so the nearest candidate wins: a player lost for
-            // a moment beats one lost for seconds who could have run there.
-            (Some(was), Some(is)) => {
-                let dist = crate::pitch::distance(was, is);
-                let radius = (cfg.reid_radius_m + cfg.reid_speed * gone / fps).min(MAX_REID_M);
-                // Where he just was, the shirt (a few pixels of a far player, often half hidden) only vetoes a
-                // clearly other kit.
-                let max_look = if dist <= cfg.reid_radius_m { NEAR_MAX_LOOK } else { cfg.max_appearance_distance };
-                (dist <= radius && look <= max_look).then(|| 0.5 * look + 0.5 * dist / MAX_REID_M)
-            }
-            _ => {
-                let h = d.detection.bbox.height().max(t.last_box.height()).max(1.0);
-                let radius = h * (1.0 + 0.25 * gone).min(8.0);
-                let dist = distance(t.last_box.feet(), d.detection.bbox.feet());
-                (dist <= radius && look <= 0.35).then(|| look + 0.5 * dist / radius)
-            }
-        }
-    };
+    let reid_cost = |t: &Track, d: &PersonDetection| reid_cost(cfg, fps, frame, t, d);
     let unmatched_high = associate(state, &lost_left, &unmatched_high, dets, reid_cost, 1.0, &mut matched);
 
     // Tentative tracks confirm on a second sighting.
@@ -286,8 +265,45 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
         &mut matched,
     );
 
+    settle(state, cfg, fps, frame, dets, (&matched, &unmatched_high))
+}
+
+/// The cost of re-identifying lost track `t` as detection `d` at `frame`, if he can be that player.
+fn reid_cost(cfg: &TrackerConfig, fps: f64, frame: u64, t: &Track, d: &PersonDetection) -> Option<f64> {
+    let gone = (frame - t.last_frame) as f64;
+    let look = shirt_distance(t, &d.appearance);
+    match (t.last_pitch, d.pitch) {
+        // In metres on one scale whatever the time gone, so the nearest candidate wins: a player lost for
+        // a moment beats one lost for seconds who could have run there.
+        (Some(was), Some(is)) => {
+            let dist = crate::pitch::distance(was, is);
+            let radius = (cfg.reid_radius_m + cfg.reid_speed * gone / fps).min(MAX_REID_M);
+            // Where he just was, the shirt (a few pixels of a far player, often half hidden) only vetoes a
+            // clearly other kit.
+            let max_look = if dist <= cfg.reid_radius_m { NEAR_MAX_LOOK } else { cfg.max_appearance_distance };
+            (dist <= radius && look <= max_look).then(|| 0.5 * look + 0.5 * dist / MAX_REID_M)
+        }
+        _ => {
+            let h = d.detection.bbox.height().max(t.last_box.height()).max(1.0);
+            let radius = h * (1.0 + 0.25 * gone).min(8.0);
+            let dist = distance(t.last_box.feet(), d.detection.bbox.feet());
+            (dist <= radius && look <= 0.35).then(|| look + 0.5 * dist / radius)
+        }
+    }
+}
+
+/// After association: matched tracks observe their detections, unmatched ones are lost or dropped, and
+/// confident detections left over start new tracks. Returns the frame's tracks.
+fn settle(
+    state: &mut TrackerState,
+    cfg: &TrackerConfig,
+    fps: f64,
+    frame: u64,
+    dets: &[PersonDetection],
+    (matched, unmatched_high): (&[(usize, usize)], &[usize]),
+) -> FrameTracks {
     let mut out = FrameTracks::default();
-    for &(t, d) in &matched {
+    for &(t, d) in matched {
         let track = &mut state.tracks[t];
         track.observe(frame, &dets[d]);
         track.status = Status::Tracked;
@@ -315,7 +331,7 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
         }
         keep
     });
-    for d in unmatched_high {
+    for &d in unmatched_high {
         if dets[d].detection.confidence < cfg.new_track_confidence {
             continue;
         }
