@@ -343,6 +343,24 @@ async fn an_upload_is_analysed_in_the_cloud_exactly_as_in_the_local_mode() {
         (Some("complete"), Some(15)),
         "{summary}"
     );
+    // The match list, from the bucket's match folders (an upload's folder is no match).
+    let listed = api_get(&store, "/matches").await;
+    assert!(listed["matches"].as_array().unwrap().contains(&serde_json::json!("cup_final")), "{listed}");
+    // Events and positions paged from the event log and the segment list equal the whole export's.
+    let export = results::committed(&store, &id).await.unwrap().1;
+    let events: Vec<serde_json::Value> =
+        export.iter().flat_map(|o| &o.events).map(|e| serde_json::to_value(e).unwrap()).collect();
+    let mut paged = Vec::new();
+    for page in 0..=events.len() / 3 {
+        let got = api_get(&store, &format!("/matches/cup_final/events?per_page=3&page={page}")).await;
+        assert_eq!(got["total"].as_u64(), Some(events.len() as u64), "{got}");
+        paged.extend(got["items"].as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(paged, events);
+    let frame = |f: u64| serde_json::to_value(export.iter().flat_map(|o| &o.frames).find(|x| x.frame == f)).unwrap();
+    let positions = api_get(&store, "/matches/cup_final/positions?from_frame=240&per_page=30&page=1").await;
+    assert_eq!(positions["items"][0], frame(270));
+    assert_eq!(positions["items"][29], frame(299));
 
     // Cost: what the segmenter and the workers used, priced.
     let cost = api_get(&store, "/matches/cup_final/cost").await;

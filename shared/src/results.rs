@@ -436,20 +436,10 @@ mod tests {
     async fn match_with_events(store: &LocalStore, segments: u64) -> (MatchState, Vec<Event>) {
         let id = MatchId::new("m").unwrap();
         let mut manifest = Manifest {
-            match_id: id.clone(),
-            source: "m.mp4".into(),
-            fingerprint: "md5:m".into(),
-            width: 64,
-            height: 36,
-            fps: 25.0,
             frames: 50 * segments,
             segment_seconds: 2.0,
-            listed: 0,
-            last: None,
-            reencoded: false,
             complete: true,
-            live: false,
-            max_lag_seconds: None,
+            ..Manifest::new(id.clone(), "m.mp4".into(), "md5:m".into(), (64, 36, 25.0))
         };
         let entry = |i: u64| SegmentInfo {
             index: i,

@@ -340,20 +340,10 @@ mod tests {
             })
             .collect::<Vec<_>>();
         let mut manifest = Manifest {
-            match_id: id.clone(),
-            source: "x.mp4".into(),
-            fingerprint: "md5:x".into(),
-            width: 100,
-            height: 50,
-            fps: 25.0,
             frames: 4,
             segment_seconds: 2.0,
-            listed: 0,
-            last: None,
-            reencoded: false,
             complete: true,
-            live: false,
-            max_lag_seconds: None,
+            ..Manifest::new(id.clone(), "x.mp4".into(), "md5:x".into(), (100, 50, 25.0))
         };
         tacticeye::segment::list(&store, &mut manifest, &segments).await.unwrap();
         let mut state = MatchState::new(id.clone(), Config::default(), "truth:x".into(), "md5:x".into(), 25.0, 100, 50);

@@ -251,21 +251,11 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
             None => {
                 // The first segment tells the match's size and frame rate.
                 let info = source::probe(&closed.path)?;
+                let (id, source) = (self.match_id.clone(), self.source.location.clone());
                 manifest.insert(Manifest {
-                    match_id: self.match_id.clone(),
-                    source: self.source.location.clone(),
-                    fingerprint: self.fingerprint.clone(),
-                    width: info.width,
-                    height: info.height,
-                    fps: info.fps,
-                    frames: 0,
                     segment_seconds: self.opts.segment_seconds,
-                    listed: 0,
-                    last: None,
-                    reencoded: false,
-                    complete: false,
                     live: self.is_live(cut.observed().duration),
-                    max_lag_seconds: None,
+                    ..Manifest::new(id, source, self.fingerprint.clone(), (info.width, info.height, info.fps))
                 })
             }
         };
@@ -373,20 +363,12 @@ mod tests {
             gap_seconds: None,
         };
         Manifest {
-            match_id: id,
-            source: "http://x/live.m3u8".into(),
-            fingerprint: "url:x".into(),
-            width: 480,
-            height: 270,
-            fps: 25.0,
             frames: 50,
             segment_seconds: 2.0,
             listed: 1,
             last: Some(seg),
-            reencoded: false,
-            complete: false,
             live: true,
-            max_lag_seconds: None,
+            ..Manifest::new(id, "http://x/live.m3u8".into(), "url:x".into(), (480, 270, 25.0))
         }
     }
 

@@ -46,6 +46,28 @@ pub struct Manifest {
     pub max_lag_seconds: Option<f64>,
 }
 
+impl Manifest {
+    /// A match's first manifest, before any segment is listed.
+    pub fn new(match_id: MatchId, source: String, fingerprint: String, (width, height, fps): (u32, u32, f64)) -> Self {
+        Manifest {
+            match_id,
+            source,
+            fingerprint,
+            width,
+            height,
+            fps,
+            frames: 0,
+            segment_seconds: 3.0,
+            listed: 0,
+            last: None,
+            reencoded: false,
+            complete: false,
+            live: false,
+            max_lag_seconds: None,
+        }
+    }
+}
+
 /// What `requests/{match}.json` holds: the upload or URL to segment (or to go on segmenting).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -208,21 +230,11 @@ pub async fn segment_step<S: ObjectStore>(
     let mut manifest = match stored_manifest(store, match_id, segment_seconds, &fingerprint).await? {
         Some(m) => m,
         None => {
+            let (source, size) = (path.display().to_string(), (info.width, info.height, info.fps));
             let m = Manifest {
-                match_id: match_id.clone(),
-                source: path.display().to_string(),
-                fingerprint,
-                width: info.width,
-                height: info.height,
-                fps: info.fps,
                 frames: info.frames,
                 segment_seconds,
-                listed: 0,
-                last: None,
-                reencoded: false,
-                complete: false,
-                live: false,
-                max_lag_seconds: None,
+                ..Manifest::new(match_id.clone(), source, fingerprint, size)
             };
             claim(store, &m).await?;
             m

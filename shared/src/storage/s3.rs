@@ -1,4 +1,5 @@
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::{Condition, Object, ObjectStore, StoreError, validate_key};
@@ -14,6 +15,33 @@ pub struct S3Store {
 impl S3Store {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> S3Store {
         S3Store { client, bucket: bucket.into() }
+    }
+
+    /// Every page of a listing of `prefix` (grouped at `delimiter`, if given), each handed to `take`.
+    async fn each_page(
+        &self,
+        prefix: &str,
+        delimiter: Option<&str>,
+        mut take: impl FnMut(&ListObjectsV2Output) + Send,
+    ) -> Result<(), StoreError> {
+        let mut token = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_delimiter(delimiter.map(str::to_string))
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| backend(prefix, e))?;
+            take(&out);
+            match out.next_continuation_token() {
+                Some(t) => token = Some(t.to_string()),
+                None => return Ok(()),
+            }
+        }
     }
 }
 
@@ -59,48 +87,21 @@ impl ObjectStore for S3Store {
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut keys = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| backend(prefix, e))?;
-            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_string)));
-            match out.next_continuation_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
-            }
-        }
+        self.each_page(prefix, None, |out| {
+            keys.extend(out.contents().iter().filter_map(|o| o.key().map(str::to_string)))
+        })
+        .await?;
         keys.sort();
         Ok(keys)
     }
 
     async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let mut names = Vec::new();
-        let mut token = None;
-        loop {
-            let out = self
-                .client
-                .list_objects_v2()
-                .bucket(&self.bucket)
-                .prefix(prefix)
-                .delimiter("/")
-                .set_continuation_token(token)
-                .send()
-                .await
-                .map_err(|e| backend(prefix, e))?;
+        self.each_page(prefix, Some("/"), |out| {
             let under = out.common_prefixes().iter().filter_map(|p| p.prefix());
-            names.extend(under.filter_map(|p| p.strip_prefix(prefix)?.strip_suffix('/')).map(str::to_string));
-            match out.next_continuation_token() {
-                Some(t) => token = Some(t.to_string()),
-                None => break,
-            }
-        }
+            names.extend(under.filter_map(|p| p.strip_prefix(prefix)?.strip_suffix('/')).map(str::to_string))
+        })
+        .await?;
         names.sort();
         Ok(names)
     }
