@@ -11,7 +11,7 @@ PYTHON=${TACTICEYE_PYTHON:-python3}
 MINUTES=${MINUTES:-30}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait; rm -rf "$work"' EXIT
 port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 api="http://127.0.0.1:$port/matches/long"
 auth="Authorization: Bearer bench"
@@ -19,10 +19,12 @@ data="$work/data"
 outputs="$data/matches/long/outputs"
 now() { date +%s.%N; }
 
-"$BIN" synth "$work/long.mp4" --seconds $((MINUTES * 60)) --seed 3 --width 320 --height 180 >/dev/null
+# The clip takes minutes to render: it is kept in .cache/ for the next run.
+clip=".cache/bench/long-$MINUTES.mp4"
+[ -f "$clip" ] || { mkdir -p .cache/bench && "$BIN" synth "$clip" --seconds $((MINUTES * 60)) --seed 3 --width 320 --height 180 >/dev/null; }
 "$BIN" --data-dir "$data" serve --addr "127.0.0.1:$port" --token bench >/dev/null &
 start=$(now)
-/usr/bin/time -f '%M' -o "$work/rss" "$BIN" --data-dir "$data" analyze "$work/long.mp4" --match-id long \
+/usr/bin/time -f '%M' -o "$work/rss" "$BIN" --data-dir "$data" analyze "$clip" --match-id long \
   --segment-seconds 2 --detector truth >/dev/null 2>&1 &
 analysis=$!
 until [ -f "$outputs/000000.json" ]; do sleep 0.02; done
@@ -31,7 +33,7 @@ awk -v a="$start" -v b="$(now)" -v m="$MINUTES" 'BEGIN {printf "first committed 
 # N requests one after another: p50 and p99 of curl's own time, in ms.
 latency() {
   for _ in $(seq "$2"); do curl -s -o /dev/null -w '%{time_total}\n' -H "$auth" "$api$1"; done | sort -n |
-    awk '{t[NR] = $1 * 1000} END {printf "p50 %6.2f ms  p99 %6.2f ms", t[int(NR * 0.5) + 1], t[int(NR * 0.99) + 1 > NR ? NR : int(NR * 0.99) + 1]}'
+    awk '{t[NR] = $1 * 1000} END {hi = int(NR * 0.99) + 1; if (hi > NR) hi = NR; printf "p50 %6.2f ms  p99 %6.2f ms", t[int(NR * 0.5) + 1], t[hi]}'
 }
 last_page() { curl -s -H "$auth" "$api/events?per_page=100" | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); print(max(0, (d["total"] - 1) // 100))'; }
 frames_done() { curl -s -H "$auth" "$api/summary" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["frames_done"])'; }
