@@ -105,3 +105,67 @@ impl<'a, S: ObjectStore> Listing<'a, S> {
         Ok(lo)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::{self, Meter, Metered, Prices};
+    use crate::ids::MatchId;
+    use crate::storage::LocalStore;
+
+    fn entry(id: &MatchId, index: u64) -> SegmentInfo {
+        SegmentInfo {
+            index,
+            key: id.segment_key(index),
+            first_frame: 50 * index,
+            frames: 50,
+            start_time: 2.0 * index as f64,
+            source_end: None,
+            received_at: None,
+            gap_seconds: None,
+        }
+    }
+
+    /// The requests and bytes `f` made of the match's objects, through a metered store on the same folder.
+    async fn metered<F: AsyncFnOnce(&Metered<LocalStore>)>(dir: &std::path::Path, id: &MatchId, f: F) -> cost::Usage {
+        let store = LocalStore::new(dir);
+        store.delete(&id.cost_key()).await.unwrap();
+        let m = Metered { inner: LocalStore::new(dir), meter: Meter::new() };
+        f(&m).await;
+        m.meter.flush(&store, id, &Prices::default()).await.unwrap();
+        let mut usage = cost::load(&store, id).await.unwrap().unwrap().usage;
+        usage.s3_get -= 1; // the flush's own read of cost.json
+        usage.s3_put -= 1;
+        usage
+    }
+
+    #[tokio::test]
+    async fn listing_and_reading_a_segment_late_in_a_long_match_cost_what_they_cost_at_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let id = MatchId::new("long").unwrap();
+        let mut m = Manifest::new(id.clone(), "long.mp4".into(), "md5:l".into(), (64, 36, 25.0));
+        let all: Vec<SegmentInfo> = (0..2_700).map(|i| entry(&id, i)).collect();
+        crate::segment::list(&store, &mut m, &all[..2_699]).await.unwrap();
+        // Listing one more segment: one page read and rewritten, and the manifest; both small.
+        let late =
+            metered(dir.path(), &id, async |s| crate::segment::list(s, &mut m, &all[2_699..]).await.unwrap()).await;
+        assert_eq!((late.s3_get, late.s3_put, late.s3_list), (1, 2, 0), "{late:?}");
+        assert!(late.s3_bytes_in < 25_000, "a page and the manifest: {late:?}");
+        assert_eq!(m.listed, 2_700);
+        // A worker's lookup of segment 2,650: one page.
+        let read = metered(dir.path(), &id, async |s| {
+            let got = Listing::new(s, &m).get(2_650).await.unwrap().cloned();
+            assert_eq!(got, Some(entry(&id, 2_650)));
+        })
+        .await;
+        assert_eq!((read.s3_get, read.s3_list), (1, 0), "{read:?}");
+        assert!(read.s3_bytes_out < 25_000, "{read:?}");
+        // Where frame 100,000 is: a binary search reads a few pages of the 27.
+        let search = metered(dir.path(), &id, async |s| {
+            assert_eq!(Listing::new(s, &m).first_ending_after(100_000, 2_700).await.unwrap(), 2_000);
+        })
+        .await;
+        assert!(search.s3_get <= 6, "{search:?}");
+    }
+}
