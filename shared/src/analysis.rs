@@ -5,6 +5,8 @@
 //! it is still the one the worker read. A crash between the two leaves an output that the next attempt
 //! rewrites with the same bytes; a segment already in the checkpoint is skipped. Nothing is lost or doubled.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anyhow::Context;
 
 use crate::clock::{fault_point, unix_now};
@@ -234,16 +236,20 @@ pub async fn run_video<S: ObjectStore + 'static>(
     if let Some(manifest) = manifest {
         enqueue(queue.as_ref(), &manifest, state.map_or(0, |(s, _)| s.next_segment)).await?;
     }
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
     let cutter = {
         let (store, queue, id, seconds) = (store.clone(), queue.clone(), id.clone(), config.segment_seconds);
+        let stop = stop.clone();
         std::thread::spawn(move || -> anyhow::Result<Manifest> {
             // ffmpeg blocks the thread that waits for it: the cutting has a runtime of its own.
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(segment_and_enqueue(store.as_ref(), queue.as_ref(), &id, &video, seconds))
+            runtime.block_on(segment_and_enqueue(store.as_ref(), queue.as_ref(), &id, &video, seconds, &stop))
         })
     };
     let more = || !cutter.is_finished();
     let worked = work(store.as_ref(), queue.as_ref(), models, config, more, progress, keep_segments).await;
+    // An analysis that failed stops the cutting after its current chunk.
+    stop.store(worked.is_err(), Ordering::Relaxed);
     let cut = cutter.join().map_err(|_| anyhow::anyhow!("the segmenting thread panicked"))?;
     // The cutting's error first: it is the cause when both fail.
     cut?;
@@ -251,19 +257,21 @@ pub async fn run_video<S: ObjectStore + 'static>(
     Ok(load_state(store.as_ref(), &id).await?.context("checkpoint vanished")?.0)
 }
 
-/// Cuts a video into its match's segments, a chunk at a time, enqueuing each chunk once it is listed.
+/// Cuts a video into its match's segments, a chunk at a time, enqueuing each chunk once it is listed,
+/// until the manifest is complete or `stop` is set (the manifest says where a later run goes on).
 pub async fn segment_and_enqueue<S: ObjectStore, Q: SegmentQueue>(
     store: &S,
     queue: &Q,
     match_id: &MatchId,
     video: &Video,
     segment_seconds: f64,
+    stop: &AtomicBool,
 ) -> anyhow::Result<Manifest> {
     loop {
         let (manifest, added) =
             segment::segment_step(store, match_id, video, segment_seconds, segment::CHUNK_SEGMENTS).await?;
         enqueue(queue, &manifest, added.first().map_or(manifest.listed, |s| s.index)).await?;
-        if manifest.complete {
+        if manifest.complete || stop.load(Ordering::Relaxed) {
             return Ok(manifest);
         }
     }
