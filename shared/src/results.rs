@@ -352,8 +352,7 @@ pub async fn events<S: ObjectStore>(
         } else if from <= p.first_frame && p.last_frame <= to {
             of_kind
         } else {
-            let events: Vec<Event> = read_json(store, match_id.event_page_key(n as u64)).await?;
-            let events: Vec<Event> = events.into_iter().filter(wanted).collect();
+            let events = stored_events(store, match_id, n, wanted).await?;
             let count = events.len();
             read.insert(n, events);
             count
@@ -377,13 +376,23 @@ pub async fn events<S: ObjectStore>(
         } else if let Some(events) = read.remove(&n) {
             events
         } else {
-            let events: Vec<Event> = read_json(store, match_id.event_page_key(n as u64)).await?;
-            events.into_iter().filter(wanted).collect()
+            stored_events(store, match_id, n, wanted).await?
         };
         let lo = skip.saturating_sub(start);
         items.extend(events.into_iter().skip(lo).take(skip + per_page - start.max(skip)));
     }
     Ok(Page { items, page, per_page, total })
+}
+
+/// The wanted events of stored page `n` of a match's event log.
+async fn stored_events<S: ObjectStore>(
+    store: &S,
+    match_id: &MatchId,
+    n: usize,
+    wanted: impl Fn(&Event) -> bool,
+) -> Result<Vec<Event>, ResultsError> {
+    let events: Vec<Event> = read_json(store, match_id.event_page_key(n as u64)).await?;
+    Ok(events.into_iter().filter(wanted).collect())
 }
 
 /// Per-frame positions of the committed part of a match, frames `from..=to`, paged by frame number: page
@@ -437,9 +446,8 @@ mod tests {
         let id = MatchId::new("m").unwrap();
         let mut manifest = Manifest {
             frames: 50 * segments,
-            segment_seconds: 2.0,
             complete: true,
-            ..Manifest::new(id.clone(), "m.mp4".into(), "md5:m".into(), (64, 36, 25.0))
+            ..Manifest::new(id.clone(), ("m.mp4".into(), "md5:m".into()), (64, 36, 25.0), 2.0)
         };
         let entry = |i: u64| SegmentInfo {
             index: i,

@@ -341,9 +341,8 @@ mod tests {
             .collect::<Vec<_>>();
         let mut manifest = Manifest {
             frames: 4,
-            segment_seconds: 2.0,
             complete: true,
-            ..Manifest::new(id.clone(), "x.mp4".into(), "md5:x".into(), (100, 50, 25.0))
+            ..Manifest::new(id.clone(), ("x.mp4".into(), "md5:x".into()), (100, 50, 25.0), 2.0)
         };
         tacticeye::segment::list(&store, &mut manifest, &segments).await.unwrap();
         let mut state = MatchState::new(id.clone(), Config::default(), "truth:x".into(), "md5:x".into(), 25.0, 100, 50);

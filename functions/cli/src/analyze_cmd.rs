@@ -74,50 +74,33 @@ pub struct AnalyzeArgs {
 }
 
 pub async fn analyze(data_dir: &Path, args: AnalyzeArgs) -> anyhow::Result<()> {
-    let AnalyzeArgs {
-        source,
-        source_type,
-        match_id,
-        segment_seconds,
-        detector,
-        truth,
-        noise,
-        restart,
-        calibration,
-        pitch_model,
-        pitch,
-        max_lag,
-        reconnect_seconds,
-        io_timeout,
-        keep_segments,
-    } = args;
-    let source = Source::parse(&source, source_type)?;
-    let (calibration, pitch_model) = match calibration.as_deref() {
+    let source = Source::parse(&args.source, args.source_type)?;
+    let (calibration, pitch_model) = match args.calibration.as_deref() {
         None => (None, None),
         Some("auto") => {
-            let model = KeypointModel::open_named(&pitch_model)?;
-            (Some(model.calibration(pitch)), Some(model))
+            let model = KeypointModel::open_named(&args.pitch_model)?;
+            (Some(model.calibration(args.pitch)), Some(model))
         }
-        Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), pitch)?)), None),
+        Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), args.pitch)?)), None),
     };
-    let config = Config { segment_seconds, calibration, ..Config::default() };
-    let run = Run { config: &config, restart, keep_segments };
+    let config = Config { segment_seconds: args.segment_seconds, calibration, ..Config::default() };
+    let run = Run { config: &config, restart: args.restart, keep_segments: args.keep_segments };
     if source.is_url() {
         let options = FollowOptions {
-            segment_seconds,
-            max_lag_seconds: (max_lag > 0.0).then_some(max_lag),
-            reconnect_seconds,
-            io_timeout,
+            segment_seconds: args.segment_seconds,
+            max_lag_seconds: (args.max_lag > 0.0).then_some(args.max_lag),
+            reconnect_seconds: args.reconnect_seconds,
+            io_timeout: args.io_timeout,
             deadline: None,
             hand_over_live: false,
         };
-        let choice = DetectorChoice::parse(&detector, truth, noise)?;
+        let choice = DetectorChoice::parse(&args.detector, args.truth, args.noise)?;
         let models = Models { detector: detect::open(&choice)?, pitch: pitch_model };
-        return analyze_url(data_dir, source, match_id, models, options, run).await;
+        return analyze_url(data_dir, source, args.match_id, models, options, run).await;
     }
-    let truth = truth.unwrap_or_else(|| synth::truth_path(Path::new(&source.location)));
-    let choice = DetectorChoice::parse(&detector, Some(truth), noise)?;
-    analyze_file(data_dir, Path::new(&source.location), match_id, &choice, pitch_model, run).await
+    let truth = args.truth.unwrap_or_else(|| synth::truth_path(Path::new(&source.location)));
+    let choice = DetectorChoice::parse(&args.detector, Some(truth), args.noise)?;
+    analyze_file(data_dir, Path::new(&source.location), args.match_id, &choice, pitch_model, run).await
 }
 
 fn calibrate_from(path: &Path, pitch: Pitch) -> anyhow::Result<Calibration> {

@@ -252,10 +252,10 @@ impl<S: ObjectStore, Q: SegmentQueue> Cutter<'_, S, Q> {
                 // The first segment tells the match's size and frame rate.
                 let info = source::probe(&closed.path)?;
                 let (id, source) = (self.match_id.clone(), self.source.location.clone());
+                let size = (info.width, info.height, info.fps);
                 manifest.insert(Manifest {
-                    segment_seconds: self.opts.segment_seconds,
                     live: self.is_live(cut.observed().duration),
-                    ..Manifest::new(id, source, self.fingerprint.clone(), (info.width, info.height, info.fps))
+                    ..Manifest::new(id, (source, self.fingerprint.clone()), size, self.opts.segment_seconds)
                 })
             }
         };
@@ -364,11 +364,10 @@ mod tests {
         };
         Manifest {
             frames: 50,
-            segment_seconds: 2.0,
             listed: 1,
             last: Some(seg),
             live: true,
-            ..Manifest::new(id, "http://x/live.m3u8".into(), "url:x".into(), (480, 270, 25.0))
+            ..Manifest::new(id, ("http://x/live.m3u8".into(), "url:x".into()), (480, 270, 25.0), 2.0)
         }
     }
 

@@ -144,7 +144,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::new(dir.path());
         let id = MatchId::new("long").unwrap();
-        let mut m = Manifest::new(id.clone(), "long.mp4".into(), "md5:l".into(), (64, 36, 25.0));
+        let mut m = Manifest::new(id.clone(), ("long.mp4".into(), "md5:l".into()), (64, 36, 25.0), 2.0);
         let all: Vec<SegmentInfo> = (0..2_700).map(|i| entry(&id, i)).collect();
         crate::segment::list(&store, &mut m, &all[..2_699]).await.unwrap();
         // Listing one more segment: one page read and rewritten, and the manifest; both small.

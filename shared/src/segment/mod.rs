@@ -47,8 +47,13 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// A match's first manifest, before any segment is listed.
-    pub fn new(match_id: MatchId, source: String, fingerprint: String, (width, height, fps): (u32, u32, f64)) -> Self {
+    /// A match's first manifest, before any segment is listed: `(width, height, fps)` of its video.
+    pub fn new(
+        match_id: MatchId,
+        (source, fingerprint): (String, String),
+        (width, height, fps): (u32, u32, f64),
+        segment_seconds: f64,
+    ) -> Self {
         Manifest {
             match_id,
             source,
@@ -57,7 +62,7 @@ impl Manifest {
             height,
             fps,
             frames: 0,
-            segment_seconds: 3.0,
+            segment_seconds,
             listed: 0,
             last: None,
             reencoded: false,
@@ -233,8 +238,7 @@ pub async fn segment_step<S: ObjectStore>(
             let (source, size) = (path.display().to_string(), (info.width, info.height, info.fps));
             let m = Manifest {
                 frames: info.frames,
-                segment_seconds,
-                ..Manifest::new(match_id.clone(), source, fingerprint, size)
+                ..Manifest::new(match_id.clone(), (source, fingerprint), size, segment_seconds)
             };
             claim(store, &m).await?;
             m

@@ -31,6 +31,25 @@ impl LocalStore {
         }
     }
 
+    /// The names of the folders in `dir`, sorted; none where `dir` does not exist.
+    fn subfolders(dir: &Path, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let io = |source| StoreError::Io { key: prefix.into(), source };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(e)),
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io)?;
+            if entry.file_type().map_err(io)?.is_dir() {
+                names.extend(entry.file_name().to_str().map(str::to_string));
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// The folder's lock file, locked; unlocked when dropped.
     fn lock(&self) -> std::io::Result<std::fs::File> {
         std::fs::create_dir_all(&self.root)?;
@@ -115,22 +134,10 @@ impl ObjectStore for LocalStore {
     }
 
     async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let dir = self.path(prefix.trim_end_matches('/'))?;
-        let io = |source| StoreError::Io { key: prefix.into(), source };
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(io(e)),
-        };
-        let mut names = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(io)?;
-            if entry.file_type().map_err(io)?.is_dir() {
-                names.extend(entry.file_name().to_str().map(str::to_string));
-            }
-        }
-        names.sort();
-        Ok(names)
+        let (dir, owned) = (self.path(prefix.trim_end_matches('/'))?, prefix.to_string());
+        tokio::task::spawn_blocking(move || LocalStore::subfolders(&dir, &owned))
+            .await
+            .map_err(|e| StoreError::Io { key: prefix.into(), source: std::io::Error::other(e) })?
     }
 
     async fn presign_put(&self, _key: &str, _seconds: u64) -> Result<Option<String>, StoreError> {
