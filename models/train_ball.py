@@ -3,7 +3,8 @@
 The detector sees the frame at half size, where a ball is a few pixels wide; its best ball candidate is the
 ball in about three frames of four. The ball check looks again at the detector's candidates, each in a small
 window of the full-resolution frame, and says which one is the ball: a 48 x 48 patch over 48 px of a 1080p
-frame (scaled with the frame's height), through a small convolutional network, to one probability.
+frame (scaled with the frame's height) and one over twice that, for what is around the candidate (a sock has
+a leg above it), through a small convolutional network, to one probability.
 
 It learns from the shipped detector's own candidates on the training frames: the labelled balls (jittered
 by a few pixels, as the detector places them) against every other candidate, and a few random windows.
@@ -32,20 +33,23 @@ from train_detector import (BROADCAST, MEAN, PANORAMIC, PANORAMIC_VALID_CLIPS, S
 PATCH = 48
 # The patch spans this many pixels of a 1080-row frame, and proportionally more or less of other heights.
 SPAN_AT_1080 = 48
+# The second, wider window spans this many times the first.
+CONTEXT = 2
 CANDIDATES = 8
 CANDIDATE_THRESHOLD = 0.01
 # A candidate this close to a labelled ball is that ball (the detector's score counts a hit within 10 px).
 HIT_PX = 10.0
-FORMAT = "ball-check-1"
+FORMAT = "ball-check-2"
 
 
 class Net(nn.Module):
-    """A stride-1 stem (a ball is 5 to 12 px at this scale), three stride-2 stages to 6 x 6, then the centre
-    cells and the mean of all cells to one logit: what is at the centre, seen in its surroundings."""
+    """A stride-1 stem over both windows' channels (a ball is 5 to 12 px at this scale), three stride-2 stages
+    to 6 x 6, then the centre cells and the mean of all cells to one logit: what is at the centre, seen in
+    its surroundings."""
 
     def __init__(self):
         super().__init__()
-        self.features = nn.Sequential(conv_bn(3, 8), conv_bn(8, 16, 2), conv_bn(16, 32), conv_bn(32, 32, 2),
+        self.features = nn.Sequential(conv_bn(6, 8), conv_bn(8, 16, 2), conv_bn(16, 32), conv_bn(32, 32, 2),
                                       conv_bn(32, 64), conv_bn(64, 64, 2))
         self.classify = nn.Sequential(nn.Linear(64 * 4 + 64, 64), nn.ReLU(inplace=True), nn.Linear(64, 1))
 
@@ -75,6 +79,11 @@ def patch(pixels, cx, cy, span):
     bottom = at(y0 + 1, x0) * (1 - fx)[None, :, None] + at(y0 + 1, x0 + 1) * fx[None, :, None]
     out = top * (1 - fy)[:, None, None] + bottom * fy[:, None, None]
     return (out / 255.0).astype(np.float32).transpose(2, 0, 1)
+
+
+def views(pixels, cx, cy, span):
+    """The window and the wider one around it, one after the other: [6, PATCH, PATCH]."""
+    return np.concatenate([patch(pixels, cx, cy, span), patch(pixels, cx, cy, CONTEXT * span)])
 
 
 def candidates(detector, image):
@@ -156,13 +165,13 @@ class Batches(torch.utils.data.Dataset):
                 else:
                     x, y = rng.uniform(0, W), rng.uniform(0, H)
                 label = float(is_ball(x, y, m["balls"], 0.5 * HIT_PX))
-            p = patch(m["pixels"], x, y, span)
+            p = views(m["pixels"], x, y, span)
             if rng.random() < 0.5:
                 p = p[:, :, ::-1]
             gain, bias = rng.uniform(0.75, 1.25), rng.uniform(-0.08, 0.08)
             patches.append(np.clip(p * gain + bias, 0, 1))
             labels.append(label)
-        x = (torch.from_numpy(np.stack(patches)) - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
+        x = (torch.from_numpy(np.stack(patches)) - torch.tensor(MEAN * 2).view(1, 6, 1, 1)) / torch.tensor(STD * 2).view(1, 6, 1, 1)
         return x, torch.tensor(labels)
 
 
@@ -177,8 +186,8 @@ class Exported(nn.Module):
     def __init__(self, net):
         super().__init__()
         self.net = net
-        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(MEAN * 2).view(1, 6, 1, 1))
+        self.register_buffer("std", torch.tensor(STD * 2).view(1, 6, 1, 1))
 
     def forward(self, patches):
         x = (patches - self.mean) / self.std
@@ -195,7 +204,7 @@ def evaluate(model, mined):
         H = m["pixels"].shape[0]
         span = SPAN_AT_1080 * H / 1080
         if m["candidates"]:
-            ps = model(torch.from_numpy(np.stack([patch(m["pixels"], x, y, span) for _, x, y in m["candidates"]])))
+            ps = model(torch.from_numpy(np.stack([views(m["pixels"], x, y, span) for _, x, y in m["candidates"]])))
             confidence = [math.sqrt(c[0] * float(p)) for c, p in zip(m["candidates"], ps)]
             best = int(np.argmax(confidence))
             _, x, y = m["candidates"][best]
@@ -248,10 +257,11 @@ def main():
     json.dump({"metrics": metrics, "broadcast": table, "panoramic": pan_table},
               open(os.path.join(args.work, "metrics.json"), "w"), indent=1)
 
-    torch.onnx.export(model, (torch.zeros(1, 3, PATCH, PATCH),), args.out, input_names=["patches"],
+    torch.onnx.export(model, (torch.zeros(1, 6, PATCH, PATCH),), args.out, input_names=["patches"],
                       output_names=["ball"], opset_version=17, dynamic_axes={"patches": {0: "n"}, "ball": {0: "n"}},
                       dynamo=False)
     save_metadata(args.out, {"tacticeye_format": FORMAT, "patch": str(PATCH), "span_at_1080": str(SPAN_AT_1080),
+                             "context": str(CONTEXT),
                              "candidates": str(CANDIDATES), "candidate_threshold": str(CANDIDATE_THRESHOLD),
                              "threshold": str(threshold), "seed": str(args.seed)}, say)
 

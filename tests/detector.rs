@@ -78,8 +78,8 @@ fn the_shipped_model_scores_on_the_labelled_broadcast_frames() {
     assert!(get("people_recall") >= 0.9, "{s}");
     assert!(get("people_precision") >= 0.9, "{s}");
     assert!(get("role_accuracy") >= 0.95, "{s}");
-    // The detector alone finds 0.54 of the balls: over 0.7 needs its ball check.
-    assert!(get("ball_hit_rate") >= 0.7 && get("ball_precision") >= 0.88, "{s}");
+    // The detector alone finds 0.54 of the balls, the one-window check 0.74: over 0.8 needs the two-window one.
+    assert!(get("ball_hit_rate") >= 0.8 && get("ball_precision") >= 0.9, "{s}");
 }
 
 #[test]

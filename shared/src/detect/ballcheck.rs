@@ -1,11 +1,12 @@
-//! The ball check (`tacticeye_format = ball-check-1`, built by `models/train_ball.py`): the detector sees
+//! The ball check (`tacticeye_format = ball-check-2`, built by `models/train_ball.py`): the detector sees
 //! the frame at half size, where a ball is a few pixels wide, so its best ball candidate is often a sock,
-//! a line or a head. The check looks again at each candidate in a small window of the full-resolution frame
-//! and gives the probability that it is the ball. The candidate's confidence becomes the geometric mean of
+//! a line or a head. The check looks again at each candidate in a small window of the full-resolution frame,
+//! and in a wider one around it (a sock has a leg above it), and gives the probability that it is the ball. The candidate's confidence becomes the geometric mean of
 //! the detector's score and that probability: on the valid frames either alone ranks worse than both.
 //!
-//! Input `[N, 3, patch, patch]` RGB in 0..1: windows of `span_at_1080` pixels of a 1080-row frame (scaled
-//! with the frame's height) centred on the candidates; output `[N]` probabilities.
+//! Input `[N, 6, patch, patch]` RGB in 0..1: two windows centred on each candidate, of `span_at_1080` and
+//! `context` times as many pixels of a 1080-row frame (scaled with the frame's height), one after the
+//! other; output `[N]` probabilities.
 
 use std::path::Path;
 
@@ -17,7 +18,7 @@ use ort::value::TensorRef;
 use super::{Class, Detections};
 use crate::source::Frame;
 
-pub const FORMAT: &str = "ball-check-1";
+pub const FORMAT: &str = "ball-check-2";
 /// Balls kept per frame after the check, best first; the ball stage picks among them.
 const KEEP: usize = 5;
 
@@ -25,6 +26,8 @@ pub struct BallCheck {
     session: Session,
     patch: usize,
     span_at_1080: f64,
+    /// The wider window's span, in spans of the first.
+    context: f64,
     /// How many of the detector's candidates the check sees, and from what detector score.
     pub candidates: usize,
     pub candidate_threshold: f32,
@@ -38,22 +41,24 @@ impl BallCheck {
         let (session, identity) = super::onnx::session(path)?;
         let unusable =
             |e: &dyn std::fmt::Display| anyhow::anyhow!("{} is not a usable ball check model: {e}", path.display());
-        let keys = ["patch", "span_at_1080", "candidates", "candidate_threshold", "threshold"];
+        let keys = ["patch", "span_at_1080", "context", "candidates", "candidate_threshold", "threshold"];
         let n = super::onnx::own_metadata(&session, FORMAT, &keys).map_err(|e| unusable(&e))?;
-        let [patch, span_at_1080, candidates, candidate_threshold, threshold] = n[..] else {
+        let [patch, span_at_1080, context, candidates, candidate_threshold, threshold] = n[..] else {
             unreachable!("one number per key")
         };
         let check = BallCheck {
             patch: patch as usize,
             span_at_1080,
+            context,
             candidates: candidates as usize,
             candidate_threshold: candidate_threshold as f32,
             threshold,
             session,
             identity,
         };
-        if !(8..=256).contains(&check.patch) || check.span_at_1080 < 4.0 || check.candidates == 0 {
-            return Err(unusable(&"its patch, span or candidate count is out of range"));
+        if !(8..=256).contains(&check.patch) || check.span_at_1080 < 4.0 || !(1.0..=8.0).contains(&check.context) || check.candidates == 0
+        {
+            return Err(unusable(&"its patch, span, context or candidate count is out of range"));
         }
         Ok(check)
     }
@@ -72,12 +77,14 @@ impl BallCheck {
             return Ok(());
         }
         let p = self.patch;
-        let mut input = Array4::<f32>::zeros((wanted.len(), 3, p, p));
+        let mut input = Array4::<f32>::zeros((wanted.len(), 6, p, p));
         for (n, &(f, i)) in wanted.iter().enumerate() {
             let (cx, cy) = detections[f][i].bbox.center();
             let span = self.span_at_1080 * frames[f].height as f64 / 1080.0;
             let out = input.index_axis_mut(ndarray::Axis(0), n);
-            window(&frames[f], cx, cy, span, p, out.into_slice().context("patch tensor is not contiguous")?);
+            let (near, wide) = out.into_slice().context("patch tensor is not contiguous")?.split_at_mut(3 * p * p);
+            window(&frames[f], cx, cy, span, p, near);
+            window(&frames[f], cx, cy, span * self.context, p, wide);
         }
         let outputs = self.session.run(ort::inputs![TensorRef::from_array_view(&input)?])?;
         let probs = outputs[0].try_extract_array::<f32>()?;
