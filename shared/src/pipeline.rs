@@ -187,14 +187,15 @@ pub fn process_segment(
     let views: Vec<FrameView> = per_frame
         .iter()
         .zip(&teams)
-        .zip(&ball)
+        .zip(ball.iter().zip(&homographies))
         .enumerate()
-        .map(|(i, (((t, people), teams), ball))| FrameView {
+        .map(|(i, (((t, people), teams), (ball, h)))| FrameView {
             frame: first_frame + i as u64,
             people: &t.tracked,
             teams,
             ball: *ball,
             people_pitch: t.tracked.iter().map(|p| people[p.detection].pitch).collect(),
+            ground: pitch.zip(*h),
         })
         .collect();
     let (possession, owners, events) = events::possession_segment(possession.clone(), &config.possession, fps, &views);

@@ -56,7 +56,10 @@ impl BallCheck {
             session,
             identity,
         };
-        if !(8..=256).contains(&check.patch) || check.span_at_1080 < 4.0 || !(1.0..=8.0).contains(&check.context) || check.candidates == 0
+        if !(8..=256).contains(&check.patch)
+            || check.span_at_1080 < 4.0
+            || !(1.0..=8.0).contains(&check.context)
+            || check.candidates == 0
         {
             return Err(unusable(&"its patch, span, context or candidate count is out of range"));
         }

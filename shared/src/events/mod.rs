@@ -1,5 +1,6 @@
 //! Possession and what changes it: the nearest player to the ball within reach owns it, with hysteresis;
-//! a change of owner within a team is a pass, to the other team a turnover.
+//! a change of owner within a team is a pass, to the other team a turnover. On a calibrated frame, near and
+//! within reach are measured in metres on the pitch, elsewhere in image pixels scaled by the player's height.
 
 pub mod log;
 
@@ -7,7 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::ball::BallPosition;
 use crate::detect::Class;
+use crate::pitch::{Homography, Pitch};
 use crate::track::Tracked;
+
+/// A ball's radius (0.11 m) in a player's heights (about 1.8 m): how far above its image centre the ball
+/// touches the ground, where its pitch position is.
+const BALL_RADIUS_IN_HEIGHTS: f64 = 0.06;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PossessionConfig {
@@ -15,6 +21,9 @@ pub struct PossessionConfig {
     pub max_distance: f64,
     /// Frames a new player must be nearest before he owns the ball.
     pub confirm_frames: u32,
+    /// The same for a player of the other team than the owner's: a ball is won by holding it, and a carrier
+    /// hidden for a few frames behind his marker has not lost it.
+    pub confirm_turnover_frames: u32,
     /// A change of owner counts as a pass only over this distance, in box heights (shorter is a hand-over
     /// or a tracking slip, not a pass).
     pub min_pass_distance: f64,
@@ -24,6 +33,11 @@ pub struct PossessionConfig {
     /// Image distances across the pitch (vertical) are foreshortened by the camera's tilt; this stretches
     /// them back before comparing with the reach.
     pub depth_stretch: f64,
+    /// Reach on a calibrated frame: ball to feet, in metres.
+    pub reach_m: f64,
+    /// The owner keeps the ball while in reach unless a challenger is nearer by this share of the reach:
+    /// a defender pressing a stride from the carrier is not given the ball by a few centimetres of noise.
+    pub owner_margin: f64,
 }
 
 impl Default for PossessionConfig {
@@ -31,9 +45,12 @@ impl Default for PossessionConfig {
         PossessionConfig {
             max_distance: 0.6,
             confirm_frames: 3,
+            confirm_turnover_frames: 10,
             min_pass_distance: 1.5,
             max_control_speed: 4.0,
             depth_stretch: 2.5,
+            reach_m: 1.5,
+            owner_margin: 0.25,
         }
     }
 }
@@ -57,11 +74,20 @@ pub struct Owner {
     pub pitch: Option<[f64; 2]>,
 }
 
+/// A challenger for the ball: he owns it once nearest for enough frames soon enough after his first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub track_id: u64,
+    pub team: u8,
+    /// Frames he was nearest, from `since` on.
+    pub frames: u32,
+    pub since: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PossessionState {
     pub owner: Option<Owner>,
-    /// Challenger: track, team, consecutive frames nearest.
-    pub candidate: Option<(u64, u8, u32)>,
+    pub candidate: Option<Candidate>,
     pub frames: [u64; 2],
     pub passes: [u64; 2],
     /// Turnovers won, per team.
@@ -140,13 +166,28 @@ impl PossessionState {
 }
 
 /// One frame's view for possession: tracked people with their teams, and the ball; on a calibrated frame,
-/// the people's feet on the pitch (by person), which place the events there.
+/// the people's feet on the pitch (by person), which place the events there, and the frame's homography.
 pub struct FrameView<'a> {
     pub frame: u64,
     pub people: &'a [Tracked],
     pub teams: &'a [Option<u8>],
     pub ball: Option<BallPosition>,
     pub people_pitch: Vec<Option<[f64; 2]>>,
+    pub ground: Option<(Pitch, Homography)>,
+}
+
+impl FrameView<'_> {
+    /// How far the ball is from person `i`'s feet, as a share of the reach: in metres where both are on the
+    /// pitch, else in image pixels by his height.
+    fn reach_share(&self, cfg: &PossessionConfig, i: usize, ball: &BallPosition) -> f64 {
+        let p = &self.people[i];
+        let h = p.bbox.height().max(1.0);
+        let on_pitch = self.ground.zip(self.people_pitch.get(i).copied().flatten()).and_then(|((pitch, hom), feet)| {
+            let b = pitch.locate(&hom, (ball.x, ball.y + BALL_RADIUS_IN_HEIGHTS * h))?;
+            Some((b[0] - feet[0]).hypot(b[1] - feet[1]) / cfg.reach_m)
+        });
+        on_pitch.unwrap_or_else(|| cfg.ground_distance((ball.x, ball.y), p.bbox.feet()) / h / cfg.max_distance)
+    }
 }
 
 /// Owner per frame and the events of one segment.
@@ -177,16 +218,16 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     });
     let Some(ball) = view.ball else { return };
     let ball_step = previous.as_ref().and_then(|p| p.ball).map(|(x, y)| (ball.x - x, ball.y - y));
-    let nearest = view
+    // Those in reach with the ball under control: (person, share of the reach).
+    let in_reach: Vec<(usize, f64)> = view
         .people
         .iter()
         .zip(view.teams)
         .enumerate()
-        .filter(|(_, (p, _))| matches!(p.role, Class::Player | Class::Goalkeeper))
-        .filter_map(|(i, (p, team))| {
+        .filter(|(_, (p, team))| matches!(p.role, Class::Player | Class::Goalkeeper) && team.is_some())
+        .filter_map(|(i, (p, _))| {
             let h = p.bbox.height().max(1.0);
             let (fx, fy) = p.bbox.feet();
-            let d = cfg.ground_distance((ball.x, ball.y), (fx, fy)) / h;
             // Speed of the ball relative to the player: fast means it is rolling past him.
             let relative = ball_step.map(|(bx, by)| {
                 let (px, py) = previous
@@ -196,14 +237,22 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
                 (bx - px).hypot(by - py) / h * fps
             });
             let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed);
-            Some((p, view.people_pitch.get(i).copied().flatten(), (*team)?, d))
-                .filter(|_| d <= cfg.max_distance && controlled)
+            let share = view.reach_share(cfg, i, &ball);
+            (share <= 1.0 && controlled).then_some((i, share))
         })
-        .min_by(|a, b| a.3.total_cmp(&b.3));
-    let Some((player, pitch, team, _)) = nearest else {
-        state.candidate = None;
-        return;
-    };
+        .collect();
+    let owner_id = state.owner.as_ref().map(|o| o.track_id);
+    let held = in_reach.iter().find(|(i, _)| Some(view.people[*i].track_id) == owner_id).copied();
+    let nearest = in_reach
+        .iter()
+        .copied()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|best| match held {
+            Some(owner) if best.1 > owner.1 - cfg.owner_margin => owner,
+            _ => best,
+        })
+        .map(|(i, d)| (&view.people[i], view.people_pitch.get(i).copied().flatten(), view.teams[i].unwrap_or(0), d));
+    let Some((player, pitch, team, _)) = nearest else { return };
     let here = |p: &Tracked| Owner {
         track_id: p.track_id,
         team,
@@ -214,18 +263,27 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     };
     if state.owner.as_ref().is_some_and(|o| o.track_id == player.track_id) {
         state.owner = Some(here(player));
-        state.candidate = None;
         return;
     }
-    let count = match state.candidate {
-        Some((id, _, n)) if id == player.track_id => n + 1,
-        _ => 1,
+    let needed = match &state.owner {
+        Some(o) if o.team != team => cfg.confirm_turnover_frames,
+        _ => cfg.confirm_frames,
     };
-    state.candidate = Some((player.track_id, team, count));
-    if count < cfg.confirm_frames {
+    // Frames where the owner or nobody is nearest pause a candidacy, within twice the frames it needs, so
+    // that a frame of noise in a tackle does not restart it.
+    let candidate = match state.candidate.take() {
+        Some(c) if c.track_id == player.track_id && view.frame < c.since + 2 * needed as u64 => {
+            Candidate { frames: c.frames + 1, ..c }
+        }
+        _ => Candidate { track_id: player.track_id, team, frames: 1, since: view.frame },
+    };
+    if candidate.frames < needed {
+        state.candidate = Some(candidate);
         return;
     }
-    let received = view.frame + 1 - count as u64;
+    // He has had it for his frames nearest, and only since the owner last had it.
+    let last_held = state.owner.as_ref().map_or(0, |o| o.last_frame + 1);
+    let received = (view.frame + 1 - candidate.frames as u64).max(last_held);
     let event = |kind, from: Option<&Owner>| Event {
         kind,
         frame: received,
@@ -285,6 +343,7 @@ mod tests {
                 teams: &teams,
                 ball: Some(BallPosition { x, y: 100.0, interpolated: false }),
                 people_pitch: people.iter().map(|p| Some([p.bbox.x1 / 10.0, 30.0])).collect(),
+                ground: None,
             })
             .collect();
         let (state, _, events) =
@@ -298,7 +357,7 @@ mod tests {
         xs.extend([200.0, 300.0]);
         xs.extend(vec![400.0; 5]);
         xs.extend([500.0, 600.0]);
-        xs.extend(vec![700.0; 5]);
+        xs.extend(vec![700.0; 12]);
         let (state, events) = run(&xs);
         let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
         assert_eq!(
@@ -322,5 +381,64 @@ mod tests {
         let (state, events) = run(&xs);
         assert_eq!(events.len(), 1);
         assert_eq!(state.passes, [0, 0]);
+    }
+
+    /// A carrier (team 0) at x = 300 and a defender (team 1) a stride goal-side at x = 315, on frames
+    /// calibrated at `metres_per_px`; the ball's ground point at each x, for each frame.
+    fn pressed(ball_x: &[f64], metres_per_px: Option<f64>) -> Vec<Event> {
+        let people = [player(1, 300.0), player(2, 315.0)];
+        let teams = [Some(0), Some(1)];
+        // Pixel (250, 50) is at (0, 0) m: the feet are on the pitch at either scale.
+        let ground = metres_per_px
+            .map(|m| (Pitch::default(), Homography([[m, 0.0, -250.0 * m], [0.0, m, -50.0 * m], [0.0, 0.0, 1.0]])));
+        let views: Vec<FrameView> = ball_x
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| FrameView {
+                frame: i as u64,
+                people: &people,
+                teams: &teams,
+                // The ball's centre is its radius above where it touches the ground, under the feet's row.
+                ball: Some(BallPosition { x, y: 100.0 - BALL_RADIUS_IN_HEIGHTS * 60.0, interpolated: false }),
+                people_pitch: people
+                    .iter()
+                    .map(|p| ground.and_then(|(pitch, h)| pitch.locate(&h, p.bbox.feet())))
+                    .collect(),
+                ground,
+            })
+            .collect();
+        possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views).2
+    }
+
+    fn kinds(events: &[Event]) -> Vec<EventKind> {
+        events.iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn a_defender_pressing_the_carrier_wins_the_ball_only_by_holding_it() {
+        // 0.1 m a pixel: the ball 0.6 m ahead of the carrier, the defender 0.9 m beyond it.
+        let mut xs = vec![306.0; 10];
+        // For a few frames the ball is nearer the defender (noise, a touch): not a turnover.
+        xs.extend([313.0; 6]);
+        xs.extend([306.0; 20]);
+        assert_eq!(kinds(&pressed(&xs, Some(0.1))), vec![EventKind::PossessionChange]);
+        // He keeps it, with a frame of noise in the middle: a turnover, from the frame after the carrier
+        // last had it.
+        xs.extend([313.0; 5]);
+        xs.push(306.0);
+        xs.extend([313.0; 6]);
+        let events = pressed(&xs, Some(0.1));
+        assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!((events[1].frame, events[1].from_track, events[1].to_track), (42, Some(1), Some(2)));
+    }
+
+    #[test]
+    fn on_a_calibrated_frame_the_reach_is_in_metres() {
+        // The ball 6 px from the carrier's feet: in reach by his height in the image, and at 0.1 m a pixel,
+        // but 3 m away at 0.5 m a pixel (a wide view, where people are small).
+        let xs = vec![294.0; 10];
+        assert_eq!(kinds(&pressed(&xs, None)), vec![EventKind::PossessionChange]);
+        assert_eq!(kinds(&pressed(&xs, Some(0.1))), vec![EventKind::PossessionChange]);
+        assert_eq!(kinds(&pressed(&xs, Some(0.5))), vec![]);
     }
 }
