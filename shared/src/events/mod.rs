@@ -49,7 +49,7 @@ impl Default for PossessionConfig {
             min_pass_distance: 1.5,
             max_control_speed: 4.0,
             depth_stretch: 2.5,
-            reach_m: 1.5,
+            reach_m: 1.2,
             owner_margin: 0.25,
         }
     }
