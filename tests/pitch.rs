@@ -270,7 +270,7 @@ fn the_radar_heatmaps_and_pass_networks_draw_the_analysed_match_on_the_pitch() {
 }
 
 #[test]
-fn players_keep_their_identities_on_the_pitch_through_a_panning_match() {
+fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_panning_match() {
     // The demo's match: a camera that pans between the halves, the noisy truth detector, the pitch model.
     let video = synthetic_clip(30, 7, 1280, 720);
     let dir = tempfile::tempdir().unwrap();
@@ -289,4 +289,12 @@ fn players_keep_their_identities_on_the_pitch_through_a_panning_match() {
     // Before the tracker used the pitch: 18 switches among 16 people (2.25 per player-minute), 29 tracks.
     assert!(report["id_switches_per_player_minute"].as_f64().unwrap() <= 0.5, "{report}");
     assert!(report["tracks"].as_u64().unwrap() <= 20, "{report}");
+    // Before possession was decided in metres, the defender pressing a stride from the carrier made 4
+    // turnovers of the 2 true ones.
+    for kind in ["passes", "turnovers"] {
+        let score = &report[kind];
+        assert!(score["truth"].as_u64().unwrap() >= 2, "{kind}: {score}");
+        assert!(score["precision"].as_f64().unwrap() >= 0.85, "{kind}: {score}");
+        assert!(score["recall"].as_f64().unwrap() >= 0.85, "{kind}: {score}");
+    }
 }
