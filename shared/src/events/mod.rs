@@ -331,21 +331,32 @@ mod tests {
         }
     }
 
+    /// One view a frame, the ball at `(x, y)` of each; people on the pitch where `pitch_of` places them.
+    fn views<'a>(
+        people: &'a [Tracked],
+        teams: &'a [Option<u8>],
+        balls: impl Iterator<Item = (f64, f64)>,
+        pitch_of: impl Fn(&Tracked) -> Option<[f64; 2]>,
+        ground: Option<(Pitch, Homography)>,
+    ) -> Vec<FrameView<'a>> {
+        balls
+            .enumerate()
+            .map(|(i, (x, y))| FrameView {
+                frame: i as u64,
+                people,
+                teams,
+                ball: Some(BallPosition { x, y, interpolated: false }),
+                people_pitch: people.iter().map(&pitch_of).collect(),
+                ground,
+            })
+            .collect()
+    }
+
     fn run(ball_x: &[f64]) -> (PossessionState, Vec<Event>) {
         let people = [player(1, 100.0), player(2, 400.0), player(3, 700.0)];
         let teams = [Some(0), Some(0), Some(1)];
-        let views: Vec<FrameView> = ball_x
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| FrameView {
-                frame: i as u64,
-                people: &people,
-                teams: &teams,
-                ball: Some(BallPosition { x, y: 100.0, interpolated: false }),
-                people_pitch: people.iter().map(|p| Some([p.bbox.x1 / 10.0, 30.0])).collect(),
-                ground: None,
-            })
-            .collect();
+        let views =
+            views(&people, &teams, ball_x.iter().map(|&x| (x, 100.0)), |p| Some([p.bbox.x1 / 10.0, 30.0]), None);
         let (state, _, events) =
             possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views);
         (state, events)
@@ -391,22 +402,10 @@ mod tests {
         // Pixel (250, 50) is at (0, 0) m: the feet are on the pitch at either scale.
         let ground = metres_per_px
             .map(|m| (Pitch::default(), Homography([[m, 0.0, -250.0 * m], [0.0, m, -50.0 * m], [0.0, 0.0, 1.0]])));
-        let views: Vec<FrameView> = ball_x
-            .iter()
-            .enumerate()
-            .map(|(i, &x)| FrameView {
-                frame: i as u64,
-                people: &people,
-                teams: &teams,
-                // The ball's centre is its radius above where it touches the ground, under the feet's row.
-                ball: Some(BallPosition { x, y: 100.0 - BALL_RADIUS_IN_HEIGHTS * 60.0, interpolated: false }),
-                people_pitch: people
-                    .iter()
-                    .map(|p| ground.and_then(|(pitch, h)| pitch.locate(&h, p.bbox.feet())))
-                    .collect(),
-                ground,
-            })
-            .collect();
+        // The ball's centre is its radius above where it touches the ground, under the feet's row.
+        let balls = ball_x.iter().map(|&x| (x, 100.0 - BALL_RADIUS_IN_HEIGHTS * 60.0));
+        let views =
+            views(&people, &teams, balls, |p| ground.and_then(|(pitch, h)| pitch.locate(&h, p.bbox.feet())), ground);
         possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views).2
     }
 
