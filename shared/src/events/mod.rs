@@ -217,42 +217,10 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         feet: view.people.iter().map(|p| (p.track_id, p.bbox.feet())).collect(),
     });
     let Some(ball) = view.ball else { return };
-    let ball_step = previous.as_ref().and_then(|p| p.ball).map(|(x, y)| (ball.x - x, ball.y - y));
-    // Those in reach with the ball under control: (person, share of the reach).
-    let in_reach: Vec<(usize, f64)> = view
-        .people
-        .iter()
-        .zip(view.teams)
-        .enumerate()
-        .filter(|(_, (p, team))| matches!(p.role, Class::Player | Class::Goalkeeper) && team.is_some())
-        .filter_map(|(i, (p, _))| {
-            let h = p.bbox.height().max(1.0);
-            let (fx, fy) = p.bbox.feet();
-            // Speed of the ball relative to the player: fast means it is rolling past him.
-            let relative = ball_step.map(|(bx, by)| {
-                let (px, py) = previous
-                    .as_ref()
-                    .and_then(|prev| prev.feet.iter().find(|(id, _)| *id == p.track_id))
-                    .map_or((0.0, 0.0), |(_, (x, y))| (fx - x, fy - y));
-                (bx - px).hypot(by - py) / h * fps
-            });
-            let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed);
-            let share = view.reach_share(cfg, i, &ball);
-            (share <= 1.0 && controlled).then_some((i, share))
-        })
-        .collect();
     let owner_id = state.owner.as_ref().map(|o| o.track_id);
-    let held = in_reach.iter().find(|(i, _)| Some(view.people[*i].track_id) == owner_id).copied();
-    let nearest = in_reach
-        .iter()
-        .copied()
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|best| match held {
-            Some(owner) if best.1 > owner.1 - cfg.owner_margin => owner,
-            _ => best,
-        })
-        .map(|(i, d)| (&view.people[i], view.people_pitch.get(i).copied().flatten(), view.teams[i].unwrap_or(0), d));
-    let Some((player, pitch, team, _)) = nearest else { return };
+    let Some(i) = nearest_in_reach(cfg, fps, view, &ball, previous.as_ref(), owner_id) else { return };
+    let (player, pitch, team) =
+        (&view.people[i], view.people_pitch.get(i).copied().flatten(), view.teams[i].unwrap_or(0));
     let here = |p: &Tracked| Owner {
         track_id: p.track_id,
         team,
@@ -314,6 +282,47 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     }
     state.owner = Some(here(player));
     state.candidate = None;
+}
+
+/// The person who has the ball on this frame, if any: of those in reach with the ball under control, the
+/// nearest, unless the owner is among them and the nearest is not nearer by the owner's margin.
+fn nearest_in_reach(
+    cfg: &PossessionConfig,
+    fps: f64,
+    view: &FrameView,
+    ball: &BallPosition,
+    previous: Option<&Previous>,
+    owner_id: Option<u64>,
+) -> Option<usize> {
+    let ball_step = previous.and_then(|p| p.ball).map(|(x, y)| (ball.x - x, ball.y - y));
+    // (person, share of the reach)
+    let in_reach: Vec<(usize, f64)> = view
+        .people
+        .iter()
+        .zip(view.teams)
+        .enumerate()
+        .filter(|(_, (p, team))| matches!(p.role, Class::Player | Class::Goalkeeper) && team.is_some())
+        .filter_map(|(i, (p, _))| {
+            let h = p.bbox.height().max(1.0);
+            let (fx, fy) = p.bbox.feet();
+            // Speed of the ball relative to the player: fast means it is rolling past him.
+            let relative = ball_step.map(|(bx, by)| {
+                let (px, py) = previous
+                    .and_then(|prev| prev.feet.iter().find(|(id, _)| *id == p.track_id))
+                    .map_or((0.0, 0.0), |(_, (x, y))| (fx - x, fy - y));
+                (bx - px).hypot(by - py) / h * fps
+            });
+            let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed);
+            let share = view.reach_share(cfg, i, ball);
+            (share <= 1.0 && controlled).then_some((i, share))
+        })
+        .collect();
+    let held = in_reach.iter().find(|(i, _)| Some(view.people[*i].track_id) == owner_id).copied();
+    let best = in_reach.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some(match held {
+        Some(owner) if best.1 > owner.1 - cfg.owner_margin => owner.0,
+        _ => best.0,
+    })
 }
 
 #[cfg(test)]
