@@ -1,8 +1,9 @@
 //! The ball check (`tacticeye_format = ball-check-2`, built by `models/train_ball.py`): the detector sees
 //! the frame at half size, where a ball is a few pixels wide, so its best ball candidate is often a sock,
 //! a line or a head. The check looks again at each candidate in a small window of the full-resolution frame,
-//! and in a wider one around it (a sock has a leg above it), and gives the probability that it is the ball. The candidate's confidence becomes the geometric mean of
-//! the detector's score and that probability: on the valid frames either alone ranks worse than both.
+//! and in a wider one around it (a sock has a leg above it), and gives the probability that it is the ball.
+//! The candidate's confidence becomes the geometric mean of the detector's score and that probability: on
+//! the valid frames either alone ranks worse than both.
 //!
 //! Input `[N, 6, patch, patch]` RGB in 0..1: two windows centred on each candidate, of `span_at_1080` and
 //! `context` times as many pixels of a 1080-row frame (scaled with the frame's height), one after the

@@ -78,7 +78,6 @@ pub struct Owner {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub track_id: u64,
-    pub team: u8,
     /// Frames he was nearest, from `since` on.
     pub frames: u32,
     pub since: u64,
@@ -243,7 +242,7 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         Some(c) if c.track_id == player.track_id && view.frame < c.since + 2 * needed as u64 => {
             Candidate { frames: c.frames + 1, ..c }
         }
-        _ => Candidate { track_id: player.track_id, team, frames: 1, since: view.frame },
+        _ => Candidate { track_id: player.track_id, frames: 1, since: view.frame },
     };
     if candidate.frames < needed {
         state.candidate = Some(candidate);
