@@ -298,3 +298,27 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
         assert!(score["recall"].as_f64().unwrap() >= 0.85, "{kind}: {score}");
     }
 }
+
+#[test]
+fn a_wide_fixed_camera_gets_its_lens_fitted_from_clicked_points_and_they_then_agree_to_a_metre() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/university-calibration.json");
+    let file: tacticeye::pitch::CalibrationFile = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    let pitch = tacticeye::pitch::Pitch::default();
+    let c = file.calibration(pitch).unwrap();
+    let lens = c.lens.expect("the university camera's lens is fitted");
+    assert!((-0.35..=-0.15).contains(&lens.k), "k = {}", lens.k);
+    let ground = tacticeye::pitch::Ground { pitch, homography: c.homography, lens: c.lens };
+    let errors: Vec<f64> = file
+        .points
+        .iter()
+        .map(|p| {
+            let at = pitch.keypoints()[p.keypoint.unwrap()];
+            let got = ground.locate((p.image[0], p.image[1])).unwrap();
+            (got[0] - at.0).hypot(got[1] - at.1)
+        })
+        .collect();
+    assert!(errors.iter().all(|&e| e < 1.0), "{errors:?}");
+    // A homography alone cannot bend the lines: the same points are refused without the frame's size.
+    let flat = tacticeye::pitch::CalibrationFile { image_size: None, ..file };
+    assert!(matches!(flat.calibration(pitch), Err(tacticeye::pitch::CalibrationError::Inconsistent { .. })));
+}

@@ -14,7 +14,7 @@ use crate::events::{self, Event, FrameView};
 use crate::geometry::BBox;
 use crate::pitch::camera::{self, CameraState};
 use crate::pitch::keypoints::KeypointModel;
-use crate::pitch::{CalibrationMode, Homography, Pitch};
+use crate::pitch::{CalibrationMode, Ground, Homography};
 use crate::source::Frame;
 use crate::state::MatchState;
 use crate::stats;
@@ -167,9 +167,17 @@ pub fn process_segment(
 
     let (camera, homographies) = calibrate(models.pitch.as_mut(), config.calibration.as_ref(), camera, segment.frames)?;
     let pitch = config.calibration.as_ref().map(|c| c.pitch());
+    let lens = match &config.calibration {
+        Some(CalibrationMode::Fixed(c)) => c.lens,
+        _ => None,
+    };
+    let grounds: Vec<Option<Ground>> = homographies
+        .iter()
+        .map(|h| pitch.zip(*h).map(|(pitch, homography)| Ground { pitch, homography, lens }))
+        .collect();
     lap(&mut times.calibrate);
 
-    let people = people_of(segment.frames, &detections, &homographies, pitch);
+    let people = people_of(segment.frames, &detections, &grounds);
     lap(&mut times.appearance);
 
     let (tracker, tracks) = track::track_segment(tracker.clone(), &config.tracker, fps, first_frame, &people);
@@ -187,22 +195,22 @@ pub fn process_segment(
     let views: Vec<FrameView> = per_frame
         .iter()
         .zip(&teams)
-        .zip(ball.iter().zip(&homographies))
+        .zip(ball.iter().zip(&grounds))
         .enumerate()
-        .map(|(i, (((t, people), teams), (ball, h)))| FrameView {
+        .map(|(i, (((t, people), teams), (ball, ground)))| FrameView {
             frame: first_frame + i as u64,
             people: &t.tracked,
             teams,
             ball: *ball,
             people_pitch: t.tracked.iter().map(|p| people[p.detection].pitch).collect(),
-            ground: pitch.zip(*h),
+            ground: *ground,
         })
         .collect();
     let (possession, owners, events) = events::possession_segment(possession.clone(), &config.possession, fps, &views);
     lap(&mut times.possession);
 
-    let found = Found { per_frame: &per_frame, teams: &teams, ball: &ball, owners, homographies: &homographies };
-    let (frames, mut stats) = frame_outputs(found, first_frame, fps, pitch);
+    let found = Found { per_frame: &per_frame, teams: &teams, ball: &ball, owners, grounds: &grounds };
+    let (frames, mut stats) = frame_outputs(found, first_frame, fps);
     stats.detections = detections.iter().map(|d| d.len() as u64).sum();
     let pitch_stats = match pitch {
         Some(pitch) => stats::update(pitch_stats.clone(), pitch, fps, &frames, &events),
@@ -226,17 +234,12 @@ pub fn process_segment(
 
 /// Each frame's people, the most confident first, with their shirt colours and, on a calibrated frame,
 /// where their feet are on the pitch.
-fn people_of(
-    frames: &[Frame],
-    detections: &[Detections],
-    homographies: &[Option<Homography>],
-    pitch: Option<Pitch>,
-) -> Vec<Vec<PersonDetection>> {
+fn people_of(frames: &[Frame], detections: &[Detections], grounds: &[Option<Ground>]) -> Vec<Vec<PersonDetection>> {
     frames
         .iter()
         .zip(detections)
-        .zip(homographies)
-        .map(|((frame, dets), h)| {
+        .zip(grounds)
+        .map(|((frame, dets), ground)| {
             let mut people: Vec<_> = dets.iter().filter(|d| d.class.is_person()).collect();
             people.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
             people.truncate(MAX_PEOPLE_PER_FRAME);
@@ -245,7 +248,7 @@ fn people_of(
                 .map(|d| PersonDetection {
                     detection: d.clone(),
                     appearance: appearance::of_person(frame, &d.bbox),
-                    pitch: pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, d.bbox.feet())),
+                    pitch: ground.and_then(|g| g.locate(d.bbox.feet())),
                 })
                 .collect()
         })
@@ -258,24 +261,24 @@ struct Found<'a> {
     teams: &'a [Vec<Option<u8>>],
     ball: &'a [Option<BallPosition>],
     owners: Vec<Option<u64>>,
-    homographies: &'a [Option<Homography>],
+    grounds: &'a [Option<Ground>],
 }
 
 /// The segment's frames as output, and the counts the segment's stats start from.
-fn frame_outputs(found: Found, first_frame: u64, fps: f64, pitch: Option<Pitch>) -> (Vec<FrameOutput>, SegmentStats) {
+fn frame_outputs(found: Found, first_frame: u64, fps: f64) -> (Vec<FrameOutput>, SegmentStats) {
     let mut stats = SegmentStats { frames: found.per_frame.len() as u64, ..Default::default() };
     let frames = found
         .per_frame
         .iter()
         .zip(found.teams)
         .zip(found.ball.iter().zip(found.owners))
-        .zip(found.homographies)
+        .zip(found.grounds)
         .enumerate()
-        .map(|(i, ((((t, people), teams), (ball, owner)), h))| {
+        .map(|(i, ((((t, people), teams), (ball, owner)), ground))| {
             stats.tracked += t.tracked.len() as u64;
             stats.ball_frames += u64::from(ball.is_some());
             stats.ball_interpolated += u64::from(ball.is_some_and(|b| b.interpolated));
-            let locate = |x: f64, y: f64| pitch.zip(h.as_ref()).and_then(|(p, h)| p.locate(h, (x, y)));
+            let locate = |x: f64, y: f64| ground.and_then(|g| g.locate((x, y)));
             frame_output(first_frame + i as u64, fps, (&t.tracked, people, teams), (*ball, owner), locate)
         })
         .collect();

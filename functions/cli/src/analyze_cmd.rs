@@ -107,8 +107,7 @@ fn calibrate_from(path: &Path, pitch: Pitch) -> anyhow::Result<Calibration> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read calibration {}", path.display()))?;
     let file: CalibrationFile =
         serde_json::from_slice(&bytes).with_context(|| format!("{} is not a calibration file", path.display()))?;
-    let homography = file.homography(&pitch).with_context(|| format!("calibration {}", path.display()))?;
-    Ok(Calibration { pitch, homography })
+    file.calibration(pitch).with_context(|| format!("calibration {}", path.display()))
 }
 
 /// How an analysis runs, whatever its source.

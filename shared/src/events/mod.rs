@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ball::BallPosition;
 use crate::detect::Class;
-use crate::pitch::{Homography, Pitch};
+use crate::pitch::Ground;
 use crate::track::Tracked;
 
 /// A ball's radius (0.11 m) in a player's heights (about 1.8 m): how far above its image centre the ball
@@ -172,7 +172,7 @@ pub struct FrameView<'a> {
     pub teams: &'a [Option<u8>],
     pub ball: Option<BallPosition>,
     pub people_pitch: Vec<Option<[f64; 2]>>,
-    pub ground: Option<(Pitch, Homography)>,
+    pub ground: Option<Ground>,
 }
 
 impl FrameView<'_> {
@@ -181,8 +181,8 @@ impl FrameView<'_> {
     fn reach_share(&self, cfg: &PossessionConfig, i: usize, ball: &BallPosition) -> f64 {
         let p = &self.people[i];
         let h = p.bbox.height().max(1.0);
-        let on_pitch = self.ground.zip(self.people_pitch.get(i).copied().flatten()).and_then(|((pitch, hom), feet)| {
-            let b = pitch.locate(&hom, (ball.x, ball.y + BALL_RADIUS_IN_HEIGHTS * h))?;
+        let on_pitch = self.ground.zip(self.people_pitch.get(i).copied().flatten()).and_then(|(ground, feet)| {
+            let b = ground.locate((ball.x, ball.y + BALL_RADIUS_IN_HEIGHTS * h))?;
             Some((b[0] - feet[0]).hypot(b[1] - feet[1]) / cfg.reach_m)
         });
         on_pitch.unwrap_or_else(|| cfg.ground_distance((ball.x, ball.y), p.bbox.feet()) / h / cfg.max_distance)
@@ -328,6 +328,7 @@ fn nearest_in_reach(
 mod tests {
     use super::*;
     use crate::geometry::BBox;
+    use crate::pitch::{Homography, Pitch};
 
     fn player(id: u64, x: f64) -> Tracked {
         Tracked {
@@ -345,7 +346,7 @@ mod tests {
         teams: &'a [Option<u8>],
         balls: impl Iterator<Item = (f64, f64)>,
         pitch_of: impl Fn(&Tracked) -> Option<[f64; 2]>,
-        ground: Option<(Pitch, Homography)>,
+        ground: Option<Ground>,
     ) -> Vec<FrameView<'a>> {
         balls
             .enumerate()
@@ -408,12 +409,14 @@ mod tests {
         let people = [player(1, 300.0), player(2, 315.0)];
         let teams = [Some(0), Some(1)];
         // Pixel (250, 50) is at (0, 0) m: the feet are on the pitch at either scale.
-        let ground = metres_per_px
-            .map(|m| (Pitch::default(), Homography([[m, 0.0, -250.0 * m], [0.0, m, -50.0 * m], [0.0, 0.0, 1.0]])));
+        let ground = metres_per_px.map(|m| Ground {
+            pitch: Pitch::default(),
+            homography: Homography([[m, 0.0, -250.0 * m], [0.0, m, -50.0 * m], [0.0, 0.0, 1.0]]),
+            lens: None,
+        });
         // The ball's centre is its radius above where it touches the ground, under the feet's row.
         let balls = ball_x.iter().map(|&x| (x, 100.0 - BALL_RADIUS_IN_HEIGHTS * 60.0));
-        let views =
-            views(&people, &teams, balls, |p| ground.and_then(|(pitch, h)| pitch.locate(&h, p.bbox.feet())), ground);
+        let views = views(&people, &teams, balls, |p| ground.and_then(|g| g.locate(p.bbox.feet())), ground);
         possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views).2
     }
 

@@ -9,12 +9,14 @@ mod calibration;
 pub mod camera;
 mod homography;
 pub mod keypoints;
+mod lens;
 pub mod score;
 
 use serde::{Deserialize, Serialize};
 
 pub use calibration::{CalibrationError, CalibrationFile, PointPair};
 pub use homography::{Homography, residual};
+pub use lens::Lens;
 
 /// A pitch's length and width in metres.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -43,6 +45,26 @@ const CENTRE_CIRCLE: f64 = 9.15;
 pub struct Calibration {
     pub pitch: Pitch,
     pub homography: Homography,
+    /// A wide lens's distortion, undone before the homography.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lens: Option<Lens>,
+}
+
+/// How a frame's pixels reach the pitch: the lens undone (if the camera has one fitted), then the
+/// homography.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ground {
+    pub pitch: Pitch,
+    pub homography: Homography,
+    pub lens: Option<Lens>,
+}
+
+impl Ground {
+    /// Where an image point on the ground is on the pitch, in metres; `None` far off it.
+    pub fn locate(&self, p: (f64, f64)) -> Option<[f64; 2]> {
+        let p = self.lens.map_or(p, |l| l.undistort(p));
+        self.pitch.locate(&self.homography, p)
+    }
 }
 
 /// How a match is put on the pitch: one calibration for a fixed camera, or the keypoint model on every few
