@@ -583,3 +583,63 @@ async fn a_calibrating_worker_places_the_players_on_the_pitch_as_the_local_mode_
     assert!(placed * 10 >= objects.len() * 9, "{placed} of {} placed", objects.len());
     assert!(cloud == local, "the calibrating worker and the local mode differ");
 }
+
+/// A fixed camera's calibration given with `POST /uploads` goes with the match: the segmenter copies it
+/// into the manifest and a worker with no calibration of its own places the players with it, exactly as
+/// `analyze --calibration FILE` does locally. A calibration that fixes no camera is refused first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calibration_given_with_the_upload_places_the_players_as_the_local_mode_does() {
+    let (moto, s3, _sqs, queue_url) = cloud().await;
+    let store = S3Store::new(s3.clone(), BUCKET);
+    let video = synthetic_clip(6, 5, 640, 360);
+    let truth = tacticeye::truth::Truth::load(&video.with_extension("truth.json")).unwrap();
+    let h = truth.frames[0].homography.expect("the truth has the camera");
+    let points: Vec<serde_json::Value> = [(0.1, 0.5), (0.9, 0.5), (0.2, 0.95), (0.8, 0.95), (0.5, 0.7)]
+        .iter()
+        .map(|&(fx, fy)| {
+            let image = [fx * truth.width as f64, fy * truth.height as f64];
+            let (x, y) = h.apply((image[0], image[1])).unwrap();
+            serde_json::json!({ "image": image, "pitch": [x, y] })
+        })
+        .collect();
+    let calibration = serde_json::json!({ "points": points });
+
+    let line = serde_json::json!({ "points": [
+        {"image": [0, 0], "keypoint": 0}, {"image": [10, 100], "keypoint": 1},
+        {"image": [20, 200], "keypoint": 2}, {"image": [35, 300], "keypoint": 3}]});
+    let (status, body) =
+        api(&store, "POST", "/uploads", Some(serde_json::json!({ "file_name": "fixed.mp4", "calibration": line })))
+            .await;
+    assert_eq!(status, axum::http::StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("degenerate"), "{body}");
+    let id = MatchId::new("fixed").unwrap();
+    assert!(store.get(&id.calibration_key()).await.unwrap().is_none(), "a refused calibration is not kept");
+
+    let request = serde_json::json!({ "file_name": "fixed.mp4", "calibration": calibration });
+    let (status, body) = api(&store, "POST", "/uploads", Some(request.clone())).await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{body}");
+    let bytes = std::fs::read(&video).unwrap();
+    s3.put_object().bucket(BUCKET).key("uploads/fixed.mp4").body(ByteStream::from(bytes.clone())).send().await.unwrap();
+    invoke_segmenter(&moto, None, &queue_url, upload_event_json("uploads/fixed.mp4", bytes.len())).await.unwrap();
+    wait_exit(
+        vec![worker(&moto, None, &queue_url, &video.with_extension("truth.json")).spawn().unwrap()],
+        Duration::from_secs(240),
+    );
+    let (summary, cloud) = results::committed(&store, &id).await.unwrap();
+    assert_eq!(summary.status, "complete");
+    // Started already: its calibration is the one it began with.
+    assert_eq!(api(&store, "POST", "/uploads", Some(request)).await.0, axum::http::StatusCode::CONFLICT);
+
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("calibration.json");
+    std::fs::write(&file, calibration.to_string()).unwrap();
+    ok(tacticeye(local.path())
+        .arg("analyze")
+        .arg(&video)
+        .args(["--match-id", "local", "--segment-seconds", "2", "--detector", "truth", "--calibration"])
+        .arg(&file));
+    let (_, local) = results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap();
+    let placed = cloud.iter().flat_map(|o| &o.frames).flat_map(|f| &f.objects).filter(|o| o.pitch.is_some()).count();
+    assert!(placed > 0, "no player placed on the pitch");
+    assert!(cloud == local, "the cloud run with the upload's calibration and the local mode differ");
+}

@@ -13,6 +13,7 @@ use crate::clock::{fault_point, unix_now};
 use crate::events::{Event, EventKind};
 use crate::ids::MatchId;
 use crate::pipeline::{self, Models, Segment, SegmentOutput, StageTimes};
+use crate::pitch::CalibrationMode;
 use crate::queue::{LocalQueue, Message, SegmentQueue};
 use crate::segment::{self, Listing, Manifest, Video, load_manifest};
 use crate::source;
@@ -121,7 +122,9 @@ pub async fn handle<S: ObjectStore>(
 ) -> anyhow::Result<Outcome> {
     let id = message.match_id();
     let manifest = load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
-    let config = Config { segment_seconds: manifest.segment_seconds, ..config.clone() };
+    // The match's own calibration, given when it was started, wins over the worker's.
+    let calibration = manifest.calibration.map(CalibrationMode::Fixed).or_else(|| config.calibration.clone());
+    let config = Config { segment_seconds: manifest.segment_seconds, calibration, ..config.clone() };
     let (state, etag) = start(store, &manifest, &config, &models.detector.identity()).await?;
     let index = match message {
         Message::End { segments, .. } => {

@@ -87,6 +87,12 @@ impl MatchId {
         format!("matches/{}/checkpoint.json", self.0)
     }
 
+    /// A fixed camera's calibration given when the match is started, for the segmenter to copy into the
+    /// manifest.
+    pub fn calibration_key(&self) -> String {
+        format!("matches/{}/calibration.json", self.0)
+    }
+
     pub fn cost_key(&self) -> String {
         format!("matches/{}/cost.json", self.0)
     }

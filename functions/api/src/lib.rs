@@ -16,6 +16,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tacticeye::cost::{self, Cost};
 use tacticeye::ids::MatchId;
+use tacticeye::pitch::Pitch;
 use tacticeye::results::{self, EventFilter, ResultsError};
 use tacticeye::segment::SegmentRequest;
 use tacticeye::source::url::{Source, SourceKind};
@@ -238,6 +239,41 @@ struct StartRequest {
     source_type: Option<SourceKind>,
     /// For a URL; defaults to its last path segment.
     match_id: Option<MatchId>,
+    #[serde(flatten)]
+    camera: CameraRequest,
+}
+
+/// A fixed camera's calibration for the match (`tacticeye analyze --calibration FILE`'s JSON) and its
+/// pitch (`LxW` metres, default 105x68).
+#[derive(Deserialize)]
+struct CameraRequest {
+    calibration: Option<tacticeye::pitch::CalibrationFile>,
+    pitch: Option<String>,
+}
+
+impl CameraRequest {
+    /// Checks the calibration and keeps it beside the match for its segmenter; a match already cut keeps
+    /// the calibration it was started with.
+    async fn store<S: ObjectStore>(self, store: &S, id: &MatchId) -> ApiResult<()> {
+        let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+        let Some(file) = self.calibration else {
+            return match self.pitch {
+                Some(_) => Err(bad("pitch is given with a calibration".into())),
+                None => Ok(()),
+            };
+        };
+        let pitch = self.pitch.as_deref().map_or(Ok(Pitch::default()), Pitch::parse).map_err(bad)?;
+        let calibration = file.calibration(pitch).map_err(|e| bad(format!("calibration: {e}")))?;
+        if store.get(&id.manifest_key()).await?.is_some() {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                format!("match {id} is already started; it keeps the calibration it began with"),
+            ));
+        }
+        let body = serde_json::to_vec(&calibration).map_err(|e| internal(e.into()))?;
+        store.put(&id.calibration_key(), body, tacticeye::storage::Condition::Always).await?;
+        Ok(())
+    }
 }
 
 /// Starts (or resumes) the analysis of an uploaded video or of a URL: 202 with the match id. The
@@ -275,6 +311,7 @@ async fn start_match<S: ObjectStore>(
             return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {upload}")));
         }
     }
+    req.camera.store(&app.store, &id).await?;
     let body = serde_json::to_vec(&request).map_err(|e| internal(e.into()))?;
     app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await?;
     let summary = format!("/matches/{id}/summary");
@@ -285,6 +322,8 @@ async fn start_match<S: ObjectStore>(
 struct UploadRequest {
     /// The file's name; the upload lands at `uploads/{file_name}` and becomes match `{stem}`.
     file_name: String,
+    #[serde(flatten)]
+    camera: CameraRequest,
 }
 
 /// A presigned PUT URL for a new upload; the upload itself starts the analysis.
@@ -295,7 +334,11 @@ async fn upload<S: ObjectStore>(
     let Json(req) = req?;
     let bad = |m: &str| ApiError(StatusCode::BAD_REQUEST, m.into());
     let (key, id) = tacticeye::ids::upload_key(req.file_name.trim()).map_err(|e| bad(&e.to_string()))?;
-    match app.store.presign_put(&key, 3600).await? {
+    let url = app.store.presign_put(&key, 3600).await?;
+    if url.is_some() {
+        req.camera.store(&app.store, &id).await?;
+    }
+    match url {
         Some(url) => {
             Ok((StatusCode::CREATED, Json(serde_json::json!({ "match_id": id, "key": key, "upload_url": url })))
                 .into_response())

@@ -11,6 +11,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::MatchId;
+use crate::pitch::Calibration;
 use crate::source;
 use crate::storage::{Condition, ObjectStore, StoreError};
 
@@ -44,6 +45,10 @@ pub struct Manifest {
     /// Live only: a segment received longer ago than this when its turn comes is dropped, not analysed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_lag_seconds: Option<f64>,
+    /// A fixed camera's calibration given when the match was started (`POST /matches` or `/uploads`):
+    /// every worker calibrates the match with it, whatever its own setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
 }
 
 impl Manifest {
@@ -69,6 +74,7 @@ impl Manifest {
             complete: false,
             live: false,
             max_lag_seconds: None,
+            calibration: None,
         }
     }
 }
@@ -106,6 +112,14 @@ pub struct SegmentInfo {
     /// Live: seconds of stream lost just before this segment (the connection dropped).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap_seconds: Option<f64>,
+}
+
+/// The calibration given when the match was started, stored beside it until its manifest is written.
+async fn given_calibration<S: ObjectStore>(store: &S, id: &MatchId) -> anyhow::Result<Option<Calibration>> {
+    let Some(obj) = store.get(&id.calibration_key()).await? else { return Ok(None) };
+    let c =
+        serde_json::from_slice(&obj.bytes).with_context(|| format!("{} is not a calibration", id.calibration_key()))?;
+    Ok(Some(c))
 }
 
 /// MD5 of a file's bytes, streamed.
@@ -166,7 +180,10 @@ pub async fn stored_manifest<S: ObjectStore>(
 
 /// Writes a new match's first manifest only where none exists: the first run fixes the match's source
 /// and settings, and a run that loses the race is refused before it writes anything else.
-async fn claim<S: ObjectStore>(store: &S, manifest: &Manifest) -> anyhow::Result<()> {
+/// Writes a match's first manifest, with the calibration its starter gave (if any); fails if another
+/// segmenter wrote one first.
+async fn claim<S: ObjectStore>(store: &S, manifest: &mut Manifest) -> anyhow::Result<()> {
+    manifest.calibration = given_calibration(store, &manifest.match_id).await?;
     let bytes = serde_json::to_vec_pretty(manifest)?;
     match store.put(&manifest.match_id.manifest_key(), bytes, Condition::IfNoneMatch).await {
         Ok(_) => Ok(()),
@@ -236,11 +253,11 @@ pub async fn segment_step<S: ObjectStore>(
         Some(m) => m,
         None => {
             let (source, size) = (path.display().to_string(), (info.width, info.height, info.fps));
-            let m = Manifest {
+            let mut m = Manifest {
                 frames: info.frames,
                 ..Manifest::new(match_id.clone(), (source, fingerprint), size, segment_seconds)
             };
-            claim(store, &m).await?;
+            claim(store, &mut m).await?;
             m
         }
     };
