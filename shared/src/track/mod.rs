@@ -2,7 +2,8 @@
 //! weak ones to keep tracks alive through blur and occlusion) with Kalman motion and Hungarian assignment,
 //! plus a shirt-histogram cue that re-identifies a lost player when he reappears. On a calibrated pitch a
 //! lost player is looked for in metres, within the distance he can have run while gone: a panning camera
-//! moves everyone in the image, but not on the pitch.
+//! moves everyone in the image, but not on the pitch. A player out of view for longer sleeps: a new track
+//! confirmed near where he left takes his id back.
 
 mod assign;
 pub mod kalman;
@@ -40,10 +41,17 @@ pub struct TrackerConfig {
     pub reid_radius_m: f64,
     #[serde(default = "defaults::reid_speed")]
     pub reid_speed: f64,
+    /// After `lost_seconds_on_pitch` a player with a place on the pitch sleeps this long: no longer
+    /// matched by box or shirt, but a new track confirmed near where he can have run takes his id (he
+    /// left the camera's view and came back).
+    #[serde(default = "defaults::dormant_seconds")]
+    pub dormant_seconds: f64,
 }
 
 /// No lost player is looked for further away on the pitch, in metres.
 const MAX_REID_M: f64 = 30.0;
+/// A new track takes a sleeping player's id only within this distance of where he was last seen.
+const MAX_WAKE_M: f64 = 25.0;
 /// The largest shirt distance taken as the same person right where a lost one was.
 const NEAR_MAX_LOOK: f64 = 0.9;
 
@@ -57,6 +65,9 @@ mod defaults {
     /// Metres per second: a fast run, not a sprint, kept up while out of sight.
     pub fn reid_speed() -> f64 {
         6.0
+    }
+    pub fn dormant_seconds() -> f64 {
+        90.0
     }
 }
 
@@ -73,6 +84,7 @@ impl Default for TrackerConfig {
             lost_seconds_on_pitch: defaults::lost_seconds_on_pitch(),
             reid_radius_m: defaults::reid_radius_m(),
             reid_speed: defaults::reid_speed(),
+            dormant_seconds: defaults::dormant_seconds(),
         }
     }
 }
@@ -84,6 +96,8 @@ pub enum Status {
     Tentative,
     Tracked,
     Lost,
+    /// Lost for long, out of the camera's view: only a new track near where he was can wake him.
+    Dormant,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -210,8 +224,11 @@ pub fn track_segment(
 
 fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, dets: &[PersonDetection]) -> FrameTracks {
     for t in &mut state.tracks {
-        if t.status == Status::Lost {
-            t.kalman.freeze_size();
+        match t.status {
+            // Asleep he is looked for by where he was on the pitch, not by a box moving on.
+            Status::Dormant => continue,
+            Status::Lost => t.kalman.freeze_size(),
+            _ => {}
         }
         t.kalman.predict();
     }
@@ -222,7 +239,8 @@ fn step(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, det
     let mut matched: Vec<(usize, usize)> = Vec::new(); // (track index, detection index)
 
     // Stage 1: confident detections against tracked and lost tracks, by IoU and shirt.
-    let pool: Vec<usize> = (0..state.tracks.len()).filter(|&t| state.tracks[t].status != Status::Tentative).collect();
+    let pool: Vec<usize> =
+        (0..state.tracks.len()).filter(|&t| matches!(state.tracks[t].status, Status::Tracked | Status::Lost)).collect();
     let cost = |t: &Track, d: &PersonDetection| -> Option<f64> {
         let iou = t.kalman.bbox().iou(&d.detection.bbox);
         let look = shirt_distance(t, &d.appearance);
@@ -292,8 +310,9 @@ fn reid_cost(cfg: &TrackerConfig, fps: f64, frame: u64, t: &Track, d: &PersonDet
     }
 }
 
-/// After association: matched tracks observe their detections, unmatched ones are lost or dropped, and
-/// confident detections left over start new tracks. Returns the frame's tracks.
+/// After association: tracks confirmed on this frame may wake a sleeping player's id, matched tracks
+/// observe their detections, unmatched ones are lost, put to sleep or dropped, and confident detections
+/// left over start new tracks. Returns the frame's tracks.
 fn settle(
     state: &mut TrackerState,
     cfg: &TrackerConfig,
@@ -302,6 +321,7 @@ fn settle(
     dets: &[PersonDetection],
     (matched, unmatched_high): (&[(usize, usize)], &[usize]),
 ) -> FrameTracks {
+    let woken = wake(state, cfg, fps, frame, matched);
     let mut out = FrameTracks::default();
     for &(t, d) in matched {
         let track = &mut state.tracks[t];
@@ -315,18 +335,27 @@ fn settle(
             detection: d,
         });
     }
-    let lost_frames = |t: &Track| {
-        let seconds = if t.last_pitch.is_some() { cfg.lost_seconds_on_pitch } else { cfg.lost_seconds };
-        (seconds * fps).round() as u64
-    };
+    let frames_of = |seconds: f64| (seconds * fps).round() as u64;
+    let mut index = 0;
     state.tracks.retain_mut(|t| {
-        if t.last_frame == frame {
-            return true;
+        let i = index;
+        index += 1;
+        if woken.contains(&i) {
+            return false;
         }
-        let keep = t.status != Status::Tentative && frame - t.last_frame <= lost_frames(t);
-        if keep {
-            t.status = Status::Lost;
-        } else if t.status != Status::Tentative {
+        if t.last_frame == frame || t.status == Status::Tentative {
+            return t.last_frame == frame;
+        }
+        let gone = frame - t.last_frame;
+        let (lost, dormant) = match t.last_pitch {
+            Some(_) => {
+                (frames_of(cfg.lost_seconds_on_pitch), frames_of(cfg.lost_seconds_on_pitch + cfg.dormant_seconds))
+            }
+            None => (frames_of(cfg.lost_seconds), frames_of(cfg.lost_seconds)),
+        };
+        t.status = if gone <= lost { Status::Lost } else { Status::Dormant };
+        let keep = gone <= dormant;
+        if !keep {
             out.removed.push(t.id);
         }
         keep
@@ -341,6 +370,47 @@ fn settle(
     }
     out.tracked.sort_by_key(|t| t.track_id);
     out
+}
+
+/// A track confirmed on this frame that is a sleeping (or lost, too far for re-identification) player
+/// back in view takes his id, the nearest to where he was first; returns the indices of the tracks so
+/// taken over, to be dropped.
+fn wake(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, matched: &[(usize, usize)]) -> Vec<usize> {
+    let confirmed: Vec<usize> =
+        matched.iter().map(|&(t, _)| t).filter(|&t| state.tracks[t].status == Status::Tentative).collect();
+    let asleep: Vec<usize> = (0..state.tracks.len())
+        .filter(|&t| {
+            let track = &state.tracks[t];
+            matches!(track.status, Status::Lost | Status::Dormant)
+                && track.last_pitch.is_some()
+                && !is_matched(matched, t)
+        })
+        .collect();
+    if confirmed.is_empty() || asleep.is_empty() {
+        return Vec::new();
+    }
+    let cost = |new: &Track, old: &Track| -> Option<f64> {
+        let (was, is) = (old.last_pitch?, new.last_pitch?);
+        let gone = (frame - old.last_frame) as f64 / fps;
+        let radius = (cfg.reid_radius_m + cfg.reid_speed * gone).min(MAX_WAKE_M);
+        let dist = crate::pitch::distance(was, is);
+        let look = if new.hist.is_empty() || old.hist.is_empty() { 0.0 } else { hist_distance(&new.hist, &old.hist) };
+        (dist <= radius && look <= cfg.max_appearance_distance && old.role() == new.role()).then(|| dist / MAX_WAKE_M)
+    };
+    let costs: Vec<Option<f64>> = confirmed
+        .iter()
+        .flat_map(|&n| asleep.iter().map(|&o| cost(&state.tracks[n], &state.tracks[o])).collect::<Vec<_>>())
+        .collect();
+    let mut woken = Vec::new();
+    for (r, c) in assign(confirmed.len(), asleep.len(), &costs, 1.0) {
+        let (new, old) = (confirmed[r], asleep[c]);
+        let (id, votes) = (state.tracks[old].id, state.tracks[old].role_votes);
+        let track = &mut state.tracks[new];
+        track.id = id;
+        track.role_votes.iter_mut().zip(votes).for_each(|(v, o)| *v += o);
+        woken.push(old);
+    }
+    woken
 }
 
 fn shirt_distance(t: &Track, look: &Appearance) -> f64 {
@@ -481,5 +551,32 @@ mod tests {
     fn a_single_false_detection_never_becomes_a_track() {
         let out = run(vec![vec![person(100.0, 0.9, 3)], vec![], vec![]]);
         assert!(out.iter().all(|f| f.tracked.is_empty()));
+    }
+
+    #[test]
+    fn a_player_back_in_view_after_a_long_absence_wakes_his_id_near_where_he_left_and_not_far_away() {
+        // Seen at (30, 20) m, then out of view for 20 s, beyond the 10 s of re-identification.
+        let mut frames = vec![vec![on_pitch(person(100.0, 0.9, 3), [30.0, 20.0])]; 5];
+        frames.extend(vec![vec![]; 500]);
+        frames.extend(vec![vec![on_pitch(person(700.0, 0.9, 3), [34.0, 22.0])]; 5]);
+        let (state, out) = track_segment(TrackerState::default(), &TrackerConfig::default(), 25.0, 0, &frames);
+        assert_eq!(out[3].tracked[0].track_id, out.last().unwrap().tracked[0].track_id);
+        assert_eq!(state.tracks.len(), 1, "the sleeping track is taken over, not kept beside");
+
+        // The same absence, but 40 m away: someone else.
+        let mut frames = vec![vec![on_pitch(person(100.0, 0.9, 3), [30.0, 20.0])]; 5];
+        frames.extend(vec![vec![]; 500]);
+        frames.extend(vec![vec![on_pitch(person(700.0, 0.9, 3), [70.0, 22.0])]; 5]);
+        let out = run(frames);
+        assert_ne!(out[3].tracked[0].track_id, out.last().unwrap().tracked[0].track_id);
+    }
+
+    #[test]
+    fn a_sleeping_player_is_dropped_after_the_dormant_time() {
+        let mut frames = vec![vec![on_pitch(person(100.0, 0.9, 3), [30.0, 20.0])]; 5];
+        frames.extend(vec![vec![]; 25 * 101]);
+        let (state, out) = track_segment(TrackerState::default(), &TrackerConfig::default(), 25.0, 0, &frames);
+        assert!(state.tracks.is_empty());
+        assert_eq!(out.iter().map(|f| f.removed.len()).sum::<usize>(), 1);
     }
 }
