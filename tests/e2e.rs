@@ -6,6 +6,7 @@ mod bad_input;
 mod cloud;
 mod detector;
 mod infra;
+mod live;
 mod pitch;
 mod real_clip;
 mod resume;

@@ -145,7 +145,8 @@ async fn read_json<S: ObjectStore, T: serde::de::DeserializeOwned>(store: &S, ke
     serde_json::from_slice(&obj.bytes).map_err(|source| ResultsError::Unreadable { key, source })
 }
 
-async fn output<S: ObjectStore>(store: &S, id: &MatchId, index: u64) -> Result<SegmentOutput, ResultsError> {
+/// One committed segment's output.
+pub async fn output<S: ObjectStore>(store: &S, id: &MatchId, index: u64) -> Result<SegmentOutput, ResultsError> {
     read_json(store, id.output_key(index)).await
 }
 

@@ -2,6 +2,8 @@
 //! (`tacticeye serve`). Reads come from the last committed segment; ids from clients are validated before
 //! any key is built, so no request reaches outside its match's prefix.
 
+mod live;
+
 use std::sync::Arc;
 
 use axum::extract::Request;
@@ -94,6 +96,7 @@ pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
         .route("/matches/{id}/positions", get(positions::<S>))
         .route("/matches/{id}/cost", get(cost::<S>))
         .route("/matches/{id}/stats", get(stats::<S>))
+        .route("/matches/{id}/live", get(live::live::<S>))
         .route("/uploads", post(upload::<S>))
         // Outermost, so the token is checked before any body or query is read.
         .layer(middleware::from_fn_with_state(app.clone(), authorise::<S>))
