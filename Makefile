@@ -69,6 +69,7 @@ bench: deps build
 		--real-clip $(SHARED)/data/clips/university-fixed-camera-left-3072x1728.mp4 \
 		--pitch-model models/tacticeye-pitch.onnx
 	BIN=$(BIN) benchmarks/live_lag.sh
+	ulimit -n 4096 && $(TARGET)/release/live-push-bench --bin $(BIN) --clients 0,1,200
 
 # A 30-minute synthetic match read while it is analysed (MINUTES=N for another length): about 15 minutes.
 bench-long: deps build

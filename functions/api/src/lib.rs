@@ -85,10 +85,12 @@ pub struct ApiConfig {
 struct AppState<S> {
     store: S,
     config: ApiConfig,
+    /// One look at a watched match's commits, shared by all its live clients.
+    watchers: live::Watchers,
 }
 
 pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
-    let app = Arc::new(AppState { store, config });
+    let app = Arc::new(AppState { store, config, watchers: live::Watchers::default() });
     Router::new()
         .route("/matches", get(list_matches::<S>).post(start_match::<S>))
         .route("/matches/{id}/summary", get(summary::<S>))
