@@ -7,6 +7,7 @@ mod cloud;
 mod detector;
 mod infra;
 mod live;
+mod local_server;
 mod pitch;
 mod real_clip;
 mod resume;

@@ -154,3 +154,49 @@ pub fn hls_vod(video: &Path, dir: &Path) {
         .unwrap();
     assert!(status.success());
 }
+
+/// `tacticeye serve --token T0ken` on a free port over `data`, killed when dropped, so that a failing
+/// test leaves no server behind.
+pub struct LocalServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl LocalServer {
+    pub fn start(data: &Path, args: &[&str]) -> LocalServer {
+        let port = free_port();
+        let child = crate::tacticeye(data)
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--token", "T0ken"])
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("tacticeye serve");
+        wait_for_port(port);
+        LocalServer { child, port }
+    }
+
+    /// One request with the token; the status and the JSON body (null when it is not JSON).
+    pub async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        use http_body_util::BodyExt;
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<http_body_util::Full<hyper::body::Bytes>>();
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://127.0.0.1:{}{path}", self.port))
+            .header("authorization", "Bearer T0ken")
+            .header("content-type", "application/json")
+            .body(http_body_util::Full::from(body.map(|b| b.to_string()).unwrap_or_default()))
+            .unwrap();
+        let response = client.request(request).await.expect("the local server answers");
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}

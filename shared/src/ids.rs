@@ -93,6 +93,11 @@ impl MatchId {
         format!("matches/{}/calibration.json", self.0)
     }
 
+    /// Where the local server says a started match waits, starts or failed (`jobs`).
+    pub fn job_key(&self) -> String {
+        format!("matches/{}/job.json", self.0)
+    }
+
     pub fn cost_key(&self) -> String {
         format!("matches/{}/cost.json", self.0)
     }

@@ -4,7 +4,7 @@
 //! frames go through `detect` -> `pitch` -> `track` -> `teams` -> `ball` -> `events` -> `stats`, glued by
 //! `pipeline`. `state` holds the match state that is checkpointed after every segment through `storage`;
 //! `queue` hands segments to workers; `analysis` runs a match end to end over those two seams; `results`
-//! reads summaries and exports.
+//! reads summaries and exports; `jobs` says where a match waiting for the local server's slots stands.
 //! `synth` renders synthetic matches with ground truth (`truth`) and `eval` scores an analysis against it;
 //! `render` draws what was found on frames; `clock` holds time and the crash tests' stop points.
 
@@ -19,6 +19,7 @@ pub mod eval;
 pub mod events;
 pub mod geometry;
 pub mod ids;
+pub mod jobs;
 pub mod logging;
 pub mod models;
 pub mod pipeline;

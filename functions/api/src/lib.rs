@@ -18,6 +18,7 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tacticeye::cost::{self, Cost};
 use tacticeye::ids::MatchId;
+use tacticeye::jobs::{self, Job};
 use tacticeye::pitch::Pitch;
 use tacticeye::results::{self, EventFilter, ResultsError};
 use tacticeye::segment::SegmentRequest;
@@ -78,8 +79,20 @@ pub struct ApiConfig {
     pub token: Option<String>,
     /// GET routes answer without the token (an explicit opt-in: by default nothing is public).
     pub public_read: bool,
-    /// Whether `POST /matches` can start an analysis (a segmenter listens to `requests/`: the cloud).
-    pub starts_matches: bool,
+    /// Who analyses a match started by `POST /matches`.
+    pub starts: Starts,
+}
+
+/// Who analyses the matches `POST /matches` starts.
+#[derive(Clone, Debug, Default)]
+pub enum Starts {
+    /// Nobody: `POST /matches` answers 501.
+    #[default]
+    Nobody,
+    /// A segmenter listening to `requests/` (the cloud).
+    Segmenter,
+    /// `tacticeye serve`'s own analysis slots, told of each request; a file on its machine may be named.
+    Local(tokio::sync::mpsc::UnboundedSender<MatchId>),
 }
 
 struct AppState<S> {
@@ -109,12 +122,12 @@ fn match_id(raw: &str) -> ApiResult<MatchId> {
     MatchId::new(raw).map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.to_string()))
 }
 
-/// The matches with a checkpoint: one listing of the match folders, then one of each match's checkpoint
+/// The matches with a checkpoint or a local job: one listing of the match folders, then one of each match's checkpoint
 /// key, never a listing of every match's objects.
 async fn list_matches<S: ObjectStore>(State(app): State<Arc<AppState<S>>>) -> ApiResult<Json<serde_json::Value>> {
     let mut ids = Vec::new();
     for id in app.store.folders("matches/").await?.iter().filter_map(|name| MatchId::new(name).ok()) {
-        if !app.store.list(&id.checkpoint_key()).await?.is_empty() {
+        if !app.store.list(&id.checkpoint_key()).await?.is_empty() || !app.store.list(&id.job_key()).await?.is_empty() {
             ids.push(id);
         }
     }
@@ -127,12 +140,38 @@ async fn summary<S: ObjectStore>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = match_id(&id)?;
-    let summary = results::summary(&app.store, &id).await?;
+    let summary = match results::summary(&app.store, &id).await {
+        Err(ResultsError::NotFound(_)) => return pending(&app.store, &id).await.map(Json),
+        summary => summary?,
+    };
     let mut body = serde_json::to_value(summary).map_err(|e| internal(e.into()))?;
     if let Some(cost) = cost::load(&app.store, &id).await.map_err(internal)? {
         body["cost_usd"] = cost.dollars.total.into();
     }
+    // Only the local server keeps jobs: an analysis that failed after its first commits says so.
+    if matches!(app.config.starts, Starts::Local(_))
+        && let Some(failed @ Job::Failed { .. }) = jobs::load(&app.store, &id).await?
+    {
+        merge(&mut body, &failed);
+    }
     Ok(Json(body))
+}
+
+/// A match started with nothing committed yet: queued (with its place, locally), starting or failed.
+async fn pending<S: ObjectStore>(store: &S, id: &MatchId) -> ApiResult<serde_json::Value> {
+    let mut body = serde_json::json!({ "match_id": id });
+    match jobs::load(store, id).await? {
+        Some(job) => merge(&mut body, &job),
+        None if store.get(&id.request_key()).await?.is_some() => body["status"] = "queued".into(),
+        None => return Err(ResultsError::NotFound(id.clone()).into()),
+    }
+    Ok(body)
+}
+
+fn merge(body: &mut serde_json::Value, job: &Job) {
+    if let (Some(body), serde_json::Value::Object(job)) = (body.as_object_mut(), serde_json::json!(job)) {
+        body.extend(job);
+    }
 }
 
 async fn cost<S: ObjectStore>(State(app): State<Arc<AppState<S>>>, Path(id): Path<String>) -> ApiResult<Json<Cost>> {
@@ -242,7 +281,9 @@ struct StartRequest {
     url: Option<String>,
     /// What the URL is, when it does not tell (`hls`, `rtmp`, ...).
     source_type: Option<SourceKind>,
-    /// For a URL; defaults to its last path segment.
+    /// ...or, on `tacticeye serve` only, a video file on its machine.
+    path: Option<String>,
+    /// For a URL or a file; defaults to its last path segment or file name.
     match_id: Option<MatchId>,
     #[serde(flatten)]
     camera: CameraRequest,
@@ -289,11 +330,11 @@ async fn start_match<S: ObjectStore>(
 ) -> ApiResult<Response> {
     let Json(req) = req?;
     let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
-    let (id, request) = match (req.key, req.url) {
-        (Some(key), None) => {
+    let (id, request) = match (req.key, req.url, req.path) {
+        (Some(key), None, None) => {
             (MatchId::from_upload_key(&key).map_err(|e| bad(e.to_string()))?, SegmentRequest::Upload { upload: key })
         }
-        (None, Some(url)) => {
+        (None, Some(url), None) => {
             let source = Source::parse(&url, req.source_type).map_err(|e| bad(e.to_string()))?;
             if !source.is_url() {
                 return Err(bad(format!("{url:?} is not a URL; upload a file through POST /uploads")));
@@ -302,9 +343,23 @@ async fn start_match<S: ObjectStore>(
             let id = id.ok_or_else(|| bad(format!("cannot make a match id from {url}; give match_id")))?;
             (id, SegmentRequest::Url { url, source_type: req.source_type })
         }
-        _ => return Err(bad("give either key (an upload) or url".into())),
+        (None, None, Some(path)) => {
+            if !matches!(app.config.starts, Starts::Local(_)) {
+                return Err(bad("a file path is for the local server; upload the file through POST /uploads".into()));
+            }
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ApiError(StatusCode::NOT_FOUND, format!("no video file at {path}")));
+            }
+            let id = match req.match_id {
+                Some(id) => id,
+                None => MatchId::from_file_name(std::path::Path::new(&path))
+                    .map_err(|e| bad(format!("{e}; give match_id")))?,
+            };
+            (id, SegmentRequest::File { path })
+        }
+        _ => return Err(bad("give one of key (an upload), url or path (a file, local server only)".into())),
     };
-    if !app.config.starts_matches {
+    if matches!(app.config.starts, Starts::Nobody) {
         return Err(ApiError(
             StatusCode::NOT_IMPLEMENTED,
             "no segmenter here: run `tacticeye analyze` on the video".into(),
@@ -319,6 +374,9 @@ async fn start_match<S: ObjectStore>(
     req.camera.store(&app.store, &id).await?;
     let body = serde_json::to_vec(&request).map_err(|e| internal(e.into()))?;
     app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await?;
+    if let Starts::Local(slots) = &app.config.starts {
+        slots.send(id.clone()).map_err(|_| internal(anyhow::anyhow!("the analysis slots have stopped")))?;
+    }
     let summary = format!("/matches/{id}/summary");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "match_id": id, "summary": summary }))).into_response())
 }
@@ -454,7 +512,8 @@ mod tests {
     #[tokio::test]
     async fn summary_events_and_positions_come_from_committed_segments() {
         let (_dir, store) = store().await;
-        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
+        let app =
+            router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter });
         let (status, summary) = call(app.clone(), "GET", "/matches/m1/summary", None, "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!((summary["segments_done"].as_u64(), summary["status"].as_str()), (Some(1), Some("running")));
@@ -475,7 +534,8 @@ mod tests {
     #[tokio::test]
     async fn bad_ids_unknown_matches_and_malformed_queries_get_clear_4xx() {
         let (_dir, store) = store().await;
-        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
+        let app =
+            router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter });
         let (status, body) = call(app.clone(), "GET", "/matches/..%2Fetc/summary", None, "").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error"].as_str().unwrap().contains("invalid match id"));
@@ -492,7 +552,8 @@ mod tests {
     #[tokio::test]
     async fn every_route_needs_the_token_unless_reads_are_made_public_and_it_is_checked_before_the_body() {
         let (_dir, store) = store().await;
-        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts_matches: true });
+        let app =
+            router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter });
         for uri in
             ["/matches", "/matches/m1/summary", "/matches/m1/events", "/matches/m1/positions", "/matches/m1/cost"]
         {
@@ -506,8 +567,10 @@ mod tests {
         assert!(body["error"].as_str().unwrap().contains("token"), "{body}");
 
         let (_public_dir, public_store) = super::tests::store().await;
-        let public =
-            router(public_store, ApiConfig { token: Some("secret".into()), public_read: true, starts_matches: true });
+        let public = router(
+            public_store,
+            ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter },
+        );
         assert_eq!(call(public.clone(), "GET", "/matches/m1/summary", None, "").await.0, StatusCode::OK);
         assert_eq!(
             call(public, "POST", "/uploads", None, r#"{"file_name": "a.mp4"}"#).await.0,
@@ -518,7 +581,8 @@ mod tests {
     #[tokio::test]
     async fn uploads_need_the_token_and_a_plain_file_name() {
         let (_dir, store) = store().await;
-        let app = router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts_matches: true });
+        let app =
+            router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter });
         let body = r#"{"file_name": "final.mp4"}"#;
         assert_eq!(call(app.clone(), "POST", "/uploads", None, body).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(call(app.clone(), "POST", "/uploads", Some("wrong"), body).await.0, StatusCode::UNAUTHORIZED);
@@ -535,7 +599,7 @@ mod tests {
         store.put("uploads/Cup Final.mp4", b"video".to_vec(), Condition::Always).await.unwrap();
         let app = router(
             LocalStore::new(dir.path()),
-            ApiConfig { token: Some("secret".into()), public_read: false, starts_matches: true },
+            ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter },
         );
         let start = |key: &str| format!(r#"{{"key": "{key}"}}"#);
         assert_eq!(

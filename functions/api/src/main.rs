@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     tacticeye::logging::init("info", tacticeye::logging::Clock::Without);
     let bucket = std::env::var("TACTICEYE_BUCKET").map_err(|_| "environment variable TACTICEYE_BUCKET is not set")?;
     let sdk = aws::sdk_config().await;
-    let config = tacticeye_api::ApiConfig { token: None, public_read: false, starts_matches: true };
+    let config = tacticeye_api::ApiConfig { token: None, public_read: false, starts: tacticeye_api::Starts::Segmenter };
     let app = tacticeye_api::router(S3Store::new(aws::s3_client(&sdk), bucket), config);
     lambda_http::run(app).await
 }

@@ -6,6 +6,7 @@ mod detect_cmd;
 mod pitch_cmd;
 mod render_cmd;
 mod serve_cmd;
+mod slots;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -87,6 +88,13 @@ enum Command {
         /// Seconds a request may run before it answers 503.
         #[arg(long, default_value_t = 30.0)]
         request_timeout: f64,
+        /// Analyses run at once for matches started through `POST /matches` (default: the cores); the
+        /// others wait in line.
+        #[arg(long)]
+        max_concurrent: Option<usize>,
+        /// The detector of the analyses it starts, as `analyze --detector`.
+        #[arg(long, default_value = "default")]
+        detector: String,
     },
     /// Run the detector on images: one line per image (JSON with --json), boxes in the image's pixels.
     Detect {
@@ -291,9 +299,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             results::export(&summary, &outputs, format, &out)?;
             println!("exported {} frames of match {match_id} to {}", summary.frames_done, out.display());
         }
-        Command::Serve { addr, token, public_read, header_timeout, request_timeout } => {
+        Command::Serve { addr, token, public_read, header_timeout, request_timeout, max_concurrent, detector } => {
             println!("serving {}", cli.data_dir.display());
-            let config = tacticeye_api::ApiConfig { token: Some(token), public_read, starts_matches: false };
+            let max = max_concurrent.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let starts = tacticeye_api::Starts::Local(slots::start(&cli.data_dir, detector, max).await?);
+            let config = tacticeye_api::ApiConfig { token: Some(token), public_read, starts };
             let limits = serve_cmd::Limits {
                 header_timeout: std::time::Duration::from_secs_f64(header_timeout),
                 request_timeout: std::time::Duration::from_secs_f64(request_timeout),

@@ -108,6 +108,9 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
                         let id = MatchId::from_request_key(&key)?;
                         done.extend(self.on_url(&id, &url, source_type, deadline, true).await?);
                     }
+                    SegmentRequest::File { path } => {
+                        anyhow::bail!("request {key} names a file ({path}): only `tacticeye serve` reads files")
+                    }
                 }
             } else {
                 done.push(self.on_upload(&key, record.s3.object.size, deadline).await?);

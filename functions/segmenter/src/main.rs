@@ -68,6 +68,8 @@ async fn follow_live(segmenter: &Segmenter<S3Store, SqsQueue>, id: &str) -> Resu
             segmenter.on_url(&match_id, &url, source_type, None, false).await?;
             Ok(())
         }
-        SegmentRequest::Upload { .. } => Err(format!("{key} names an upload, not a live URL").into()),
+        SegmentRequest::Upload { .. } | SegmentRequest::File { .. } => {
+            Err(format!("{key} names a file, not a live URL").into())
+        }
     }
 }

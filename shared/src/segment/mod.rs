@@ -91,6 +91,10 @@ pub enum SegmentRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source_type: Option<crate::source::url::SourceKind>,
     },
+    /// A file on the machine of `tacticeye serve`; the cloud has none.
+    File {
+        path: String,
+    },
 }
 
 /// Segments per re-encoded chunk: one step of the segmenter, small enough to fit a Lambda invocation.
@@ -178,10 +182,9 @@ pub async fn stored_manifest<S: ObjectStore>(
     Ok(existing)
 }
 
-/// Writes a new match's first manifest only where none exists: the first run fixes the match's source
-/// and settings, and a run that loses the race is refused before it writes anything else.
-/// Writes a match's first manifest, with the calibration its starter gave (if any); fails if another
-/// segmenter wrote one first.
+/// Writes a new match's first manifest, with the calibration its starter gave (if any), only where none
+/// exists: the first run fixes the match's source and settings, and a run that loses the race is refused
+/// before it writes anything else.
 async fn claim<S: ObjectStore>(store: &S, manifest: &mut Manifest) -> anyhow::Result<()> {
     manifest.calibration = given_calibration(store, &manifest.match_id).await?;
     let bytes = serde_json::to_vec_pretty(manifest)?;
