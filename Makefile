@@ -19,7 +19,7 @@ SHARED := ../shared
 CLIP := $(SHARED)/data/clips/dfl-bundesliga-08fd33_4-848x478.mp4
 MODEL_VENV := .cache/model-venv
 
-.PHONY: demo test lint build deps ffmpeg ort pytools bench bench-long lambda model ball-model pitch-model model-venv clean
+.PHONY: demo test lint build deps ffmpeg chromium ort pytools bench bench-long lambda model ball-model pitch-model model-venv clean
 
 demo: deps build
 	mkdir -p $(DEMO)
@@ -31,7 +31,7 @@ demo: deps build
 		$(BIN) --data-dir $(DEMO)/data analyze $(CLIP) --match-id dfl --calibration auto --restart; \
 	else echo "(no real clip: $(CLIP) is absent)"; fi
 
-test: deps build lint
+test: deps chromium build lint
 	$(CARGO) test --release --workspace
 
 # Formatting and lints are mechanical: rustfmt.toml's style, and clippy with every warning an error.
@@ -46,6 +46,10 @@ deps: ffmpeg ort pytools
 
 ffmpeg:
 	@command -v ffmpeg >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; }
+
+# The dashboard's browser test drives Debian's headless Chromium.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ort: $(ORT_LIB)
 

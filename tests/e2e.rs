@@ -4,6 +4,7 @@
 mod accuracy;
 mod bad_input;
 mod cloud;
+mod dashboard;
 mod detector;
 mod infra;
 mod live;

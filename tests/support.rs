@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod browser;
 pub mod servers;
 
 /// The release binary built beside this test (`make test` builds it first).

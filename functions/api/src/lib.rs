@@ -2,6 +2,7 @@
 //! (`tacticeye serve`). Reads come from the last committed segment; ids from clients are validated before
 //! any key is built, so no request reaches outside its match's prefix.
 
+mod dashboard;
 mod live;
 
 use std::sync::Arc;
@@ -116,6 +117,8 @@ pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
         // Outermost, so the token is checked before any body or query is read.
         .layer(middleware::from_fn_with_state(app.clone(), authorise::<S>))
         .with_state(app)
+        // The page holds no data: it asks for the token and sends it with every request.
+        .merge(dashboard::routes())
 }
 
 fn match_id(raw: &str) -> ApiResult<MatchId> {
@@ -260,17 +263,34 @@ async fn authorise<S>(State(app): State<Arc<AppState<S>>>, request: Request, nex
     if app.config.public_read && request.method() == Method::GET {
         return next.run(request).await;
     }
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let header = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let given = match header.and_then(|v| v.strip_prefix("Bearer ")) {
+        Some(given) => given.to_string(),
+        // A browser cannot set headers on a WebSocket: its upgrade may carry the token in the query.
+        None if is_upgrade(&request) => access_token(&request).unwrap_or_default(),
+        None => String::new(),
+    };
     if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
         next.run(request).await
     } else {
         ApiError(StatusCode::UNAUTHORIZED, "missing or wrong bearer token".into()).into_response()
     }
+}
+
+fn is_upgrade(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+fn access_token(request: &Request) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Token {
+        access_token: String,
+    }
+    Query::<Token>::try_from_uri(request.uri()).ok().map(|Query(t)| t.access_token)
 }
 
 #[derive(Deserialize)]

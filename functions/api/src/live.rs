@@ -39,12 +39,15 @@ enum Push {
         events: Vec<Event>,
         positions: Option<FrameOutput>,
     },
-    /// One committed segment; possession, passes and lag are the match's as the message is sent.
+    /// One committed segment; possession, passes, turnovers, kits and lag are the match's as the message
+    /// is sent.
     Segment {
         index: u64,
         frames_done: u64,
         possession: PerTeam<f64>,
         passes: PerTeam<u64>,
+        turnovers_won: PerTeam<u64>,
+        kits: Option<PerTeam<String>>,
         lag_seconds: f64,
         events: Vec<Event>,
         positions: Option<FrameOutput>,
@@ -205,6 +208,8 @@ async fn segment_message<S: ObjectStore>(
         frames_done: output.first_frame + output.frames.len() as u64,
         possession: summary.possession.clone(),
         passes: summary.passes.clone(),
+        turnovers_won: summary.turnovers_won.clone(),
+        kits: summary.kits.clone(),
         lag_seconds: summary.lag_seconds,
         events: output.events,
         positions: output.frames.last().cloned(),

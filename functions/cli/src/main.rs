@@ -95,6 +95,10 @@ enum Command {
         /// The detector of the analyses it starts, as `analyze --detector`.
         #[arg(long, default_value = "default")]
         detector: String,
+        /// `auto`: the analyses it starts find the pitch (as `analyze --calibration auto`), unless their
+        /// match was started with a calibration of its own.
+        #[arg(long)]
+        calibration: Option<String>,
     },
     /// Run the detector on images: one line per image (JSON with --json), boxes in the image's pixels.
     Detect {
@@ -299,10 +303,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             results::export(&summary, &outputs, format, &out)?;
             println!("exported {} frames of match {match_id} to {}", summary.frames_done, out.display());
         }
-        Command::Serve { addr, token, public_read, header_timeout, request_timeout, max_concurrent, detector } => {
-            println!("serving {}", cli.data_dir.display());
+        Command::Serve {
+            addr,
+            token,
+            public_read,
+            header_timeout,
+            request_timeout,
+            max_concurrent,
+            detector,
+            calibration,
+        } => {
+            println!("serving {} (dashboard at http://{addr}/)", cli.data_dir.display());
             let max = max_concurrent.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let starts = tacticeye_api::Starts::Local(slots::start(&cli.data_dir, detector, max).await?);
+            let mut options = vec!["--detector".to_string(), detector];
+            match calibration.as_deref() {
+                None => {}
+                Some("auto") => options.extend(["--calibration".into(), "auto".into()]),
+                Some(other) => anyhow::bail!(
+                    "serve --calibration takes `auto`, not {other:?}: a fixed camera's file goes with its match (POST /matches)"
+                ),
+            }
+            let starts = tacticeye_api::Starts::Local(slots::start(&cli.data_dir, options, max).await?);
             let config = tacticeye_api::ApiConfig { token: Some(token), public_read, starts };
             let limits = serve_cmd::Limits {
                 header_timeout: std::time::Duration::from_secs_f64(header_timeout),

@@ -17,8 +17,8 @@ use tokio::sync::{Mutex, Semaphore};
 
 pub struct Slots {
     data_dir: PathBuf,
-    /// `tacticeye analyze --detector`'s value for every match.
-    detector: String,
+    /// `tacticeye analyze`'s options for every match (`--detector`, `--calibration`).
+    options: Vec<String>,
     store: LocalStore,
     free: Semaphore,
     /// Matches waiting for a slot, in order, and every match waiting or running; held while their jobs
@@ -28,13 +28,13 @@ pub struct Slots {
 
 /// Starts the slots; each id sent names a match whose request is in `requests/`. Requests a stopped
 /// server left behind are taken up first.
-pub async fn start(data_dir: &Path, detector: String, max: usize) -> anyhow::Result<UnboundedSender<MatchId>> {
+pub async fn start(data_dir: &Path, options: Vec<String>, max: usize) -> anyhow::Result<UnboundedSender<MatchId>> {
     let store = LocalStore::new(data_dir);
     let left: Vec<MatchId> =
         store.list("requests/").await?.iter().filter_map(|key| MatchId::from_request_key(key).ok()).collect();
     let slots = Arc::new(Slots {
         data_dir: data_dir.to_path_buf(),
-        detector,
+        options,
         store,
         free: Semaphore::new(max.max(1)),
         waiting: Mutex::default(),
@@ -119,7 +119,8 @@ impl Slots {
         std::fs::create_dir_all(log_path.parent().expect("a match folder"))?;
         let log = std::fs::File::create(&log_path)?;
         let status = command
-            .args(["--match-id", id.as_str(), "--detector", &self.detector])
+            .args(["--match-id", id.as_str()])
+            .args(&self.options)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
