@@ -13,3 +13,4 @@ mod pitch;
 mod real_clip;
 mod resume;
 mod sources;
+mod video;

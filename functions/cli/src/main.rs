@@ -194,6 +194,17 @@ enum RenderWhat {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The analysed part of the match as an MP4: boxes in team colours, ids, the ball, the player on it,
+    /// and a radar inset when calibrated.
+    Video {
+        match_id: MatchId,
+        #[arg(long)]
+        out: PathBuf,
+        /// The video the match was analysed from, where its segments were not kept (default: its source,
+        /// if that is a file here).
+        #[arg(long)]
+        video: Option<PathBuf>,
+    },
     /// Where a team's players were over the analysed part of the match.
     Heatmap {
         match_id: MatchId,
@@ -354,6 +365,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 render_cmd::frame(&store, &match_id, frame, &out, width).await?
             }
             RenderWhat::Radar { match_id, frame, out } => render_cmd::radar(&store, &match_id, frame, &out).await?,
+            RenderWhat::Video { match_id, out, video } => {
+                render_cmd::video(&store, &match_id, &out, video.as_deref()).await?
+            }
             RenderWhat::Heatmap { match_id, team, out } => {
                 render_cmd::team(&store, &match_id, team, &out, render_cmd::TeamPicture::Heatmap).await?
             }

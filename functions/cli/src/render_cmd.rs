@@ -55,6 +55,80 @@ pub async fn radar(store: &LocalStore, id: &MatchId, n: u64, out: &Path) -> anyh
     Ok(())
 }
 
+/// The analysed part of the match as a video: each committed segment's frames with what was found drawn
+/// on them, and a radar inset on a calibrated match. Frames come from the kept segments, or else from the
+/// source video (`source`, by default the file the match was analysed from), checked to be the same video.
+pub async fn video(store: &LocalStore, id: &MatchId, out: &Path, source: Option<&Path>) -> anyhow::Result<()> {
+    let (state, _) = analysis::load_state(store, id).await?.ok_or(ResultsError::NotFound(id.clone()))?;
+    let manifest = segment::load_manifest(store, id).await?.with_context(|| format!("match {id} has no manifest"))?;
+    let (pitch, kits) = (state.config.calibration.as_ref().map(|c| c.pitch()), state.teams.kits);
+    let mut original = None;
+    let mut listing = segment::Listing::new(store, &manifest);
+    let mut writer: Option<render::VideoWriter> = None;
+    let progress = crate::bar(state.next_segment.max(1), &format!("rendering {id}"));
+    for index in 0..state.next_segment {
+        let output = results::output(store, id, index).await?;
+        let seg = listing.get(index).await?.cloned().with_context(|| format!("segment {index} is not listed"))?;
+        let frames = match store.get(&seg.key).await? {
+            Some(video) => {
+                let file = tempfile::Builder::new().suffix(".mp4").tempfile()?;
+                std::fs::write(file.path(), video.bytes)?;
+                source::decode(file.path(), seg.first_frame)?
+            }
+            None => {
+                if original.is_none() {
+                    original = Some(source_video(&manifest, source)?);
+                }
+                let path = original.as_deref().expect("opened above");
+                source::decode_range(path, seg.start_time, seg.frames, seg.first_frame)?
+            }
+        };
+        for frame in &frames {
+            let found = output.frames.iter().find(|f| f.frame == frame.index);
+            let img = match found {
+                Some(found) => render::annotated(frame, found, kits, pitch),
+                None => render::canvas(frame),
+            };
+            if writer.is_none() {
+                writer = Some(render::VideoWriter::create(out, img.width(), img.height(), manifest.fps)?);
+            }
+            writer.as_mut().expect("created above").write(&img)?;
+        }
+        progress.set_position(index + 1);
+    }
+    progress.finish_and_clear();
+    let writer = writer.with_context(|| format!("match {id} has no analysed frame yet"))?;
+    let frames = writer.finish()?;
+    println!(
+        "wrote {} ({frames} frames of match {id}{})",
+        out.display(),
+        if pitch.is_some() { ", radar inset" } else { "" }
+    );
+    Ok(())
+}
+
+/// The video the match was analysed from, when its segments were not kept.
+fn source_video(manifest: &segment::Manifest, given: Option<&Path>) -> anyhow::Result<std::path::PathBuf> {
+    let path = match given {
+        Some(path) => path.to_path_buf(),
+        None if Path::new(&manifest.source).is_file() => manifest.source.clone().into(),
+        None => anyhow::bail!(
+            "the segments of match {} were not kept (analyze --keep-segments) and its source {} is not a file here: \
+             give the video with --video",
+            manifest.match_id,
+            manifest.source
+        ),
+    };
+    let video = segment::Video::open(&path)?;
+    anyhow::ensure!(
+        video.fingerprint == manifest.fingerprint,
+        "{} is not the video match {} was analysed from",
+        path.display(),
+        manifest.match_id
+    );
+    Ok(path)
+}
+
 pub enum TeamPicture {
     Heatmap,
     Passes,

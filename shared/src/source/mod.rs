@@ -283,7 +283,21 @@ fn cut_with(
 pub fn decode(path: &Path, first_frame: u64) -> Result<Vec<Frame>, SourceError> {
     let mut cmd = ffmpeg();
     cmd.input(path).args(["-map", "0:v:0"]).fps_mode("passthrough").rawvideo();
-    let run = run(&mut cmd, path, true)?;
+    decoded(&mut cmd, path, first_frame)
+}
+
+/// Decodes `frames` frames of a whole video from `start` seconds (a segment's part of its source),
+/// numbering them from `first_frame`. The seek is exact: ffmpeg decodes from the keyframe before and
+/// drops what comes before `start`.
+pub fn decode_range(path: &Path, start: f64, frames: u64, first_frame: u64) -> Result<Vec<Frame>, SourceError> {
+    let mut cmd = ffmpeg();
+    cmd.seek(format!("{start:.6}")).input(path).args(["-map", "0:v:0"]).fps_mode("passthrough");
+    cmd.frames(frames as u32).rawvideo();
+    decoded(&mut cmd, path, first_frame)
+}
+
+fn decoded(cmd: &mut FfmpegCommand, path: &Path, first_frame: u64) -> Result<Vec<Frame>, SourceError> {
+    let run = run(cmd, path, true)?;
     let (width, height, _) =
         run.video.ok_or_else(|| SourceError::NotVideo { path: path.into(), reason: reason(&run.errors) })?;
     if !run.success || run.frames.is_empty() {
