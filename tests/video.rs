@@ -41,7 +41,9 @@ fn frames(video: &Path) -> u64 {
         .args(["-v", "error", "-count_frames", "-select_streams", "v", "-show_entries", "stream=nb_read_frames"])
         .args(["-of", "csv=p=0"])
         .arg(video));
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    // An HLS playlist adds a line for its program.
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().find_map(|l| l.trim().trim_end_matches(',').parse().ok()).unwrap_or_else(|| panic!("{text}"))
 }
 
 #[test]
@@ -90,4 +92,46 @@ fn the_annotated_video_has_every_frame_drawn_as_render_frame_draws_it_from_segme
         "{}",
         stderr(&out)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_match_analysed_with_annotate_is_an_hls_stream_of_annotated_segments_killed_or_not() {
+    let clip = synthetic_clip(8, 51, 320, 180);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let analyze = || {
+        let mut cmd = tacticeye(&data);
+        cmd.arg("analyze").arg(&clip).args(["--match-id", "m", "--detector", "truth", "--calibration", "auto"]);
+        cmd.arg("--annotate");
+        cmd
+    };
+    // Killed after segment 1's piece and playlist entry, before its checkpoint: the rerun lists it once.
+    tacticeye_tests::kill_at_fault(&mut analyze(), "before-checkpoint:1");
+    let playlist = data.join("matches/m/annotated/index.m3u8");
+    let partial = std::fs::read_to_string(&playlist).unwrap();
+    assert!(partial.contains("000001.ts") && !partial.contains("ENDLIST"), "{partial}");
+    ok(&mut analyze());
+    let text = std::fs::read_to_string(&playlist).unwrap();
+    for piece in ["000000.ts", "000001.ts", "000002.ts"] {
+        assert_eq!(text.matches(piece).count(), 1, "{piece} once in\n{text}");
+    }
+    assert!(text.trim_end().ends_with("#EXT-X-ENDLIST"), "{text}");
+    // A player reads it as one stream of the match's 200 frames.
+    assert_eq!(frames(&playlist), 200);
+
+    // The local server serves it to a player, with the token.
+    let server = tacticeye_tests::servers::LocalServer::start(&data, &[]);
+    let (status, _) = server.call("GET", "/matches/m/annotated/index.m3u8", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(server.call("GET", "/matches/m/annotated/..%2Fcheckpoint.json", None).await.0, 404);
+    // A match started without it cannot take it up midway.
+    let plain = dir.path().join("plain");
+    ok(tacticeye(&plain).arg("analyze").arg(&clip).args(["--match-id", "p", "--detector", "truth"]));
+    let out = tacticeye(&plain)
+        .arg("analyze")
+        .arg(&clip)
+        .args(["--match-id", "p", "--detector", "truth", "--annotate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && stderr(&out).contains("started without --annotate"), "{}", stderr(&out));
 }

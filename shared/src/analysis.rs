@@ -132,6 +132,9 @@ pub async fn handle<S: ObjectStore>(
                 return Ok(Outcome::NotYetComplete { done: state.next_segment, total: *segments });
             }
             if state.status != Status::Complete {
+                if manifest.annotate {
+                    crate::annotate::end(store, &manifest).await?;
+                }
                 let done = MatchState { status: Status::Complete, ..state };
                 store.put(&id.checkpoint_key(), done.to_json(), Condition::IfMatch(etag)).await?;
             }
@@ -185,6 +188,9 @@ pub async fn handle<S: ObjectStore>(
     }
     let (mut next, mut output, times) = pipeline::process_segment(models, state, &Segment { index, frames: &frames })?;
     output.events.splice(0..0, leading);
+    if manifest.annotate {
+        crate::annotate::segment(store, &manifest, &next, (&info, &frames, &output)).await?;
+    }
     // The lag is measured as of the commit, less the two puts themselves.
     let lag = info.received_at.map(|at| unix_now() - at);
     if let Some(lag) = lag {

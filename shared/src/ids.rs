@@ -93,6 +93,16 @@ impl MatchId {
         format!("matches/{}/calibration.json", self.0)
     }
 
+    /// What the starter asked for beyond the source (`segment::StartOptions`), for the segmenter.
+    pub fn options_key(&self) -> String {
+        format!("matches/{}/options.json", self.0)
+    }
+
+    /// A committed segment annotated (`analysis::annotate`); `index.m3u8` is their playlist.
+    pub fn annotated_key(&self, name: &str) -> String {
+        format!("matches/{}/annotated/{name}", self.0)
+    }
+
     /// Where the local server says a started match waits, starts or failed (`jobs`).
     pub fn job_key(&self) -> String {
         format!("matches/{}/job.json", self.0)

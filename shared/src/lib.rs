@@ -9,6 +9,7 @@
 //! `render` draws what was found on frames; `clock` holds time and the crash tests' stop points.
 
 pub mod analysis;
+pub mod annotate;
 pub mod appearance;
 pub mod aws;
 pub mod ball;

@@ -22,7 +22,7 @@ use tacticeye::ids::MatchId;
 use tacticeye::jobs::{self, Job};
 use tacticeye::pitch::Pitch;
 use tacticeye::results::{self, EventFilter, ResultsError};
-use tacticeye::segment::SegmentRequest;
+use tacticeye::segment::{SegmentRequest, StartOptions};
 use tacticeye::source::url::{Source, SourceKind};
 use tacticeye::stats::StatsReport;
 use tacticeye::storage::{ObjectStore, StoreError};
@@ -113,6 +113,7 @@ pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
         .route("/matches/{id}/cost", get(cost::<S>))
         .route("/matches/{id}/stats", get(stats::<S>))
         .route("/matches/{id}/live", get(live::live::<S>))
+        .route("/matches/{id}/annotated/{name}", get(annotated::<S>))
         .route("/uploads", post(upload::<S>))
         // Outermost, so the token is checked before any body or query is read.
         .layer(middleware::from_fn_with_state(app.clone(), authorise::<S>))
@@ -196,6 +197,27 @@ async fn stats<S: ObjectStore>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<StatsReport>> {
     Ok(Json(results::stats(&app.store, &match_id(&id)?).await?))
+}
+
+/// A match's annotated playlist or one of its pieces (`annotate`), for an HLS player.
+async fn annotated<S: ObjectStore>(
+    State(app): State<Arc<AppState<S>>>,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let id = match_id(&id)?;
+    let kind = if name == tacticeye::annotate::PLAYLIST {
+        "application/vnd.apple.mpegurl"
+    } else if name.strip_suffix(".ts").is_some_and(|n| n.len() == 6 && n.bytes().all(|b| b.is_ascii_digit())) {
+        "video/mp2t"
+    } else {
+        return Err(ApiError(StatusCode::NOT_FOUND, format!("no annotated {name:?}")));
+    };
+    match app.store.get(&id.annotated_key(&name)).await? {
+        Some(obj) => Ok(([(header::CONTENT_TYPE, kind)], obj.bytes).into_response()),
+        None => {
+            Err(ApiError(StatusCode::NOT_FOUND, format!("match {id} has no annotated {name} (started with annotate?)")))
+        }
+    }
 }
 
 fn default_per_page() -> usize {
@@ -310,18 +332,26 @@ struct StartRequest {
 }
 
 /// A fixed camera's calibration for the match (`tacticeye analyze --calibration FILE`'s JSON) and its
-/// pitch (`LxW` metres, default 105x68).
+/// pitch (`LxW` metres, default 105x68); and whether to write it annotated as it is analysed.
 #[derive(Deserialize)]
 struct CameraRequest {
     calibration: Option<tacticeye::pitch::CalibrationFile>,
     pitch: Option<String>,
+    #[serde(default)]
+    annotate: bool,
 }
 
 impl CameraRequest {
-    /// Checks the calibration and keeps it beside the match for its segmenter; a match already cut keeps
-    /// the calibration it was started with.
+    /// Checks the calibration and keeps it, and the options, beside the match for its segmenter; a match
+    /// already cut keeps what it was started with.
     async fn store<S: ObjectStore>(self, store: &S, id: &MatchId) -> ApiResult<()> {
         let bad = |m: String| ApiError(StatusCode::BAD_REQUEST, m);
+        if self.annotate {
+            if store.get(&id.manifest_key()).await?.is_some() {
+                return Err(ApiError(StatusCode::CONFLICT, format!("match {id} is already started, unannotated")));
+            }
+            StartOptions { annotate: true }.save(store, id).await?;
+        }
         let Some(file) = self.calibration else {
             return match self.pitch {
                 Some(_) => Err(bad("pitch is given with a calibration".into())),

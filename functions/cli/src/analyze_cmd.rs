@@ -13,7 +13,7 @@ use tacticeye::pitch::keypoints::KeypointModel;
 use tacticeye::pitch::{Calibration, CalibrationFile, CalibrationMode, Pitch};
 use tacticeye::queue::LocalQueue;
 use tacticeye::results;
-use tacticeye::segment::FollowOptions;
+use tacticeye::segment::{FollowOptions, StartOptions};
 use tacticeye::source::url::{Source, SourceKind};
 use tacticeye::state::Config;
 use tacticeye::storage::LocalStore;
@@ -71,6 +71,10 @@ pub struct AnalyzeArgs {
     /// default it is deleted, so the match is not stored twice.
     #[arg(long)]
     keep_segments: bool,
+    /// Also write each analysed segment annotated (boxes, ids, ball, radar inset) with an HLS playlist over
+    /// them, `matches/{id}/annotated/index.m3u8`, to watch the match annotated while it is analysed.
+    #[arg(long)]
+    annotate: bool,
 }
 
 pub async fn analyze(data_dir: &Path, args: AnalyzeArgs) -> anyhow::Result<()> {
@@ -84,7 +88,8 @@ pub async fn analyze(data_dir: &Path, args: AnalyzeArgs) -> anyhow::Result<()> {
         Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), args.pitch)?)), None),
     };
     let config = Config { segment_seconds: args.segment_seconds, calibration, ..Config::default() };
-    let run = Run { config: &config, restart: args.restart, keep_segments: args.keep_segments };
+    let run =
+        Run { config: &config, restart: args.restart, keep_segments: args.keep_segments, annotate: args.annotate };
     if source.is_url() {
         let options = FollowOptions {
             segment_seconds: args.segment_seconds,
@@ -115,6 +120,24 @@ struct Run<'a> {
     config: &'a Config,
     restart: bool,
     keep_segments: bool,
+    annotate: bool,
+}
+
+impl Run<'_> {
+    /// Starts the match over if asked, and records `--annotate` for a match not started yet.
+    async fn prepare(&self, store: &LocalStore, id: &MatchId) -> anyhow::Result<()> {
+        if self.restart {
+            analysis::discard(store, id).await?;
+        }
+        if !self.annotate {
+            return Ok(());
+        }
+        match tacticeye::segment::load_manifest(store, id).await? {
+            None => Ok(StartOptions { annotate: true }.save(store, id).await?),
+            Some(m) if m.annotate => Ok(()),
+            Some(_) => anyhow::bail!("match {id} was started without --annotate; add --restart to start it over"),
+        }
+    }
 }
 
 /// A video file: cut into segments on another thread while this one analyses them in order.
@@ -134,9 +157,7 @@ async fn analyze_file(
     let video = tacticeye::segment::Video::open(video)?;
     let mut models = Models { detector: detect::open(choice)?, pitch: pitch_model };
     let store = std::sync::Arc::new(LocalStore::new(data_dir));
-    if run.restart {
-        analysis::discard(store.as_ref(), &match_id).await?;
-    }
+    run.prepare(&store, &match_id).await?;
     let expected = (video.info.frames as f64 / (video.info.fps * run.config.segment_seconds)).ceil() as u64;
     let progress = bar(expected.max(1), &format!("analysing {match_id}"));
     let shown = |o: &analysis::Outcome| {
@@ -167,9 +188,7 @@ async fn analyze_url(
         None => anyhow::bail!("cannot make a match id from {}; pass --match-id", source.location),
     };
     let store = LocalStore::new(data_dir);
-    if run.restart {
-        analysis::discard(&store, &match_id).await?;
-    }
+    run.prepare(&store, &match_id).await?;
     let queue = std::sync::Arc::new(LocalQueue::new());
     // Resuming: what was segmented but not analysed is enqueued again (the local queue lives in memory).
     if let Some(manifest) = tacticeye::segment::load_manifest(&store, &match_id).await? {

@@ -49,6 +49,20 @@ pub struct VideoWriter {
 
 impl VideoWriter {
     pub fn create(path: &Path, width: u32, height: u32, fps: f64) -> anyhow::Result<VideoWriter> {
+        Self::create_at(path, (width, height, fps), None)
+    }
+
+    /// `start`: an MPEG-TS piece of a longer stream whose first frame is at `start` seconds (an HLS
+    /// segment, so that the pieces' timestamps run on); otherwise an MP4 from 0.
+    pub fn create_at(
+        path: &Path,
+        (width, height, fps): (u32, u32, f64),
+        start: Option<f64>,
+    ) -> anyhow::Result<VideoWriter> {
+        let container = match start {
+            Some(t) => vec!["-output_ts_offset".to_string(), format!("{t:.6}"), "-f".into(), "mpegts".into()],
+            None => vec!["-movflags".to_string(), "+faststart".into()],
+        };
         let bin = std::env::var_os("TACTICEYE_FFMPEG").unwrap_or_else(|| "ffmpeg".into());
         let mut child = FfmpegCommand::new_with_path(bin)
             .hide_banner()
@@ -61,7 +75,8 @@ impl VideoWriter {
             .preset("veryfast")
             .crf(23)
             // yuv420p wants even sides: a stray odd column or row is cropped.
-            .args(["-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2", "-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            .args(["-vf", "crop=trunc(iw/2)*2:trunc(ih/2)*2", "-pix_fmt", "yuv420p"])
+            .args(container)
             .overwrite()
             .output(path)
             .spawn()

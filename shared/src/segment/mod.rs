@@ -49,6 +49,29 @@ pub struct Manifest {
     /// every worker calibrates the match with it, whatever its own setting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<Calibration>,
+    /// Opted in when the match was started: each analysed segment is also written annotated, with an HLS
+    /// playlist over them (`analysis::annotate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub annotate: bool,
+}
+
+/// What the starter of a match asked for beyond its source, kept beside it until its manifest is written.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartOptions {
+    #[serde(default)]
+    pub annotate: bool,
+}
+
+impl StartOptions {
+    pub async fn save<S: ObjectStore>(&self, store: &S, id: &MatchId) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(self).expect("options serialise");
+        store.put(&id.options_key(), bytes, Condition::Always).await.map(|_| ())
+    }
+
+    async fn load<S: ObjectStore>(store: &S, id: &MatchId) -> anyhow::Result<StartOptions> {
+        let Some(obj) = store.get(&id.options_key()).await? else { return Ok(StartOptions::default()) };
+        serde_json::from_slice(&obj.bytes).with_context(|| format!("{} is not a match's options", id.options_key()))
+    }
 }
 
 impl Manifest {
@@ -75,6 +98,7 @@ impl Manifest {
             live: false,
             max_lag_seconds: None,
             calibration: None,
+            annotate: false,
         }
     }
 }
@@ -187,6 +211,7 @@ pub async fn stored_manifest<S: ObjectStore>(
 /// before it writes anything else.
 async fn claim<S: ObjectStore>(store: &S, manifest: &mut Manifest) -> anyhow::Result<()> {
     manifest.calibration = given_calibration(store, &manifest.match_id).await?;
+    manifest.annotate = StartOptions::load(store, &manifest.match_id).await?.annotate;
     let bytes = serde_json::to_vec_pretty(manifest)?;
     match store.put(&manifest.match_id.manifest_key(), bytes, Condition::IfNoneMatch).await {
         Ok(_) => Ok(()),
