@@ -82,7 +82,7 @@ bench-long: deps build
 # The Lambda functions as `sam build` packages them (cargo-lambda and zig from PyPI).
 lambda: pytools
 	$(VENV)/bin/pip install -q cargo-lambda==1.9.2 ziglang==0.17.1
-	PATH=$(abspath $(VENV))/bin:$$PATH $(CARGO) lambda build --release -p tacticeye-segmenter -p tacticeye-api
+	PATH=$(abspath $(VENV))/bin:$$PATH $(CARGO) lambda build --release -p tacticeye-segmenter -p tacticeye-api -p tacticeye-live
 
 # Rebuild the shipped models from ../shared on the CPU (logs and checkpoints in .cache/model/ and
 # .cache/pitch/). PyTorch from PyPI into its own venv: a tool, not the runtime.

@@ -643,3 +643,120 @@ async fn a_calibration_given_with_the_upload_places_the_players_as_the_local_mod
     assert!(placed > 0, "no player placed on the pitch");
     assert!(cloud == local, "the cloud run with the upload's calibration and the local mode differ");
 }
+
+/// What the worker and the live function post to API Gateway's management API, recorded on the way to
+/// moto's. A connection whose id starts with `gone` answers 410 as API Gateway does for a closed
+/// connection (moto keeps every connection open).
+struct Posts {
+    endpoint: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+impl Posts {
+    async fn start(moto: &str) -> Posts {
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Default::default();
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<axum::body::Body>();
+        let (moto, record) = (moto.to_string(), seen.clone());
+        let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+            let (client, moto, record) = (client.clone(), moto.clone(), record.clone());
+            async move {
+                let (parts, body) = req.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                let last = parts.uri.path().rsplit('/').next().unwrap_or_default();
+                let connection = percent_encoding::percent_decode_str(last).decode_utf8_lossy().to_string();
+                record.lock().unwrap().push((connection.clone(), serde_json::from_slice(&body).unwrap_or_default()));
+                if connection.starts_with("gone") {
+                    return axum::http::Response::builder()
+                        .status(410)
+                        .header("x-amzn-errortype", "GoneException")
+                        .body(axum::body::Body::from(r#"{"message":"gone"}"#))
+                        .unwrap();
+                }
+                let mut forward =
+                    axum::http::Request::builder().method(parts.method).uri(format!("{moto}{}", parts.uri));
+                for (k, v) in &parts.headers {
+                    forward = forward.header(k, v);
+                }
+                let response = client.request(forward.body(axum::body::Body::from(body)).unwrap()).await.unwrap();
+                let (rparts, rbody) = response.into_parts();
+                let rbody = http_body_util::BodyExt::collect(rbody).await.unwrap().to_bytes();
+                axum::http::Response::from_parts(rparts, axum::body::Body::from(rbody))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Posts { endpoint, seen }
+    }
+
+    /// The messages posted to `connection`, by type and segment index.
+    fn to(&self, connection: &str) -> Vec<(String, Option<u64>)> {
+        let seen = self.seen.lock().unwrap();
+        let mine = seen.iter().filter(|(c, _)| c == connection);
+        mine.map(|(_, m)| (m["type"].as_str().unwrap_or_default().to_string(), m["index"].as_u64())).collect()
+    }
+}
+
+/// An API Gateway WebSocket event for the live function.
+fn websocket_event(route: &str, connection: &str, query: Option<&str>, body: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "requestContext": { "routeKey": route, "connectionId": connection, "eventType": "MESSAGE",
+            "connectedAt": 0, "requestTimeEpoch": 0, "apiId": "abc", "stage": "live" },
+        "queryStringParameters": query.map(|m| serde_json::json!({ "match": m })),
+        "body": body, "isBase64Encoded": false,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cloud_pushes_each_commit_to_the_matchs_websocket_watchers_and_forgets_gone_ones() {
+    let (moto, s3, _sqs, queue_url) = cloud().await;
+    let store = S3Store::new(s3.clone(), BUCKET);
+    let posts = Posts::start(&moto.endpoint).await;
+    let gateway = tacticeye::push::Gateway::new(&moto.sdk_config().await, &posts.endpoint);
+    let route = |route: &str, connection: &str, query: Option<&str>, body: Option<&str>| {
+        let event = serde_json::from_value(websocket_event(route, connection, query, body)).unwrap();
+        let (store, gateway) = (store.clone(), gateway.clone());
+        async move { tacticeye_live::handle(&store, &gateway, &event).await.unwrap().status_code }
+    };
+    // No match yet, a bad id, no id: refused at $connect.
+    assert_eq!(route("$connect", "connA=", Some("watched"), None).await, 404);
+    assert_eq!(route("$connect", "connA=", Some("../x"), None).await, 400);
+    assert_eq!(route("$connect", "connA=", None, None).await, 400);
+
+    let video = synthetic_clip(12, 61, 320, 180);
+    let bytes = std::fs::read(&video).unwrap();
+    s3.put_object()
+        .bucket(BUCKET)
+        .key("uploads/watched.mp4")
+        .body(ByteStream::from(bytes.clone()))
+        .send()
+        .await
+        .unwrap();
+    invoke_segmenter(&moto, None, &queue_url, upload_event_json("uploads/watched.mp4", bytes.len())).await.unwrap();
+    for connection in ["connA=", "connB=", "goneC="] {
+        assert_eq!(route("$connect", connection, Some("watched"), None).await, 200);
+    }
+    let mut work = worker(&moto, None, &queue_url, &video.with_extension("truth.json"));
+    wait_exit(vec![work.env("TACTICEYE_LIVE_ENDPOINT", &posts.endpoint).spawn().unwrap()], Duration::from_secs(120));
+    let id = MatchId::new("watched").unwrap();
+    let segments = results::summary(&store, &id).await.unwrap().segments_done;
+    let expected: Vec<(String, Option<u64>)> =
+        (0..segments).map(|i| ("segment".to_string(), Some(i))).chain([("completed".to_string(), None)]).collect();
+    assert_eq!(posts.to("connA="), expected, "each commit once, in order, then the end");
+    assert_eq!(posts.to("connB="), expected);
+    // The gone connection was tried once and forgotten.
+    assert_eq!(posts.to("goneC=").len(), 1);
+    let watching = tacticeye::push::Watchers::of(&store, &id).await.unwrap();
+    assert_eq!(watching, ["connA=", "connB="]);
+    assert!(store.get("watchers/goneC=").await.unwrap().is_none());
+
+    // A client back after segment 1 asks for what it missed.
+    assert_eq!(route("$default", "connA=", None, Some(r#"{"after": 1}"#)).await, 200);
+    let again: Vec<_> = posts.to("connA=").split_off(expected.len());
+    assert_eq!(again, expected[2..], "the segments after 1, then the end");
+    assert_eq!(route("$default", "connA=", None, Some("not json")).await, 400);
+    // Gone for good.
+    assert_eq!(route("$disconnect", "connA=", None, None).await, 200);
+    assert_eq!(tacticeye::push::Watchers::of(&store, &id).await.unwrap(), ["connB="]);
+}

@@ -25,6 +25,7 @@ pub mod logging;
 pub mod models;
 pub mod pipeline;
 pub mod pitch;
+pub mod push;
 pub mod queue;
 pub mod render;
 pub mod results;

@@ -13,11 +13,10 @@ use std::time::Duration;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use serde::{Deserialize, Serialize};
-use tacticeye::events::Event;
+use serde::Deserialize;
 use tacticeye::ids::MatchId;
-use tacticeye::pipeline::FrameOutput;
-use tacticeye::results::{self, PerTeam, ResultsError, Summary};
+use tacticeye::push::{self, Push};
+use tacticeye::results::{self, Summary};
 use tacticeye::storage::ObjectStore;
 use tokio::sync::watch;
 
@@ -27,35 +26,6 @@ use super::{ApiResult, AppState, match_id};
 const POLL: Duration = Duration::from_millis(200);
 /// A client this many segments behind is sent a snapshot rather than every segment.
 const CATCH_UP: u64 = 20;
-/// How many of the latest segments' events a snapshot carries.
-const RECENT_SEGMENTS: u64 = 3;
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Push {
-    /// The match as it stands: the summary, the latest segments' events and the last frame's positions.
-    Snapshot {
-        summary: Summary,
-        events: Vec<Event>,
-        positions: Option<FrameOutput>,
-    },
-    /// One committed segment; possession, passes, turnovers, kits and lag are the match's as the message
-    /// is sent.
-    Segment {
-        index: u64,
-        frames_done: u64,
-        possession: PerTeam<f64>,
-        passes: PerTeam<u64>,
-        turnovers_won: PerTeam<u64>,
-        kits: Option<PerTeam<String>>,
-        lag_seconds: f64,
-        events: Vec<Event>,
-        positions: Option<FrameOutput>,
-    },
-    Completed {
-        summary: Summary,
-    },
-}
 
 #[derive(Deserialize)]
 pub(crate) struct LiveParams {
@@ -127,7 +97,7 @@ async fn look<S: ObjectStore>(app: &AppState<S>, id: &MatchId, tx: &watch::Sende
         }
         let newest = match summary.segments_done.checked_sub(1) {
             Some(index) if summary.segments_done > before.segments_done => {
-                Some((index, segment_message(&app.store, id, index, &summary).await?.into()))
+                Some((index, push::segment(&app.store, id, index, &summary).await?.into()))
             }
             _ => None,
         };
@@ -160,26 +130,26 @@ async fn follow<S: ObjectStore>(
 ) -> anyhow::Result<()> {
     let mut next = match after {
         Some(n) => n + 1,
-        None => send(&mut socket, &snapshot(store, id).await?).await?,
+        None => send(&mut socket, &push::snapshot(store, id).await?).await?,
     };
     loop {
         let now = seen.borrow_and_update().clone();
         let done = now.summary.segments_done;
         if done > next + CATCH_UP {
-            next = send(&mut socket, &snapshot(store, id).await?).await?;
+            next = send(&mut socket, &push::snapshot(store, id).await?).await?;
             continue;
         }
         while next < done {
             let text = match &now.newest {
                 Some((index, text)) if *index == next => text.to_string(),
-                _ => segment_message(store, id, next, &now.summary).await?,
+                _ => push::segment(store, id, next, &now.summary).await?,
             };
             socket.send(Message::Text(text.into())).await?;
             next += 1;
         }
         if now.summary.status == "complete" && next >= done {
             let summary = (*now.summary).clone();
-            socket.send(Message::Text(serde_json::to_string(&Push::Completed { summary })?.into())).await?;
+            socket.send(Message::Text(Push::Completed { summary }.json().into())).await?;
             socket.send(Message::Close(None)).await.ok();
             return Ok(());
         }
@@ -195,43 +165,7 @@ async fn follow<S: ObjectStore>(
     }
 }
 
-/// Segment `index`'s message, with the match's figures as of `summary`.
-async fn segment_message<S: ObjectStore>(
-    store: &S,
-    id: &MatchId,
-    index: u64,
-    summary: &Summary,
-) -> anyhow::Result<String> {
-    let output = results::output(store, id, index).await?;
-    let push = Push::Segment {
-        index: output.index,
-        frames_done: output.first_frame + output.frames.len() as u64,
-        possession: summary.possession.clone(),
-        passes: summary.passes.clone(),
-        turnovers_won: summary.turnovers_won.clone(),
-        kits: summary.kits.clone(),
-        lag_seconds: summary.lag_seconds,
-        events: output.events,
-        positions: output.frames.last().cloned(),
-    };
-    Ok(serde_json::to_string(&push)?)
-}
-
-/// The match as it stands, and the segment after it.
-async fn snapshot<S: ObjectStore>(store: &S, id: &MatchId) -> Result<(Push, u64), ResultsError> {
-    let summary = results::summary(store, id).await?;
-    let done = summary.segments_done;
-    let mut events = Vec::new();
-    let mut positions = None;
-    for index in done.saturating_sub(RECENT_SEGMENTS)..done {
-        let output = results::output(store, id, index).await?;
-        events.extend(output.events);
-        positions = output.frames.last().cloned();
-    }
-    Ok((Push::Snapshot { summary, events, positions }, done))
-}
-
 async fn send(socket: &mut WebSocket, (push, next): &(Push, u64)) -> anyhow::Result<u64> {
-    socket.send(Message::Text(serde_json::to_string(push)?.into())).await?;
+    socket.send(Message::Text(push.json().into())).await?;
     Ok(*next)
 }

@@ -13,6 +13,7 @@ use tacticeye::detect::{self, DetectorChoice, truth::Noise};
 use tacticeye::pipeline::Models;
 use tacticeye::pitch::Pitch;
 use tacticeye::pitch::keypoints::KeypointModel;
+use tacticeye::push;
 use tacticeye::queue::{SegmentQueue, SqsQueue};
 use tacticeye::state::Config;
 use tacticeye::storage::S3Store;
@@ -46,6 +47,10 @@ struct Args {
     /// The pitch keypoint model for `--calibration auto`: `default` or a path.
     #[arg(long, env = "TACTICEYE_PITCH_MODEL", default_value = "default")]
     pitch_model: String,
+    /// The WebSocket API's management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`):
+    /// each match's watchers are pushed every commit.
+    #[arg(long, env = "TACTICEYE_LIVE_ENDPOINT")]
+    live_endpoint: Option<String>,
     /// Instance type the task runs on, to price its compute time.
     #[arg(long, env = "TACTICEYE_INSTANCE_TYPE", default_value = "local")]
     instance_type: String,
@@ -75,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
     sqs.wait_seconds = args.wait_seconds as i32;
     sqs.visibility_seconds = args.visibility_seconds as i32;
     let queue = MeteredQueue { inner: sqs, meter: meter.clone() };
+    let gateway = args.live_endpoint.as_deref().map(|endpoint| push::Gateway::new(&sdk, endpoint));
     let mut idle_since = Instant::now();
     loop {
         let Some(delivery) = queue.receive().await? else {
@@ -121,6 +127,14 @@ async fn main() -> anyhow::Result<()> {
                 tracing::warn!(match_id = %id, done, total, "end of match before all its segments were applied")
             }
             Err(e) => tracing::error!(match_id = %id, "segment failed: {e:#}"),
+        }
+        let commit = match &outcome {
+            Ok(Outcome::Applied { index, .. } | Outcome::Dropped { index, .. }) => Some(push::Commit::Segment(*index)),
+            Ok(Outcome::Completed) => Some(push::Commit::Completed),
+            _ => None,
+        };
+        if let (Some(gateway), Some(commit)) = (&gateway, commit) {
+            push::broadcast(&store, gateway, id, commit).await;
         }
         match &outcome {
             Ok(o) if o.acknowledge() => queue.ack(&delivery.receipt).await?,
