@@ -14,6 +14,9 @@ DEMO := .cache/demo
 
 export ORT_DYLIB_PATH := $(abspath $(ORT_LIB))
 export TACTICEYE_PYTHON := $(abspath $(VENV))/bin/python
+# The CDF validator pins a jsonschema that moto's server cannot share: a venv of its own.
+CDF_VENV := .cache/cdf-venv
+export TACTICEYE_CDF_PYTHON := $(abspath $(CDF_VENV))/bin/python
 
 SHARED := ../shared
 CLIP := $(SHARED)/data/clips/dfl-bundesliga-08fd33_4-848x478.mp4
@@ -61,7 +64,12 @@ $(ORT_LIB):
 	cp $(ORT_DIR)/wheel/x/onnxruntime/capi/libonnxruntime.so.$(ORT_VERSION) $(ORT_LIB)
 	rm -rf $(ORT_DIR)/wheel
 
-pytools: $(VENV)/.installed
+pytools: $(VENV)/.installed $(CDF_VENV)/.installed
+
+$(CDF_VENV)/.installed: tests/requirements-cdf.txt
+	python3 -m venv $(CDF_VENV)
+	$(CDF_VENV)/bin/pip install -q -r tests/requirements-cdf.txt
+	touch $@
 
 $(VENV)/.installed: tests/requirements.txt
 	python3 -m venv $(VENV)

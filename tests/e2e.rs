@@ -3,6 +3,7 @@
 
 mod accuracy;
 mod bad_input;
+mod cdf;
 mod cloud;
 mod dashboard;
 mod detector;

@@ -67,6 +67,13 @@ pub fn shared_data(rel: &str) -> Option<PathBuf> {
     }
 }
 
+/// The Python with the CDF validator and pandas (`make pytools` sets `TACTICEYE_CDF_PYTHON`).
+pub fn cdf_python() -> PathBuf {
+    std::env::var_os("TACTICEYE_CDF_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/cdf-venv/bin/python"))
+}
+
 /// The Python of the test tools (`make pytools` sets `TACTICEYE_PYTHON`).
 pub fn python() -> PathBuf {
     std::env::var_os("TACTICEYE_PYTHON")

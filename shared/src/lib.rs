@@ -13,6 +13,7 @@ pub mod annotate;
 pub mod appearance;
 pub mod aws;
 pub mod ball;
+pub mod cdf;
 pub mod clock;
 pub mod cost;
 pub mod detect;

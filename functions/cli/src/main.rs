@@ -68,7 +68,7 @@ enum Command {
         match_id: MatchId,
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
-        /// A file for json, a folder for csv.
+        /// A file for json, a folder for csv and cdf.
         #[arg(long)]
         out: PathBuf,
     },
@@ -228,6 +228,8 @@ enum RenderWhat {
 enum ExportFormat {
     Json,
     Csv,
+    /// Common Data Format v0.3.2: meta.json, tracking.jsonl, event.jsonl (a calibrated match).
+    Cdf,
 }
 
 fn main() -> ExitCode {
@@ -306,11 +308,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Export { match_id, format, out } => {
-            let (summary, outputs) = results::committed(&store, &match_id).await?;
             let format = match format {
                 ExportFormat::Json => Format::Json,
                 ExportFormat::Csv => Format::Csv,
+                ExportFormat::Cdf => {
+                    let written = tacticeye::cdf::export(&store, &match_id, &out).await?;
+                    let (frames, events, players) = (written.frames, written.events, written.players);
+                    let to = out.display();
+                    println!(
+                        "exported match {match_id} as CDF {} to {to}: {frames} frames, {events} events, {players} players",
+                        tacticeye::cdf::VERSION
+                    );
+                    return Ok(());
+                }
             };
+            let (summary, outputs) = results::committed(&store, &match_id).await?;
             results::export(&summary, &outputs, format, &out)?;
             println!("exported {} frames of match {match_id} to {}", summary.frames_done, out.display());
         }
