@@ -81,7 +81,12 @@ async fn api(
     });
     let request = lambda_http::request::from_str(&event.to_string()).unwrap();
     let request = request.map(|body| axum::body::Body::from(body.to_vec()));
-    let config = tacticeye_api::ApiConfig { token: None, public_read: false, starts: tacticeye_api::Starts::Segmenter };
+    let config = tacticeye_api::ApiConfig {
+        token: None,
+        public_read: false,
+        starts: tacticeye_api::Starts::Segmenter,
+        cloud: None,
+    };
     let response = tacticeye_api::router(store.clone(), config).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap();

@@ -88,3 +88,65 @@ async fn a_match_started_from_the_dashboard_is_followed_live_and_ends_equal_to_i
     .await;
     page.screenshot("dashboard-matches.png").await;
 }
+
+/// The page signs the cloud's IAM-authorised calls itself (AWS Signature Version 4, WebCrypto): its
+/// signatures are botocore's, for reads with a query, a POST with a body, and temporary credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_signs_cloud_requests_as_botocore_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(&dir.path().join("data"), &[]);
+    let Some(mut page) = Browser::open(&format!("http://127.0.0.1:{}/", server.port)).await else { return };
+    page.until("typeof sigv4 === 'object'", Duration::from_secs(30)).await;
+    let date = "20261203T091500Z";
+    let cases = [
+        (
+            "GET",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/matches/m_1/events?per_page=1000&page=0&type=pass",
+            "",
+            None,
+        ),
+        (
+            "POST",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/matches",
+            r#"{"url":"https://x.test/a b.m3u8"}"#,
+            None,
+        ),
+        (
+            "GET",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/matches",
+            "",
+            Some("FQoGZXIvYXdzE//session+token="),
+        ),
+    ];
+    for (method, url, body, token) in cases {
+        let mut credentials = serde_json::json!({ "accessKeyId": "AKIDEXAMPLE", "secretAccessKey": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" });
+        if let Some(token) = token {
+            credentials["sessionToken"] = token.into();
+        }
+        let call = serde_json::json!({ "method": method, "url": url, "body": body, "region": "eu-west-1", "credentials": credentials });
+        let ours = page
+            .eval(&format!(
+                "sigv4.headers({{ ...{call}, now: new Date('2026-12-03T09:15:00Z') }}).then(h => h.authorization)"
+            ))
+            .await;
+        let args = serde_json::json!({ "method": method, "url": url, "body": body, "date": date, "region": "eu-west-1",
+            "key": "AKIDEXAMPLE", "secret": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token": token });
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sigv4_reference.py");
+        let out =
+            std::process::Command::new(tacticeye_tests::python()).arg(script).arg(args.to_string()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let ours = ours.as_str().unwrap();
+        assert!(
+            ours.ends_with(&format!("Signature={}", reference["signature"].as_str().unwrap())),
+            "{method} {url}: {ours} vs {reference}"
+        );
+        assert!(
+            ours.contains(&format!("SignedHeaders={},", reference["signed_headers"].as_str().unwrap())),
+            "{ours} vs {reference}"
+        );
+        eprintln!("{method} {url}: {ours}");
+    }
+    // And the page learns how to call its server: the bearer token here.
+    assert_eq!(page.eval("fetch('/dashboard.json').then(r => r.json()).then(c => c.auth)").await, "token");
+}

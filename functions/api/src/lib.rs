@@ -82,6 +82,14 @@ pub struct ApiConfig {
     pub public_read: bool,
     /// Who analyses a match started by `POST /matches`.
     pub starts: Starts,
+    /// The cloud's region and WebSocket API, for the dashboard to sign its calls (none locally).
+    pub cloud: Option<CloudEndpoints>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CloudEndpoints {
+    pub region: String,
+    pub live_url: Option<String>,
 }
 
 /// Who analyses the matches `POST /matches` starts.
@@ -104,6 +112,14 @@ struct AppState<S> {
 }
 
 pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
+    let dashboard_config = match &config.cloud {
+        Some(cloud) => dashboard::DashboardConfig {
+            auth: "aws_iam",
+            region: Some(cloud.region.clone()),
+            live_url: cloud.live_url.clone(),
+        },
+        None => dashboard::DashboardConfig { auth: "token", ..Default::default() },
+    };
     let app = Arc::new(AppState { store, config, watchers: live::Watchers::default() });
     Router::new()
         .route("/matches", get(list_matches::<S>).post(start_match::<S>))
@@ -118,8 +134,8 @@ pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
         // Outermost, so the token is checked before any body or query is read.
         .layer(middleware::from_fn_with_state(app.clone(), authorise::<S>))
         .with_state(app)
-        // The page holds no data: it asks for the token and sends it with every request.
-        .merge(dashboard::routes())
+        // The page holds no data: it asks for the token (or AWS credentials) and sends it with every request.
+        .merge(dashboard::routes(dashboard_config))
 }
 
 fn match_id(raw: &str) -> ApiResult<MatchId> {
@@ -562,8 +578,10 @@ mod tests {
     #[tokio::test]
     async fn summary_events_and_positions_come_from_committed_segments() {
         let (_dir, store) = store().await;
-        let app =
-            router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter });
+        let app = router(
+            store,
+            ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter, cloud: None },
+        );
         let (status, summary) = call(app.clone(), "GET", "/matches/m1/summary", None, "").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!((summary["segments_done"].as_u64(), summary["status"].as_str()), (Some(1), Some("running")));
@@ -584,8 +602,10 @@ mod tests {
     #[tokio::test]
     async fn bad_ids_unknown_matches_and_malformed_queries_get_clear_4xx() {
         let (_dir, store) = store().await;
-        let app =
-            router(store, ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter });
+        let app = router(
+            store,
+            ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter, cloud: None },
+        );
         let (status, body) = call(app.clone(), "GET", "/matches/..%2Fetc/summary", None, "").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(body["error"].as_str().unwrap().contains("invalid match id"));
@@ -602,8 +622,10 @@ mod tests {
     #[tokio::test]
     async fn every_route_needs_the_token_unless_reads_are_made_public_and_it_is_checked_before_the_body() {
         let (_dir, store) = store().await;
-        let app =
-            router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter });
+        let app = router(
+            store,
+            ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter, cloud: None },
+        );
         for uri in
             ["/matches", "/matches/m1/summary", "/matches/m1/events", "/matches/m1/positions", "/matches/m1/cost"]
         {
@@ -619,7 +641,7 @@ mod tests {
         let (_public_dir, public_store) = super::tests::store().await;
         let public = router(
             public_store,
-            ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter },
+            ApiConfig { token: Some("secret".into()), public_read: true, starts: Starts::Segmenter, cloud: None },
         );
         assert_eq!(call(public.clone(), "GET", "/matches/m1/summary", None, "").await.0, StatusCode::OK);
         assert_eq!(
@@ -631,8 +653,10 @@ mod tests {
     #[tokio::test]
     async fn uploads_need_the_token_and_a_plain_file_name() {
         let (_dir, store) = store().await;
-        let app =
-            router(store, ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter });
+        let app = router(
+            store,
+            ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter, cloud: None },
+        );
         let body = r#"{"file_name": "final.mp4"}"#;
         assert_eq!(call(app.clone(), "POST", "/uploads", None, body).await.0, StatusCode::UNAUTHORIZED);
         assert_eq!(call(app.clone(), "POST", "/uploads", Some("wrong"), body).await.0, StatusCode::UNAUTHORIZED);
@@ -649,7 +673,7 @@ mod tests {
         store.put("uploads/Cup Final.mp4", b"video".to_vec(), Condition::Always).await.unwrap();
         let app = router(
             LocalStore::new(dir.path()),
-            ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter },
+            ApiConfig { token: Some("secret".into()), public_read: false, starts: Starts::Segmenter, cloud: None },
         );
         let start = |key: &str| format!(r#"{{"key": "{key}"}}"#);
         assert_eq!(

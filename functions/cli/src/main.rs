@@ -347,7 +347,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
             }
             let starts = tacticeye_api::Starts::Local(slots::start(&cli.data_dir, options, max).await?);
-            let config = tacticeye_api::ApiConfig { token: Some(token), public_read, starts };
+            let config = tacticeye_api::ApiConfig { token: Some(token), public_read, starts, cloud: None };
             let limits = serve_cmd::Limits {
                 header_timeout: std::time::Duration::from_secs_f64(header_timeout),
                 request_timeout: std::time::Duration::from_secs_f64(request_timeout),

@@ -16,12 +16,28 @@ if (fromHash) {
   history.replaceState(null, "", `${location.pathname}${rest.size ? `#${rest}` : ""}`);
 }
 
+// How this server wants to be called: `{"auth": "token"}` locally; in the cloud `{"auth": "aws_iam",
+// "region": ..., "live_url": "wss://..."}`, every request signed with credentials kept for this tab only.
+let config = { auth: "token" };
+const credentials = () => JSON.parse(sessionStorage.getItem("tacticeye-aws") || "null");
+
 async function api(path, options = {}) {
-  const headers = { "content-type": "application/json" };
-  if (token) headers.authorization = `Bearer ${token}`;
+  let headers = { "content-type": "application/json" };
+  if (config.auth === "aws_iam") {
+    const c = credentials();
+    if (!c) {
+      $("aws-form").hidden = false;
+      return { status: 403, body: null };
+    }
+    const signed = { method: options.method || "GET", url: path, body: options.body || "", region: config.region, credentials: c };
+    headers = { ...headers, ...(await sigv4.headers(signed)) };
+  } else if (token) {
+    headers.authorization = `Bearer ${token}`;
+  }
   const response = await fetch(path, { ...options, headers });
   const body = await response.json().catch(() => null);
   if (response.status === 401) $("token-form").hidden = false;
+  if (response.status === 403 && config.auth === "aws_iam") $("aws-form").hidden = false;
   return { status: response.status, body };
 }
 
@@ -65,6 +81,15 @@ $("start-form").onsubmit = async (e) => {
   }
 };
 
+$("aws-form").onsubmit = (e) => {
+  e.preventDefault();
+  const c = { accessKeyId: $("aws-key").value.trim(), secretAccessKey: $("aws-secret").value.trim() };
+  if ($("aws-session").value.trim()) c.sessionToken = $("aws-session").value.trim();
+  sessionStorage.setItem("tacticeye-aws", JSON.stringify(c));
+  $("aws-form").hidden = true;
+  route();
+};
+
 $("token-form").onsubmit = (e) => {
   e.preventDefault();
   token = $("token").value;
@@ -95,14 +120,30 @@ class Live {
     clearTimeout(this.retry);
   }
 
-  connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const query = new URLSearchParams();
-    if (this.after !== null) query.set("after", this.after);
-    if (token) query.set("access_token", token);
-    const socket = new WebSocket(`${scheme}://${location.host}/matches/${encodeURIComponent(this.id)}/live?${query}`);
+  async connect() {
+    let url;
+    let ask = null;
+    if (config.live_url) {
+      // The cloud's WebSocket API: a signed $connect names the match; the first message asks for what is missing.
+      const c = credentials();
+      if (!c) return void ($("aws-form").hidden = false);
+      const match = `${config.live_url}?match=${encodeURIComponent(this.id)}`;
+      url = await sigv4.presign({ url: match, region: config.region, credentials: c });
+      ask = JSON.stringify(this.after === null ? {} : { after: this.after });
+    } else {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const query = new URLSearchParams();
+      if (this.after !== null) query.set("after", this.after);
+      if (token) query.set("access_token", token);
+      url = `${scheme}://${location.host}/matches/${encodeURIComponent(this.id)}/live?${query}`;
+    }
+    if (this.closed) return;
+    const socket = new WebSocket(url);
     this.socket = socket;
-    socket.onopen = () => ($("connection").textContent = "live");
+    socket.onopen = () => {
+      $("connection").textContent = "live";
+      if (ask) socket.send(ask);
+    };
     // One message at a time: a snapshot's history is read before the segments after it are counted.
     // A message the page cannot show is reported, and the next ones are still shown.
     socket.onmessage = (m) => {
@@ -393,4 +434,8 @@ function route() {
 }
 
 window.addEventListener("hashchange", route);
-route();
+fetch("/dashboard.json")
+  .then((r) => r.json())
+  .then((c) => (config = c))
+  .catch(() => {})
+  .finally(route);
