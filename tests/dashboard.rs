@@ -147,6 +147,27 @@ async fn the_dashboard_signs_cloud_requests_as_botocore_does() {
         );
         eprintln!("{method} {url}: {ours}");
     }
+    // The WebSocket's presigned $connect, with a session token.
+    let url = "wss://abc123.execute-api.eu-west-1.amazonaws.com/live?match=m_1";
+    let presign = format!(
+        "sigv4.presign({{ url: '{url}', region: 'eu-west-1', now: new Date('2026-12-03T09:15:00Z'), credentials: \
+         {{ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'tok/en+=' }} }})"
+    );
+    let ours = page.eval(&presign).await;
+    let args = serde_json::json!({ "presign": true, "method": "GET", "url": url.replace("wss:", "https:"), "body": "",
+        "date": date, "region": "eu-west-1", "key": "AKIDEXAMPLE", "secret": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "token": "tok/en+=" });
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sigv4_reference.py");
+    let out = std::process::Command::new(tacticeye_tests::python()).arg(script).arg(args.to_string()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let reference: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours = ours.as_str().unwrap();
+    eprintln!("presigned: {ours}");
+    assert!(ours.starts_with("wss://abc123.execute-api.eu-west-1.amazonaws.com/live?"), "{ours}");
+    assert!(
+        ours.ends_with(&format!("X-Amz-Signature={}", reference["signature"].as_str().unwrap())),
+        "{ours} vs {reference}"
+    );
+
     // And the page learns how to call its server: the bearer token here.
     assert_eq!(page.eval("fetch('/dashboard.json').then(r => r.json()).then(c => c.auth)").await, "token");
 }
