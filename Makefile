@@ -14,7 +14,7 @@ DEMO := .cache/demo
 
 export ORT_DYLIB_PATH := $(abspath $(ORT_LIB))
 export TACTICEYE_PYTHON := $(abspath $(VENV))/bin/python
-# The CDF validator pins a jsonschema that moto's server cannot share: a venv of its own.
+# The CDF validator pins a jsonschema that moto's server cannot share: a venv of its own (with pandas and DuckDB).
 CDF_VENV := .cache/cdf-venv
 export TACTICEYE_CDF_PYTHON := $(abspath $(CDF_VENV))/bin/python
 

@@ -54,7 +54,11 @@ fn a_calibrated_synthetic_match_exports_cdf_that_the_validator_accepts_and_panda
     std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
     let before = snapshot(&foreign);
     let refused = export(&data, "m", &foreign);
-    assert!(!refused.status.success() && stderr(&refused).contains("not a CDF export's"), "{}", stderr(&refused));
+    assert!(
+        !refused.status.success() && stderr(&refused).contains("not one of this export's files"),
+        "{}",
+        stderr(&refused)
+    );
     assert_eq!(snapshot(&foreign), before);
     ok(tacticeye(&data).arg("analyze").arg(&clip).args(["--match-id", "flat", "--detector", "truth"]));
     let refused = export(&data, "flat", &dir.path().join("flat"));

@@ -10,6 +10,7 @@ mod detector;
 mod infra;
 mod live;
 mod local_server;
+mod parquet;
 mod pitch;
 mod real_clip;
 mod resume;

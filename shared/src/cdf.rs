@@ -39,7 +39,7 @@ pub struct Written {
 pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyhow::Result<Written> {
     let (state, _) = crate::analysis::load_state(store, id).await?.ok_or(ResultsError::NotFound(id.clone()))?;
     let pitch = state.config.calibration.as_ref().map(|c| c.pitch()).ok_or(ResultsError::NotCalibrated(id.clone()))?;
-    refuse_foreign(out)?;
+    refuse_foreign(out, &FILES)?;
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let tmp = tempfile::Builder::new().prefix(".cdf-").tempdir_in(parent)?;
@@ -81,8 +81,9 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyh
     Ok(written)
 }
 
-/// A destination that exists must be an empty folder or a CDF export of ours: nothing else is replaced.
-fn refuse_foreign(out: &Path) -> anyhow::Result<()> {
+/// A destination that exists must be an empty folder or an export of ours (only `files` in it): nothing
+/// else is replaced.
+pub(crate) fn refuse_foreign(out: &Path, files: &[&str]) -> anyhow::Result<()> {
     if !out.exists() {
         return Ok(());
     }
@@ -90,8 +91,8 @@ fn refuse_foreign(out: &Path) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(out)? {
         let name = entry?.file_name();
         anyhow::ensure!(
-            FILES.iter().any(|f| name == *f),
-            "{} holds {:?}, which is not a CDF export's: choose an empty or new folder",
+            files.iter().any(|f| name == *f),
+            "{} holds {:?}, which is not one of this export's files: choose an empty or new folder",
             out.display(),
             name
         );

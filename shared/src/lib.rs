@@ -36,6 +36,7 @@ pub mod state;
 pub mod stats;
 pub mod storage;
 pub mod synth;
+pub mod tables;
 pub mod teams;
 pub mod track;
 pub mod truth;

@@ -68,7 +68,7 @@ enum Command {
         match_id: MatchId,
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
-        /// A file for json, a folder for csv and cdf.
+        /// A file for json, a folder for csv, cdf and parquet.
         #[arg(long)]
         out: PathBuf,
     },
@@ -230,6 +230,8 @@ enum ExportFormat {
     Csv,
     /// Common Data Format v0.3.2: meta.json, tracking.jsonl, event.jsonl (a calibrated match).
     Cdf,
+    /// positions.parquet, events.parquet and (calibrated) players.parquet.
+    Parquet,
 }
 
 fn main() -> ExitCode {
@@ -318,6 +320,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!(
                         "exported match {match_id} as CDF {} to {to}: {frames} frames, {events} events, {players} players",
                         tacticeye::cdf::VERSION
+                    );
+                    return Ok(());
+                }
+                ExportFormat::Parquet => {
+                    let w = tacticeye::tables::export(&store, &match_id, &out).await?;
+                    let players = w.players.map_or("no players (uncalibrated)".into(), |n| format!("{n} players"));
+                    println!(
+                        "exported match {match_id} as Parquet to {}: {} positions, {} events, {players}",
+                        out.display(),
+                        w.positions,
+                        w.events
                     );
                     return Ok(());
                 }
