@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use tacticeye_tests::{cdf_python, ok, shared_data, snapshot, stderr, stdout, synthetic_clip, tacticeye};
+use tacticeye_tests::{calibrated_synthetic_match, cdf_python, ok, shared_data, snapshot, stderr, stdout, tacticeye};
 
 /// The validator's verdict and what pandas read, or the test fails with the validator's words.
 fn validated(folder: &Path) -> serde_json::Value {
@@ -22,17 +22,7 @@ fn export(data: &Path, id: &str, out: &Path) -> std::process::Output {
 
 #[test]
 fn a_calibrated_synthetic_match_exports_cdf_that_the_validator_accepts_and_pandas_loads() {
-    let clip = synthetic_clip(20, 71, 640, 360);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(tacticeye(&data).arg("analyze").arg(&clip).args([
-        "--match-id",
-        "m",
-        "--detector",
-        "truth",
-        "--calibration",
-        "auto",
-    ]));
+    let (dir, data, clip) = calibrated_synthetic_match(20, 71);
     let out = dir.path().join("cdf");
     let written = export(&data, "m", &out);
     assert!(written.status.success(), "{}", stderr(&written));

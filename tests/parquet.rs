@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use tacticeye_tests::{cdf_python, ok, stderr, stdout, synthetic_clip, tacticeye};
+use tacticeye_tests::{calibrated_synthetic_match, cdf_python, ok, stderr, stdout, tacticeye};
 
 fn read_back(folder: &Path) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("read_parquet.py");
@@ -14,17 +14,7 @@ fn read_back(folder: &Path) -> serde_json::Value {
 
 #[test]
 fn a_parquet_export_reads_back_in_duckdb_with_the_json_exports_rows_and_values() {
-    let clip = synthetic_clip(20, 71, 640, 360);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(tacticeye(&data).arg("analyze").arg(&clip).args([
-        "--match-id",
-        "m",
-        "--detector",
-        "truth",
-        "--calibration",
-        "auto",
-    ]));
+    let (dir, data, _) = calibrated_synthetic_match(20, 71);
     let json = dir.path().join("m.json");
     ok(tacticeye(&data).args(["export", "m", "--format", "json", "--out"]).arg(&json));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();

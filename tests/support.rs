@@ -55,6 +55,20 @@ pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathB
     video
 }
 
+/// A 640x360 synthetic match analysed as match `m` with the truth detector and the pitch found
+/// (`--calibration auto`), in a fresh data folder: (its temporary root, the data folder, the clip).
+pub fn calibrated_synthetic_match(seconds: u32, seed: u64) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let clip = synthetic_clip(seconds, seed, 640, 360);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(tacticeye(&data)
+        .arg("analyze")
+        .arg(&clip)
+        .args(["--match-id", "m", "--detector", "truth"])
+        .args(["--calibration", "auto"]));
+    (dir, data, clip)
+}
+
 /// The data folder beside the repository, or `None` (the caller skips, saying why).
 pub fn shared_data(rel: &str) -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
