@@ -632,6 +632,51 @@ async fn a_calibration_given_with_the_upload_places_the_players_as_the_local_mod
     );
     let (summary, cloud) = results::committed(&store, &id).await.unwrap();
     assert_eq!(summary.status, "complete");
+    // Its exports: objects beside it, written once and metered, fetched through presigned links.
+    let puts = |cost: Option<tacticeye::storage::Object>| {
+        cost.map_or(0, |c| {
+            serde_json::from_slice::<serde_json::Value>(&c.bytes).unwrap()["usage"]["s3_put"].as_u64().unwrap()
+        })
+    };
+    let puts_before = puts(store.get("matches/fixed/cost.json").await.unwrap());
+    let (status, cdf) = api(&store, "GET", "/matches/fixed/export?format=cdf", None).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{cdf}");
+    let tracking = download(cdf["files"]["tracking.jsonl"].as_str().unwrap()).await;
+    assert_eq!(tracking.iter().filter(|&&b| b == b'\n').count() as u64, summary.frames_done);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&download(cdf["files"]["meta.json"].as_str().unwrap()).await).unwrap();
+    assert_eq!(meta["meta"]["cdf"]["version"], "0.3.2");
+    let exports = format!("matches/fixed/exports/cdf/{}/", summary.segments_done);
+    let written = store.list(&exports).await.unwrap();
+    assert_eq!(written.len(), 3);
+    let puts_after_export = puts(store.get("matches/fixed/cost.json").await.unwrap());
+    assert!(
+        puts_after_export >= puts_before + 3,
+        "the export's writes are metered: {puts_before} -> {puts_after_export}"
+    );
+    let (_, again) = api(&store, "GET", "/matches/fixed/export?format=cdf", None).await;
+    assert_eq!(again["files"].as_object().unwrap().len(), 3);
+    for key in &written {
+        let bytes = store.get(key).await.unwrap().unwrap().bytes;
+        let name = key.trim_start_matches(&exports);
+        assert_eq!(
+            download(again["files"][name].as_str().unwrap()).await,
+            bytes,
+            "{name} written once, served as stored"
+        );
+    }
+    assert_eq!(
+        puts(store.get("matches/fixed/cost.json").await.unwrap()),
+        puts_after_export,
+        "served again, not written again"
+    );
+    let (status, parquet) = api(&store, "GET", "/matches/fixed/export?format=parquet", None).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{parquet}");
+    assert!(download(parquet["files"]["positions.parquet"].as_str().unwrap()).await.starts_with(b"PAR1"));
+    assert_eq!(
+        api(&store, "GET", "/matches/fixed/export?format=xml", None).await.0,
+        axum::http::StatusCode::BAD_REQUEST
+    );
     // Started already: its calibration is the one it began with.
     assert_eq!(api(&store, "POST", "/uploads", Some(request)).await.0, axum::http::StatusCode::CONFLICT);
 
@@ -764,4 +809,13 @@ async fn the_cloud_pushes_each_commit_to_the_matchs_websocket_watchers_and_forge
     // Gone for good.
     assert_eq!(route("$disconnect", "connA=", None, None).await, 200);
     assert_eq!(tacticeye::push::Watchers::of(&store, &id).await.unwrap(), ["connB="]);
+}
+
+/// The body at a presigned URL (moto's S3).
+async fn download(url: &str) -> Vec<u8> {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<hyper::body::Bytes>>();
+    let response = client.get(url.parse().unwrap()).await.unwrap();
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes().to_vec()
 }

@@ -73,6 +73,8 @@ async fn three_matches_started_at_once_wait_for_two_slots_and_end_as_each_would_
     let (_, failed) = server.call("GET", "/matches/corrupt/summary", None).await;
     assert_eq!(failed["status"], "failed", "{failed}");
     assert!(failed["error"].as_str().unwrap().contains("corrupt.mp4"), "the error names the file: {failed}");
+    // Exports come as links only from a store that has them; locally `tacticeye export` writes them.
+    assert_eq!(server.call("GET", "/matches/first/export?format=parquet", None).await.0, 501);
     drop(server);
 
     // Each match alone, in a data folder of its own: the same exports, byte for byte.

@@ -240,6 +240,10 @@ impl<S: ObjectStore> ObjectStore for Metered<S> {
     async fn presign_put(&self, key: &str, seconds: u64) -> Result<Option<String>, StoreError> {
         self.inner.presign_put(key, seconds).await
     }
+
+    async fn presign_get(&self, key: &str, seconds: u64) -> Result<Option<String>, StoreError> {
+        self.inner.presign_get(key, seconds).await
+    }
 }
 
 /// A queue that counts its requests into a `Meter`. Empty receives belong to no match and are not counted.

@@ -3,6 +3,7 @@
 //! any key is built, so no request reaches outside its match's prefix.
 
 mod dashboard;
+mod export;
 mod live;
 
 use std::sync::Arc;
@@ -129,6 +130,7 @@ pub fn router<S: ObjectStore + 'static>(store: S, config: ApiConfig) -> Router {
         .route("/matches/{id}/cost", get(cost::<S>))
         .route("/matches/{id}/stats", get(stats::<S>))
         .route("/matches/{id}/live", get(live::live::<S>))
+        .route("/matches/{id}/export", get(export::export::<S>))
         .route("/matches/{id}/annotated/{name}", get(annotated::<S>))
         .route("/uploads", post(upload::<S>))
         // Outermost, so the token is checked before any body or query is read.

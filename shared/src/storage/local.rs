@@ -144,6 +144,10 @@ impl ObjectStore for LocalStore {
         Ok(None)
     }
 
+    async fn presign_get(&self, _key: &str, _seconds: u64) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match std::fs::remove_file(self.path(key)?) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::Io { key: key.into(), source: e }),

@@ -56,6 +56,33 @@ pub trait ObjectStore: Send + Sync {
     /// A URL a client can PUT the object to directly, valid for `seconds`; `None` where the store has no
     /// such thing (a local folder).
     fn presign_put(&self, key: &str, seconds: u64) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// A URL a client can GET the object from directly, valid for `seconds`; `None` as for `presign_put`.
+    fn presign_get(&self, key: &str, seconds: u64) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+/// A borrowed store is a store: one request's work can be metered (`cost::Metered`) over a shared one.
+impl<S: ObjectStore> ObjectStore for &S {
+    async fn get(&self, key: &str) -> Result<Option<Object>, StoreError> {
+        (**self).get(key).await
+    }
+    async fn put(&self, key: &str, bytes: Vec<u8>, condition: Condition) -> Result<String, StoreError> {
+        (**self).put(key, bytes, condition).await
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        (**self).list(prefix).await
+    }
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        (**self).folders(prefix).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        (**self).delete(key).await
+    }
+    async fn presign_put(&self, key: &str, seconds: u64) -> Result<Option<String>, StoreError> {
+        (**self).presign_put(key, seconds).await
+    }
+    async fn presign_get(&self, key: &str, seconds: u64) -> Result<Option<String>, StoreError> {
+        (**self).presign_get(key, seconds).await
+    }
 }
 
 /// Keys are plain relative paths: no empty, `.` or `..` parts, no leading `/`, no control characters or
