@@ -231,8 +231,9 @@ fn an_rtmp_stream_is_followed_and_a_restarted_publisher_is_picked_up_after_a_gap
     eprintln!("rtmp: {}", serde_json::to_string(&s["live"]).unwrap());
 }
 
-/// Frames arrive 32 times faster than real time, faster than this machine analyses them: with a bound,
-/// segments are dropped and the lag at commit stays near it; without, it grows.
+/// Frames arrive 16 times faster than real time, faster than this machine analyses them: with a bound,
+/// segments are dropped and the lag at commit stays near it; without, it grows. (At 32 times the whole
+/// stream could end before a loaded machine had started the analysis, which then read it as a VOD.)
 #[test]
 fn a_live_stream_that_outruns_the_analysis_keeps_a_bounded_lag_by_dropping_segments() {
     let video = synthetic_clip(40, 3, 960, 540);
@@ -240,7 +241,7 @@ fn a_live_stream_that_outruns_the_analysis_keeps_a_bounded_lag_by_dropping_segme
     let run = |max_lag: &str| {
         let www = tempfile::tempdir().unwrap();
         let server = HttpServer::start(www.path());
-        let _producer = Producer::live_hls(&video, www.path(), 32.0, 30);
+        let _producer = Producer::live_hls(&video, www.path(), 16.0, 30);
         let data = tempfile::tempdir().unwrap();
         let mut cmd = tacticeye(data.path());
         cmd.args([
