@@ -39,10 +39,7 @@ pub struct Written {
 pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyhow::Result<Written> {
     let (state, _) = crate::analysis::load_state(store, id).await?.ok_or(ResultsError::NotFound(id.clone()))?;
     let pitch = state.config.calibration.as_ref().map(|c| c.pitch()).ok_or(ResultsError::NotCalibrated(id.clone()))?;
-    refuse_foreign(out, &FILES)?;
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let tmp = tempfile::Builder::new().prefix(".cdf-").tempdir_in(parent)?;
+    let tmp = stage(out, &FILES)?;
     let place = Place { pitch };
     let mut tracking = std::io::BufWriter::new(std::fs::File::create(tmp.path().join("tracking.jsonl"))?);
     let mut events = std::io::BufWriter::new(std::fs::File::create(tmp.path().join("event.jsonl"))?);
@@ -74,16 +71,28 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyh
     let frames = state.next_frame;
     let meta = meta(id, pitch, state.fps, frames, &players, state.teams.kits);
     std::fs::write(tmp.path().join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
-    if out.exists() {
-        std::fs::remove_dir_all(out)?;
-    }
-    std::fs::rename(tmp.keep(), out).with_context(|| format!("cannot write {}", out.display()))?;
+    put_in_place(tmp, out)?;
     Ok(written)
 }
 
-/// A destination that exists must be an empty folder or an export of ours (only `files` in it): nothing
-/// else is replaced.
-pub(crate) fn refuse_foreign(out: &Path, files: &[&str]) -> anyhow::Result<()> {
+/// A folder beside `out` to write an export into, once `out` is known to be new, empty or an export of
+/// ours (only `files` in it): nothing else is ever replaced.
+pub(crate) fn stage(out: &Path, files: &[&str]) -> anyhow::Result<tempfile::TempDir> {
+    refuse_foreign(out, files)?;
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    Ok(tempfile::Builder::new().prefix(".export-").tempdir_in(parent)?)
+}
+
+/// The finished export takes `out`'s place whole.
+pub(crate) fn put_in_place(staged: tempfile::TempDir, out: &Path) -> anyhow::Result<()> {
+    if out.exists() {
+        std::fs::remove_dir_all(out)?;
+    }
+    std::fs::rename(staged.keep(), out).with_context(|| format!("cannot write {}", out.display()))
+}
+
+fn refuse_foreign(out: &Path, files: &[&str]) -> anyhow::Result<()> {
     if !out.exists() {
         return Ok(());
     }

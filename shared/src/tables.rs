@@ -6,7 +6,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use arrow_array::builder::{BooleanBuilder, Float64Builder, StringBuilder, UInt8Builder, UInt64Builder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
@@ -31,10 +30,7 @@ pub struct Written {
 
 pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyhow::Result<Written> {
     let (state, _) = crate::analysis::load_state(store, id).await?.ok_or(ResultsError::NotFound(id.clone()))?;
-    crate::cdf::refuse_foreign(out, &FILES)?;
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    let tmp = tempfile::Builder::new().prefix(".parquet-").tempdir_in(parent)?;
+    let tmp = crate::cdf::stage(out, &FILES)?;
     let mut positions = writer(&tmp.path().join(FILES[0]), position_schema())?;
     let mut events = writer(&tmp.path().join(FILES[1]), event_schema())?;
     let mut written = Written { positions: 0, events: 0, players: None };
@@ -57,10 +53,7 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyh
         players.close()?;
         written.players = Some(report.players.len() as u64);
     }
-    if out.exists() {
-        std::fs::remove_dir_all(out)?;
-    }
-    std::fs::rename(tmp.keep(), out).with_context(|| format!("cannot write {}", out.display()))?;
+    crate::cdf::put_in_place(tmp, out)?;
     Ok(written)
 }
 

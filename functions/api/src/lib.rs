@@ -346,20 +346,20 @@ struct StartRequest {
     /// For a URL or a file; defaults to its last path segment or file name.
     match_id: Option<MatchId>,
     #[serde(flatten)]
-    camera: CameraRequest,
+    settings: StartSettings,
 }
 
 /// A fixed camera's calibration for the match (`tacticeye analyze --calibration FILE`'s JSON) and its
 /// pitch (`LxW` metres, default 105x68); and whether to write it annotated as it is analysed.
 #[derive(Deserialize)]
-struct CameraRequest {
+struct StartSettings {
     calibration: Option<tacticeye::pitch::CalibrationFile>,
     pitch: Option<String>,
     #[serde(default)]
     annotate: bool,
 }
 
-impl CameraRequest {
+impl StartSettings {
     /// Checks the calibration and keeps it, and the options, beside the match for its segmenter; a match
     /// already cut keeps what it was started with.
     async fn store<S: ObjectStore>(self, store: &S, id: &MatchId) -> ApiResult<()> {
@@ -439,7 +439,7 @@ async fn start_match<S: ObjectStore>(
             return Err(ApiError(StatusCode::NOT_FOUND, format!("no upload at {upload}")));
         }
     }
-    req.camera.store(&app.store, &id).await?;
+    req.settings.store(&app.store, &id).await?;
     let body = serde_json::to_vec(&request).map_err(|e| internal(e.into()))?;
     app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await?;
     if let Starts::Local(slots) = &app.config.starts {
@@ -454,7 +454,7 @@ struct UploadRequest {
     /// The file's name; the upload lands at `uploads/{file_name}` and becomes match `{stem}`.
     file_name: String,
     #[serde(flatten)]
-    camera: CameraRequest,
+    settings: StartSettings,
 }
 
 /// A presigned PUT URL for a new upload; the upload itself starts the analysis.
@@ -467,7 +467,7 @@ async fn upload<S: ObjectStore>(
     let (key, id) = tacticeye::ids::upload_key(req.file_name.trim()).map_err(|e| bad(&e.to_string()))?;
     let url = app.store.presign_put(&key, 3600).await?;
     if url.is_some() {
-        req.camera.store(&app.store, &id).await?;
+        req.settings.store(&app.store, &id).await?;
     }
     match url {
         Some(url) => {

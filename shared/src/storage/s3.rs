@@ -107,33 +107,13 @@ impl ObjectStore for S3Store {
     }
 
     async fn presign_put(&self, key: &str, seconds: u64) -> Result<Option<String>, StoreError> {
-        validate_key(key)?;
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(seconds))
-            .map_err(|e| StoreError::Backend { key: key.into(), message: e.to_string() })?;
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(|e| backend(key, e))?;
-        Ok(Some(request.uri().to_string()))
+        let request = self.client.put_object().bucket(&self.bucket).key(key);
+        Ok(Some(request.presigned(presigning(key, seconds)?).await.map_err(|e| backend(key, e))?.uri().to_string()))
     }
 
     async fn presign_get(&self, key: &str, seconds: u64) -> Result<Option<String>, StoreError> {
-        validate_key(key)?;
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(seconds))
-            .map_err(|e| StoreError::Backend { key: key.into(), message: e.to_string() })?;
-        let request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .presigned(config)
-            .await
-            .map_err(|e| backend(key, e))?;
-        Ok(Some(request.uri().to_string()))
+        let request = self.client.get_object().bucket(&self.bucket).key(key);
+        Ok(Some(request.presigned(presigning(key, seconds)?).await.map_err(|e| backend(key, e))?.uri().to_string()))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -141,4 +121,11 @@ impl ObjectStore for S3Store {
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| backend(key, e))?;
         Ok(())
     }
+}
+
+/// A presigned request for `key`, valid for `seconds`.
+fn presigning(key: &str, seconds: u64) -> Result<aws_sdk_s3::presigning::PresigningConfig, StoreError> {
+    validate_key(key)?;
+    aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(seconds))
+        .map_err(|e| StoreError::Backend { key: key.into(), message: e.to_string() })
 }

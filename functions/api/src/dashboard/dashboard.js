@@ -424,7 +424,7 @@ function route() {
   $("match-view").hidden = !id;
   if (id) {
     $("match-id").textContent = id;
-    for (const el of ["events"]) $(el).replaceChildren();
+    $("events").replaceChildren();
     $("players").tBodies[0].replaceChildren();
     live = new Live(id);
   } else {
