@@ -13,6 +13,7 @@ mod local_server;
 mod parquet;
 mod pitch;
 mod real_clip;
+mod reference;
 mod resume;
 mod sources;
 mod video;

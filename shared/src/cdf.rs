@@ -15,6 +15,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::detect::Class;
@@ -129,11 +130,10 @@ fn team_id(team: u8) -> String {
     format!("team_{team}")
 }
 
+/// Video seconds as a CDF time: from an unknown kickoff, written from the Unix epoch.
 fn timestamp(seconds: f64) -> String {
-    let millis = (seconds * 1000.0).round().max(0.0) as u64;
-    let (s, ms) = (millis / 1000, millis % 1000);
-    let (d, s) = (s / 86_400, s % 86_400);
-    format!("1970-01-{:02}T{:02}:{:02}:{:02}.{ms:03}Z", d + 1, s / 3600, s / 60 % 60, s % 60)
+    let millis = (seconds * 1000.0).round().max(0.0) as i64;
+    (DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(millis)).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn tracking_line(id: &MatchId, frame: &FrameOutput, place: &Place) -> Value {
@@ -274,5 +274,6 @@ mod tests {
         assert_eq!(place.cdf([52.5, 34.0]), [0.0, 0.0]);
         assert_eq!(place.cdf([105.0, 0.0]), [52.5, 34.0]);
         assert_eq!(timestamp(3725.04), "1970-01-01T01:02:05.040Z");
+        assert_eq!(timestamp(40.0 * 86_400.0 + 0.5), "1970-02-10T00:00:00.500Z", "past a month");
     }
 }

@@ -1,5 +1,5 @@
-//! Scores an analysis against a synthetic clip's truth: people found, team accuracy, identity switches,
-//! passes and turnovers, and positions on the pitch.
+//! Scores an analysis against a synthetic clip's truth (people found, team accuracy, identity switches,
+//! passes and turnovers, and positions on the pitch), or its passes against a real match's labelled ones.
 
 use std::collections::BTreeMap;
 
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::EventKind;
 use crate::pipeline::{FrameOutput, ObjectOutput, SegmentOutput};
 use crate::pitch::score::quantile;
+use crate::reference::ReferencePass;
 use crate::stats::score::PhysicalScore;
 use crate::truth::{FrameTruth, PersonTruth, Truth, TruthEventKind};
 
@@ -235,5 +236,75 @@ pub fn evaluate(truth: &Truth, outputs: &[SegmentOutput], tolerance: u64) -> Rep
         position_error_m: quantile(&mut t.position_errors, 0.5),
         position_error_p90_m: quantile(&mut t.position_errors, 0.9),
         physical: None,
+    }
+}
+
+/// Our passes against a real match's labelled ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceScore {
+    /// Reference passes received while the analysed video ran, against ours.
+    pub passes: EventScore,
+    /// The reference's names of our team 0 and team 1 (the pairing that agrees best).
+    pub teams: [String; 2],
+    /// The analysed span on the reference's clock, seconds.
+    pub span_s: [f64; 2],
+    /// Median time between a matched reference reception and ours.
+    pub median_time_error_s: Option<f64>,
+}
+
+/// Scores our passes against `reference`, whose clock read `offset_s` at our video's first frame: a
+/// reference pass received within the analysed span is found when one of ours by the same team ends within
+/// `tolerance_s` of it, the nearest first.
+pub fn score_passes<'a>(
+    reference: &'a [ReferencePass],
+    outputs: &[SegmentOutput],
+    offset_s: f64,
+    tolerance_s: f64,
+) -> ReferenceScore {
+    let times = || outputs.iter().flat_map(|o| &o.frames).map(|f| f.time);
+    let span_s = [times().next().unwrap_or(0.0) + offset_s, times().last().unwrap_or(0.0) + offset_s];
+    let wanted: Vec<&ReferencePass> = reference.iter().filter(|p| (span_s[0]..=span_s[1]).contains(&p.end_s)).collect();
+    let ours: Vec<(u8, f64)> = outputs
+        .iter()
+        .flat_map(|o| &o.events)
+        .filter(|e| e.kind == EventKind::Pass)
+        .filter_map(|e| Some((e.team?, e.time + offset_s)))
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for p in reference {
+        if !names.contains(&p.team.as_str()) {
+            names.push(&p.team);
+        }
+    }
+    names.resize(names.len().max(2), "");
+    let pairing = |teams: [&'a str; 2]| -> ([&'a str; 2], Vec<f64>) {
+        let mut taken = vec![false; ours.len()];
+        let mut errors = Vec::new();
+        for w in &wanted {
+            let best = (0..ours.len())
+                .filter(|&j| !taken[j] && teams[ours[j].0 as usize & 1] == w.team)
+                .map(|j| (j, (ours[j].1 - w.end_s).abs()))
+                .filter(|&(_, dt)| dt <= tolerance_s)
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((j, dt)) = best {
+                taken[j] = true;
+                errors.push(dt);
+            }
+        }
+        (teams, errors)
+    };
+    let (straight, swapped) = (pairing([names[0], names[1]]), pairing([names[1], names[0]]));
+    let (teams, mut errors) = if swapped.1.len() > straight.1.len() { swapped } else { straight };
+    ReferenceScore {
+        passes: EventScore {
+            truth: wanted.len(),
+            found: ours.len(),
+            matched: errors.len(),
+            precision: ratio(errors.len(), ours.len()),
+            recall: ratio(errors.len(), wanted.len()),
+        },
+        teams: teams.map(String::from),
+        span_s,
+        median_time_error_s: quantile(&mut errors, 0.5),
     }
 }

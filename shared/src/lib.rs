@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod pitch;
 pub mod push;
 pub mod queue;
+pub mod reference;
 pub mod render;
 pub mod results;
 pub mod segment;

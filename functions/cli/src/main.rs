@@ -3,6 +3,7 @@
 
 mod analyze_cmd;
 mod detect_cmd;
+mod evaluate_cmd;
 mod pitch_cmd;
 mod render_cmd;
 mod serve_cmd;
@@ -20,7 +21,7 @@ use tacticeye::segment::ManifestError;
 use tacticeye::state::StateError;
 use tacticeye::storage::LocalStore;
 use tacticeye::synth::{self, SynthOptions};
-use tacticeye::truth::{Truth, TruthEventKind};
+use tacticeye::truth::TruthEventKind;
 
 #[derive(Parser)]
 #[command(
@@ -163,14 +164,8 @@ enum Command {
         #[command(subcommand)]
         what: RenderWhat,
     },
-    /// Score an analysed synthetic match against its truth.
-    Evaluate {
-        match_id: MatchId,
-        #[arg(long)]
-        truth: PathBuf,
-        #[arg(long)]
-        json: bool,
-    },
+    /// Score an analysed synthetic match against its truth, or a real match's passes against labelled events.
+    Evaluate(evaluate_cmd::EvaluateArgs),
 }
 
 #[derive(Subcommand)]
@@ -400,19 +395,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 render_cmd::team(&store, &match_id, team, &out, render_cmd::TeamPicture::Passes).await?
             }
         },
-        Command::Evaluate { match_id, truth, json } => {
-            let truth = Truth::load(&truth)?;
-            let (state, outputs) = results::committed_state(&store, &match_id).await?;
-            let mut report = tacticeye::eval::evaluate(&truth, &outputs, (truth.fps / 2.0).round() as u64);
-            if state.config.calibration.is_some() {
-                report.physical = Some(tacticeye::stats::score::score(&truth, &outputs, &state.stats));
-            }
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_report(&report);
-            }
-        }
+        Command::Evaluate(args) => evaluate_cmd::evaluate(&store, args).await?,
     }
     Ok(())
 }
@@ -434,55 +417,6 @@ fn synthesise(out: &Path, opts: &SynthOptions) -> anyhow::Result<()> {
         truth.events.len() - passes
     );
     Ok(())
-}
-
-fn print_report(report: &tacticeye::eval::Report) {
-    println!("frames evaluated     {}", report.frames);
-    println!("people recall        {:.3}  precision {:.3}", report.people_recall, report.people_precision);
-    println!("team accuracy        {:.3}", report.team_accuracy);
-    let c = &report.switch_causes;
-    println!(
-        "id switches          {} ({:.2} per player-minute; {} people, {} tracks): {} after a gap, {} crossed, {} new ids",
-        report.id_switches,
-        report.id_switches_per_player_minute,
-        report.truth_people,
-        report.tracks,
-        c.after_gap,
-        c.crossed,
-        c.new_id
-    );
-    let line = |name: &str, s: &tacticeye::eval::EventScore| {
-        println!(
-            "{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)",
-            s.precision, s.recall, s.found, s.truth, s.matched
-        )
-    };
-    line("passes", &report.passes);
-    line("turnovers", &report.turnovers);
-    println!("ball within 10 px    {:.3}", report.ball_within_10px);
-    match (report.position_error_m, report.position_error_p90_m) {
-        (Some(median), Some(p90)) => println!(
-            "pitch positions      {:.3} of matched people placed; error median {median:.2} m, 90th percentile {p90:.2} m",
-            report.placed
-        ),
-        _ => println!("pitch positions      none (analyse with --calibration)"),
-    }
-    if let Some(p) = &report.physical {
-        let or_none = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.2}{unit}"));
-        println!(
-            "distance covered     {} players: error median {}, largest {}; {:.2} within 3 %",
-            p.players,
-            or_none(p.distance_error_pct, " %"),
-            or_none(p.distance_error_max_pct, " %"),
-            p.distance_within_3pct
-        );
-        println!(
-            "top speed            error median {}, largest {}; {:.2} within 1 km/h",
-            or_none(p.top_speed_error_kmh, " km/h"),
-            or_none(p.top_speed_error_max_kmh, " km/h"),
-            p.top_speed_within_1kmh
-        );
-    }
 }
 
 fn print_summary(s: &Summary) {

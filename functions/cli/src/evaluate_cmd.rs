@@ -1,0 +1,120 @@
+//! `tacticeye evaluate`: an analysed synthetic match against its truth, or a real match's passes against
+//! the events people labelled on it (CDF or Metrica Sports' format).
+
+use std::path::PathBuf;
+
+use tacticeye::eval::{self, ReferenceScore};
+use tacticeye::ids::MatchId;
+use tacticeye::reference::{self, ReferenceFormat};
+use tacticeye::results;
+use tacticeye::storage::LocalStore;
+use tacticeye::truth::Truth;
+
+#[derive(clap::Args)]
+pub struct EvaluateArgs {
+    match_id: MatchId,
+    /// The synthetic clip's truth file.
+    #[arg(long, required_unless_present = "events", conflicts_with = "events")]
+    truth: Option<PathBuf>,
+    /// Labelled events of the real match: a CDF export's folder (or its event.jsonl) or a Metrica CSV.
+    #[arg(long, requires = "format")]
+    events: Option<PathBuf>,
+    /// `cdf` or `metrica`.
+    #[arg(long)]
+    format: Option<ReferenceFormat>,
+    /// What the events' clock read at the video's first frame, in seconds from their kickoff.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    offset: f64,
+    /// Seconds between their reception and ours still taken as the same pass.
+    #[arg(long, default_value_t = 0.5)]
+    tolerance: f64,
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn evaluate(store: &LocalStore, args: EvaluateArgs) -> anyhow::Result<()> {
+    let (state, outputs) = results::committed_state(store, &args.match_id).await?;
+    if let (Some(events), Some(format)) = (&args.events, args.format) {
+        let passes = reference::read_passes(events, format)?;
+        let score = eval::score_passes(&passes, &outputs, args.offset, args.tolerance);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&score)?);
+        } else {
+            print_reference(&score);
+        }
+        return Ok(());
+    }
+    let truth = Truth::load(args.truth.as_deref().expect("clap requires --truth or --events"))?;
+    let mut report = eval::evaluate(&truth, &outputs, (truth.fps / 2.0).round() as u64);
+    if state.config.calibration.is_some() {
+        report.physical = Some(tacticeye::stats::score::score(&truth, &outputs, &state.stats));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn print_reference(score: &ReferenceScore) {
+    let p = &score.passes;
+    println!("reference span       {:.2} s to {:.2} s of its clock", score.span_s[0], score.span_s[1]);
+    println!("teams                ours 0 = {:?}, ours 1 = {:?}", score.teams[0], score.teams[1]);
+    println!(
+        "passes               precision {:.3}  recall {:.3}  ({} found, {} labelled, {} matched)",
+        p.precision, p.recall, p.found, p.truth, p.matched
+    );
+    if let Some(dt) = score.median_time_error_s {
+        println!("reception time       median {dt:.2} s from the label");
+    }
+}
+
+fn print_report(report: &eval::Report) {
+    println!("frames evaluated     {}", report.frames);
+    println!("people recall        {:.3}  precision {:.3}", report.people_recall, report.people_precision);
+    println!("team accuracy        {:.3}", report.team_accuracy);
+    let c = &report.switch_causes;
+    println!(
+        "id switches          {} ({:.2} per player-minute; {} people, {} tracks): {} after a gap, {} crossed, {} new ids",
+        report.id_switches,
+        report.id_switches_per_player_minute,
+        report.truth_people,
+        report.tracks,
+        c.after_gap,
+        c.crossed,
+        c.new_id
+    );
+    let line = |name: &str, s: &eval::EventScore| {
+        println!(
+            "{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)",
+            s.precision, s.recall, s.found, s.truth, s.matched
+        )
+    };
+    line("passes", &report.passes);
+    line("turnovers", &report.turnovers);
+    println!("ball within 10 px    {:.3}", report.ball_within_10px);
+    match (report.position_error_m, report.position_error_p90_m) {
+        (Some(median), Some(p90)) => println!(
+            "pitch positions      {:.3} of matched people placed; error median {median:.2} m, 90th percentile {p90:.2} m",
+            report.placed
+        ),
+        _ => println!("pitch positions      none (analyse with --calibration)"),
+    }
+    if let Some(p) = &report.physical {
+        let or_none = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.2}{unit}"));
+        println!(
+            "distance covered     {} players: error median {}, largest {}; {:.2} within 3 %",
+            p.players,
+            or_none(p.distance_error_pct, " %"),
+            or_none(p.distance_error_max_pct, " %"),
+            p.distance_within_3pct
+        );
+        println!(
+            "top speed            error median {}, largest {}; {:.2} within 1 km/h",
+            or_none(p.top_speed_error_kmh, " km/h"),
+            or_none(p.top_speed_error_max_kmh, " km/h"),
+            p.top_speed_within_1kmh
+        );
+    }
+}
