@@ -262,7 +262,7 @@ pub fn score_passes<'a>(
     tolerance_s: f64,
 ) -> ReferenceScore {
     let times = || outputs.iter().flat_map(|o| &o.frames).map(|f| f.time);
-    let span_s = [times().next().unwrap_or(0.0) + offset_s, times().last().unwrap_or(0.0) + offset_s];
+    let span_s = [times().next().unwrap_or(0.0) + offset_s, times().next_back().unwrap_or(0.0) + offset_s];
     let wanted: Vec<&ReferencePass> = reference.iter().filter(|p| (span_s[0]..=span_s[1]).contains(&p.end_s)).collect();
     let ours: Vec<(u8, f64)> = outputs
         .iter()
