@@ -22,7 +22,7 @@ SHARED := ../shared
 CLIP := $(SHARED)/data/clips/dfl-bundesliga-08fd33_4-848x478.mp4
 MODEL_VENV := .cache/model-venv
 
-.PHONY: demo test lint build deps ffmpeg chromium ort pytools bench bench-long lambda model ball-model pitch-model model-venv clean
+.PHONY: demo test lint build deps ffmpeg chromium ort pytools bench bench-long bench-export lambda model ball-model pitch-model model-venv clean
 
 demo: deps build
 	mkdir -p $(DEMO)
@@ -86,6 +86,11 @@ bench: deps build
 # A 30-minute synthetic match read while it is analysed (MINUTES=N for another length): about 15 minutes.
 bench-long: deps build
 	BIN=$(BIN) benchmarks/long_match.sh
+
+# Export sizes, times and peak memory for a 10-minute synthetic match and the same tiled to 90 minutes
+# (the clip renders in about 8 minutes the first time, then is kept in .cache/bench).
+bench-export: deps build pytools
+	BIN=$(BIN) benchmarks/export.sh
 
 # The Lambda functions as `sam build` packages them (cargo-lambda and zig from PyPI).
 lambda: pytools
