@@ -1,9 +1,20 @@
 //! Analysis quality on synthetic matches with the noisy ground-truth detector: teams, passes, identities.
 
-use tacticeye_tests::{ok, stdout, synthetic_clip, tacticeye};
+use std::path::Path;
+use std::process::Command;
+
+use tacticeye_tests::{ok, python, stdout, synthetic_clip, tacticeye};
+
+/// py-motmetrics' identity switches for an analysed match, the field's judge of ours.
+fn motmetrics_switches(truth: &Path, data: &Path) -> u64 {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("mot_switches.py");
+    let out = ok(Command::new(python()).arg(script).arg(truth).arg(data.join("matches/m")));
+    let judged: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    judged["num_switches"].as_f64().unwrap() as u64
+}
 
 #[test]
-fn teams_and_passes_match_the_truth_of_synthetic_matches() {
+fn teams_passes_and_identity_switches_match_the_truth_of_synthetic_matches() {
     let (mut team_right, mut team_total) = (0.0, 0.0);
     let (mut matched, mut found, mut truth) = (0usize, 0usize, 0usize);
     for seed in [3, 11] {
@@ -22,6 +33,13 @@ fn teams_and_passes_match_the_truth_of_synthetic_matches() {
         found += report["passes"]["found"].as_u64().unwrap() as usize;
         truth += report["passes"]["truth"].as_u64().unwrap() as usize;
         assert!(report["people_recall"].as_f64().unwrap() >= 0.85, "people recall: {report}");
+        let switches = report["id_switches"].as_u64().unwrap();
+        assert!(switches > 0, "uncalibrated, some identities switch: the comparison below must mean something");
+        assert_eq!(
+            switches,
+            motmetrics_switches(&truth_file, data.path()),
+            "identity switches as py-motmetrics counts them"
+        );
     }
     let team_accuracy = team_right / team_total;
     let (precision, recall) = (matched as f64 / found as f64, matched as f64 / truth as f64);

@@ -10,6 +10,7 @@ use crate::pipeline::{FrameOutput, ObjectOutput, SegmentOutput};
 use crate::pitch::score::quantile;
 use crate::reference::ReferencePass;
 use crate::stats::score::PhysicalScore;
+use crate::track::assign::assign;
 use crate::truth::{FrameTruth, PersonTruth, Truth, TruthEventKind};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -120,7 +121,7 @@ impl Tally {
         self.frames += 1;
         self.out_boxes += f.objects.len();
         self.tracks.extend(f.objects.iter().map(|o| o.track_id));
-        for (i, j) in matches(&t.people, &f.objects) {
+        for (i, j) in self.correspond(&t.people, &f.objects) {
             self.person(&t.people[i], &f.objects[j], f.frame);
         }
         self.truth_seen += t.people.iter().filter(|p| p.visible >= 0.5).count();
@@ -129,6 +130,31 @@ impl Tally {
             let (bx, by) = b.bbox.center();
             self.ball_hits += usize::from(f.ball.is_some_and(|o| (o.x - bx).hypot(o.y - by) <= 10.0));
         }
+    }
+
+    /// Truth people paired with output boxes as CLEAR MOT pairs them (here exactly as py-motmetrics does,
+    /// which a test checks): a person keeps the track he was last matched with while their boxes overlap
+    /// at IoU 0.5, and the others are paired for the least total 1 - IoU. Two people crossing with boxes
+    /// jittering are no switch unless the tracks truly swap.
+    fn correspond(&self, people: &[PersonTruth], objects: &[ObjectOutput]) -> Vec<(usize, usize)> {
+        let iou = |i: usize, j: usize| Some(people[i].bbox.iou(&objects[j].bbox)).filter(|&v| v >= 0.5);
+        let mut pairs = Vec::new();
+        let (mut kept_t, mut kept_o) = (vec![false; people.len()], vec![false; objects.len()]);
+        for (i, p) in people.iter().enumerate() {
+            let Some(&(track, _)) = self.last_track.get(&p.id) else { continue };
+            if let Some(j) =
+                (0..objects.len()).find(|&j| !kept_o[j] && objects[j].track_id == track && iou(i, j).is_some())
+            {
+                (kept_t[i], kept_o[j]) = (true, true);
+                pairs.push((i, j));
+            }
+        }
+        let (rows, cols): (Vec<usize>, Vec<usize>) =
+            ((0..people.len()).filter(|&i| !kept_t[i]).collect(), (0..objects.len()).filter(|&j| !kept_o[j]).collect());
+        let costs: Vec<Option<f64>> =
+            rows.iter().flat_map(|&i| cols.iter().map(move |&j| iou(i, j).map(|v| 1.0 - v))).collect();
+        pairs.extend(assign(rows.len(), cols.len(), &costs, 0.5).into_iter().map(|(r, c)| (rows[r], cols[c])));
+        pairs
     }
 
     /// A truth person matched to an output box at `frame`: found, his team, his place, his identity.

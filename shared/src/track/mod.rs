@@ -5,7 +5,7 @@
 //! moves everyone in the image, but not on the pitch. A player out of view for longer sleeps: a new track
 //! confirmed near where he left takes his id back.
 
-mod assign;
+pub(crate) mod assign;
 pub mod kalman;
 
 use serde::{Deserialize, Serialize};
