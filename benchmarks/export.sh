@@ -14,7 +14,7 @@ data="$work/data"
 
 # The clip takes minutes to render: it is kept in .cache/ for the next run.
 clip=".cache/bench/export-$MINUTES.mp4"
-[ -f "$clip" ] || { mkdir -p .cache/bench && "$BIN" synth "$clip" --seconds $((MINUTES * 60)) --seed 5 --width 640 --height 360 >/dev/null; }
+[ -f "$clip" ] && [ -f "${clip%.mp4}.truth.json" ] || { mkdir -p .cache/bench && "$BIN" synth "$clip" --seconds $((MINUTES * 60)) --seed 5 --width 640 --height 360 >/dev/null; }
 /usr/bin/time -f '%e %M' -o "$work/analyze" "$BIN" --data-dir "$data" analyze "$clip" --match-id short \
   --detector truth --calibration auto >/dev/null
 read -r secs rss <"$work/analyze"
@@ -59,9 +59,9 @@ for id in short long; do
     read -r secs rss <"$work/t"
     size=$(du -sb "$out" | cut -f1)
     files=-
-    [ -d "$out" ] && files=$(cd "$out" && stat -c '%n %s' -- * | awk '{printf "%s%s %.1f MB", NR > 1 ? ", " : "", $1, $2 / 1048576}')
+    [ -d "$out" ] && files=$(cd "$out" && stat -c '%n %s' -- * | awk '{printf "%s%s %.1f MB", (NR > 1 ? ", " : ""), $1, $2 / 1048576}')
     printf '%-7s %-8s %10s %9d %10.1f  %s\n' "$id" "$format" "$secs" $((rss / 1024)) "$(awk -v s="$size" 'BEGIN {print s / 1048576}')" "$files"
   done
 done
-rows=$("${TACTICEYE_CDF_PYTHON:-.cache/cdf-venv/bin/python}" -c "import duckdb,sys; print(duckdb.sql(\"select count(*) from '$work/long.parquet/positions.parquet'\").fetchone()[0])" 2>/dev/null || echo "?")
+rows=$("${TACTICEYE_CDF_PYTHON:-.cache/cdf-venv/bin/python}" -c "import duckdb,sys; print(duckdb.sql(\"select count(*) from '$work/long.parquet/positions.parquet'\").fetchall()[0][0])" 2>/dev/null || echo "?")
 echo "the tiled match's positions.parquet holds $rows rows"

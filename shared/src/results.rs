@@ -200,13 +200,6 @@ pub fn stats_of(state: &MatchState) -> Result<StatsReport, ResultsError> {
     Ok(stats::report(&state.stats, pitch))
 }
 
-#[derive(Serialize)]
-struct JsonExport<'a> {
-    summary: &'a Summary,
-    frames: Vec<&'a FrameOutput>,
-    events: Vec<&'a Event>,
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Json,
@@ -214,78 +207,51 @@ pub enum Format {
 }
 
 /// JSON: one file with summary, per-frame positions and events. CSV: `out` is a folder receiving
-/// `positions.csv`, `events.csv` and `summary.json`.
-pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out: &Path) -> anyhow::Result<()> {
-    let frames = outputs.iter().flat_map(|o| &o.frames);
-    let events = outputs.iter().flat_map(|o| &o.events);
+/// `positions.csv`, `events.csv` and `summary.json`. Read a segment at a time, so that memory stays flat
+/// whatever the match's length (only the events, a few per minute, are held).
+pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out: &Path) -> anyhow::Result<Summary> {
+    let found = load_match(store, id).await?;
+    let summary = summary_of(&found);
+    let mut events = Vec::new();
     match format {
         Format::Json => {
-            let doc = JsonExport { summary, frames: frames.collect(), events: events.collect() };
             let mut file = std::io::BufWriter::new(
                 std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?,
             );
-            serde_json::to_writer(&mut file, &doc)?;
+            file.write_all(b"{\"summary\":")?;
+            serde_json::to_writer(&mut file, &summary)?;
+            file.write_all(b",\"frames\":[")?;
+            let mut first = true;
+            for index in 0..found.0.next_segment {
+                let segment = output(store, id, index).await?;
+                for frame in &segment.frames {
+                    if !std::mem::take(&mut first) {
+                        file.write_all(b",")?;
+                    }
+                    serde_json::to_writer(&mut file, frame)?;
+                }
+                events.extend(segment.events);
+            }
+            file.write_all(b"],\"events\":")?;
+            serde_json::to_writer(&mut file, &events)?;
+            file.write_all(b"}")?;
             file.flush()?;
         }
         Format::Csv => {
             std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
             let mut pos = csv::Writer::from_path(out.join("positions.csv"))?;
-            pos.write_record([
-                "frame",
-                "time",
-                "track_id",
-                "team",
-                "role",
-                "x1",
-                "y1",
-                "x2",
-                "y2",
-                "confidence",
-                "has_ball",
-                "pitch_x",
-                "pitch_y",
-            ])?;
-            for f in frames {
-                for o in &f.objects {
-                    let b = o.bbox;
-                    pos.serialize((
-                        f.frame,
-                        f.time,
-                        o.track_id,
-                        o.team,
-                        o.role.name(),
-                        b.x1,
-                        b.y1,
-                        b.x2,
-                        b.y2,
-                        o.confidence,
-                        f.owner == Some(o.track_id),
-                        o.pitch.map(|p| p[0]),
-                        o.pitch.map(|p| p[1]),
-                    ))?;
+            pos.write_record(POSITION_COLUMNS)?;
+            for index in 0..found.0.next_segment {
+                let segment = output(store, id, index).await?;
+                for frame in &segment.frames {
+                    write_positions(&mut pos, frame)?;
                 }
-                if let Some(ball) = f.ball {
-                    pos.serialize((
-                        f.frame,
-                        f.time,
-                        "ball",
-                        None::<u8>,
-                        "ball",
-                        ball.x,
-                        ball.y,
-                        ball.x,
-                        ball.y,
-                        None::<f64>,
-                        false,
-                        f.ball_pitch.map(|p| p[0]),
-                        f.ball_pitch.map(|p| p[1]),
-                    ))?;
-                }
+                events.extend(segment.events);
             }
             pos.flush()?;
             let mut ev = csv::Writer::from_path(out.join("events.csv"))?;
             ev.write_record(["kind", "frame", "time", "team", "from_track", "to_track", "start_frame", "seconds"])?;
-            for e in events {
+            for e in &events {
                 let kind = serde_json::to_value(e.kind)?;
                 ev.serialize((
                     kind.as_str(),
@@ -299,8 +265,64 @@ pub fn export(summary: &Summary, outputs: &[SegmentOutput], format: Format, out:
                 ))?;
             }
             ev.flush()?;
-            std::fs::write(out.join("summary.json"), serde_json::to_vec_pretty(summary)?)?;
+            std::fs::write(out.join("summary.json"), serde_json::to_vec_pretty(&summary)?)?;
         }
+    }
+    Ok(summary)
+}
+
+const POSITION_COLUMNS: [&str; 13] = [
+    "frame",
+    "time",
+    "track_id",
+    "team",
+    "role",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "confidence",
+    "has_ball",
+    "pitch_x",
+    "pitch_y",
+];
+
+/// A frame's rows of `positions.csv`: its people, then the ball.
+fn write_positions(pos: &mut csv::Writer<std::fs::File>, f: &FrameOutput) -> anyhow::Result<()> {
+    for o in &f.objects {
+        let b = o.bbox;
+        pos.serialize((
+            f.frame,
+            f.time,
+            o.track_id,
+            o.team,
+            o.role.name(),
+            b.x1,
+            b.y1,
+            b.x2,
+            b.y2,
+            o.confidence,
+            f.owner == Some(o.track_id),
+            o.pitch.map(|p| p[0]),
+            o.pitch.map(|p| p[1]),
+        ))?;
+    }
+    if let Some(ball) = f.ball {
+        pos.serialize((
+            f.frame,
+            f.time,
+            "ball",
+            None::<u8>,
+            "ball",
+            ball.x,
+            ball.y,
+            ball.x,
+            ball.y,
+            None::<f64>,
+            false,
+            f.ball_pitch.map(|p| p[0]),
+            f.ball_pitch.map(|p| p[1]),
+        ))?;
     }
     Ok(())
 }

@@ -330,8 +330,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     return Ok(());
                 }
             };
-            let (summary, outputs) = results::committed(&store, &match_id).await?;
-            results::export(&summary, &outputs, format, &out)?;
+            let summary = results::export(&store, &match_id, format, &out).await?;
             println!("exported {} frames of match {match_id} to {}", summary.frames_done, out.display());
         }
         Command::Serve {
