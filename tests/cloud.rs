@@ -797,7 +797,7 @@ async fn the_cloud_pushes_each_commit_to_the_matchs_websocket_watchers_and_forge
     assert_eq!(posts.to("connB="), expected);
     // The gone connection was tried once and forgotten.
     assert_eq!(posts.to("goneC=").len(), 1);
-    let watching = tacticeye::push::Watchers::of(&store, &id).await.unwrap();
+    let watching = tacticeye::push::Connections::of(&store, &id).await.unwrap();
     assert_eq!(watching, ["connA=", "connB="]);
     assert!(store.get("watchers/goneC=").await.unwrap().is_none());
 
@@ -808,7 +808,7 @@ async fn the_cloud_pushes_each_commit_to_the_matchs_websocket_watchers_and_forge
     assert_eq!(route("$default", "connA=", None, Some("not json")).await, 400);
     // Gone for good.
     assert_eq!(route("$disconnect", "connA=", None, None).await, 200);
-    assert_eq!(tacticeye::push::Watchers::of(&store, &id).await.unwrap(), ["connB="]);
+    assert_eq!(tacticeye::push::Connections::of(&store, &id).await.unwrap(), ["connB="]);
 }
 
 /// The body at a presigned URL (moto's S3).

@@ -1,7 +1,7 @@
 //! What a match's watchers are pushed while it is analysed (`GET /matches/{id}/live` on the local server;
 //! the cloud's WebSocket API): a snapshot on arrival, one message per committed segment, and the end.
 //! Every message is built from committed outputs, so a client that comes back `after` segment N gets
-//! exactly what it missed. The cloud's connections are kept per match beside it (`Watchers`).
+//! exactly what it missed. The cloud's WebSocket connections are kept per match beside it (`Connections`).
 
 use serde::{Deserialize, Serialize};
 
@@ -86,14 +86,14 @@ pub async fn snapshot<S: ObjectStore>(store: &S, id: &MatchId) -> Result<(Push, 
 /// The cloud's WebSocket connections watching a match: `matches/{id}/watchers/{connection}` for the worker
 /// to list after each commit, and `watchers/{connection}` naming the match for `$disconnect`, which is
 /// told only the connection.
-pub struct Watchers;
+pub struct Connections;
 
 #[derive(Serialize, Deserialize)]
 struct Watching {
     match_id: MatchId,
 }
 
-impl Watchers {
+impl Connections {
     fn key(id: &MatchId, connection: &str) -> String {
         format!("matches/{id}/watchers/{connection}")
     }
@@ -184,7 +184,7 @@ async fn try_broadcast<S: ObjectStore>(
     id: &MatchId,
     commit: Commit,
 ) -> anyhow::Result<()> {
-    let watchers = Watchers::of(store, id).await?;
+    let watchers = Connections::of(store, id).await?;
     if watchers.is_empty() {
         return Ok(());
     }
@@ -198,7 +198,7 @@ async fn try_broadcast<S: ObjectStore>(
             Ok(true) => {}
             Ok(false) => {
                 tracing::info!(match_id = %id, connection, "watcher gone, forgotten");
-                Watchers::remove(store, &connection).await?;
+                Connections::remove(store, &connection).await?;
             }
             Err(e) => tracing::warn!(match_id = %id, connection, "push failed: {e:#}"),
         }

@@ -6,7 +6,7 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use serde::Deserialize;
 use tacticeye::ids::MatchId;
-use tacticeye::push::{self, Gateway, Push, Watchers};
+use tacticeye::push::{self, Gateway, Push, Connections};
 use tacticeye::results::{self, ResultsError};
 use tacticeye::storage::ObjectStore;
 
@@ -19,7 +19,7 @@ pub async fn handle<S: ObjectStore>(
     event: &ApiGatewayWebsocketProxyRequest,
 ) -> anyhow::Result<ApiGatewayProxyResponse> {
     let context = &event.request_context;
-    let Some(connection) = context.connection_id.as_deref().filter(|c| Watchers::valid(c)) else {
+    let Some(connection) = context.connection_id.as_deref().filter(|c| Connections::valid(c)) else {
         return Ok(answer(400, "no valid connection id"));
     };
     match context.route_key.as_deref() {
@@ -31,11 +31,11 @@ pub async fn handle<S: ObjectStore>(
             if !exists(store, &id).await? {
                 return Ok(answer(404, &format!("no match {id}")));
             }
-            Watchers::add(store, &id, connection).await?;
+            Connections::add(store, &id, connection).await?;
             Ok(answer(200, ""))
         }
         Some("$disconnect") => {
-            Watchers::remove(store, connection).await?;
+            Connections::remove(store, connection).await?;
             Ok(answer(200, ""))
         }
         _ => {
@@ -47,7 +47,7 @@ pub async fn handle<S: ObjectStore>(
                 Ok(ask) => ask.unwrap_or_default(),
                 Err(e) => return Ok(answer(400, &format!("a message is {{\"after\": N}} or {{}}: {e}"))),
             };
-            let Some(id) = Watchers::watched(store, connection).await? else {
+            let Some(id) = Connections::watched(store, connection).await? else {
                 return Ok(answer(404, "this connection watches no match"));
             };
             catch_up(store, gateway, &id, connection, ask.after).await?;
@@ -93,7 +93,7 @@ async fn catch_up<S: ObjectStore>(
     }
     for message in messages {
         if !gateway.post(connection, message).await? {
-            return Watchers::remove(store, connection).await.map_err(Into::into);
+            return Connections::remove(store, connection).await.map_err(Into::into);
         }
     }
     Ok(())
