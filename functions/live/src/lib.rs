@@ -6,7 +6,7 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use serde::Deserialize;
 use tacticeye::ids::MatchId;
-use tacticeye::push::{self, Gateway, Push, Connections};
+use tacticeye::push::{self, Connections, Gateway, Push};
 use tacticeye::results::{self, ResultsError};
 use tacticeye::storage::ObjectStore;
 
