@@ -699,12 +699,13 @@ async fn a_calibration_given_with_the_upload_places_the_players_as_the_local_mod
 /// connection (moto keeps every connection open).
 struct Posts {
     endpoint: String,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+    /// Connection, message and its length in bytes.
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value, usize)>>>,
 }
 
 impl Posts {
     async fn start(moto: &str) -> Posts {
-        let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>> = Default::default();
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value, usize)>>> = Default::default();
         let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .build_http::<axum::body::Body>();
         let (moto, record) = (moto.to_string(), seen.clone());
@@ -715,7 +716,8 @@ impl Posts {
                 let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
                 let last = parts.uri.path().rsplit('/').next().unwrap_or_default();
                 let connection = percent_encoding::percent_decode_str(last).decode_utf8_lossy().to_string();
-                record.lock().unwrap().push((connection.clone(), serde_json::from_slice(&body).unwrap_or_default()));
+                let message = serde_json::from_slice(&body).unwrap_or_default();
+                record.lock().unwrap().push((connection.clone(), message, body.len()));
                 if connection.starts_with("gone") {
                     return axum::http::Response::builder()
                         .status(410)
@@ -743,8 +745,14 @@ impl Posts {
     /// The messages posted to `connection`, by type and segment index.
     fn to(&self, connection: &str) -> Vec<(String, Option<u64>)> {
         let seen = self.seen.lock().unwrap();
-        let mine = seen.iter().filter(|(c, _)| c == connection);
-        mine.map(|(_, m)| (m["type"].as_str().unwrap_or_default().to_string(), m["index"].as_u64())).collect()
+        let mine = seen.iter().filter(|(c, ..)| c == connection);
+        mine.map(|(_, m, _)| (m["type"].as_str().unwrap_or_default().to_string(), m["index"].as_u64())).collect()
+    }
+
+    /// What API Gateway would bill for the messages delivered so far: one per started 32 KiB.
+    fn billed(&self) -> u64 {
+        let seen = self.seen.lock().unwrap();
+        seen.iter().filter(|(c, ..)| !c.starts_with("gone")).map(|(.., len)| (*len as u64).div_ceil(32 * 1024)).sum()
     }
 }
 
@@ -799,6 +807,10 @@ async fn the_cloud_pushes_each_commit_to_the_matchs_websocket_watchers_and_forge
     assert_eq!(posts.to("goneC=").len(), 1);
     let watching = tacticeye::push::Connections::of(&store, &id).await.unwrap();
     assert_eq!(watching, ["connA=", "connB="]);
+    // Every message delivered is in cost.json, and priced.
+    let cost = tacticeye::cost::load(&store, &id).await.unwrap().expect("cost.json");
+    assert_eq!(cost.usage.websocket_messages, posts.billed(), "messages metered as API Gateway bills them");
+    assert!(cost.dollars.websocket > 0.0 && cost.dollars.total >= cost.dollars.websocket);
     assert!(store.get("watchers/goneC=").await.unwrap().is_none());
 
     // A client back after segment 1 asks for what it missed.

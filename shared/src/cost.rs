@@ -1,5 +1,5 @@
 //! Cost metering: what a match run used (S3 and SQS requests and bytes, Lambda GB-seconds, worker
-//! compute seconds by instance type), priced with a configurable table and kept in `matches/{id}/cost.json`.
+//! compute seconds by instance type, messages pushed to WebSocket watchers), priced with a configurable table and kept in `matches/{id}/cost.json`.
 //!
 //! `Metered` wraps a store and `MeteredQueue` a queue; both count into a shared `Meter`, per match.
 //! `Meter::flush` folds what was counted into each match's `cost.json` with a conditional put, counting
@@ -28,6 +28,9 @@ pub struct Usage {
     pub lambda_gb_seconds: f64,
     /// Compute seconds of worker tasks, by instance type.
     pub worker_seconds: BTreeMap<String, f64>,
+    /// Messages pushed to the match's WebSocket watchers, in API Gateway's billing units of 32 KiB.
+    #[serde(default)]
+    pub websocket_messages: u64,
 }
 
 impl Usage {
@@ -44,6 +47,7 @@ impl Usage {
         for (k, v) in &o.worker_seconds {
             *self.worker_seconds.entry(k.clone()).or_default() += v;
         }
+        self.websocket_messages += o.websocket_messages;
     }
 }
 
@@ -58,6 +62,13 @@ pub struct Prices {
     pub lambda_gb_second: f64,
     pub lambda_per_million: f64,
     pub instance_hour: BTreeMap<String, f64>,
+    /// API Gateway WebSocket messages (a price table older than this field reads the list price).
+    #[serde(default = "websocket_per_million")]
+    pub websocket_per_million: f64,
+}
+
+fn websocket_per_million() -> f64 {
+    1.00
 }
 
 impl Default for Prices {
@@ -82,6 +93,7 @@ impl Default for Prices {
             lambda_gb_second: 0.000_016_666_7,
             lambda_per_million: 0.20,
             instance_hour,
+            websocket_per_million: websocket_per_million(),
         }
     }
 }
@@ -92,6 +104,8 @@ pub struct Dollars {
     pub sqs: f64,
     pub lambda: f64,
     pub worker: f64,
+    #[serde(default)]
+    pub websocket: f64,
     pub total: f64,
 }
 
@@ -130,7 +144,8 @@ pub fn price(u: &Usage, p: &Prices) -> Dollars {
     let lambda = u.lambda_gb_seconds * p.lambda_gb_second + u.lambda_invocations as f64 / 1e6 * p.lambda_per_million;
     let worker =
         u.worker_seconds.iter().map(|(t, s)| s / 3600.0 * p.instance_hour.get(t).copied().unwrap_or(0.0)).sum();
-    Dollars { s3, sqs, lambda, worker, total: s3 + sqs + lambda + worker }
+    let websocket = u.websocket_messages as f64 / 1e6 * p.websocket_per_million;
+    Dollars { s3, sqs, lambda, worker, websocket, total: s3 + sqs + lambda + worker + websocket }
 }
 
 /// Usage counted per match since the last flush.
@@ -173,13 +188,18 @@ impl Meter {
             delta.s3_put += 1;
             let mut usage = cost.usage.clone();
             usage.add(&delta);
-            // The put's own bytes are known only once serialised; a fixed point is reached in two steps.
+            // The put's own bytes are known only once serialised, and counting them can lengthen the file
+            // (a digit more): serialise until the length counted is the length written.
             let mut bytes = Vec::new();
-            for _ in 0..2 {
+            for _ in 0..8 {
+                let counted = bytes.len() as u64;
                 let mut with_bytes = usage.clone();
-                with_bytes.s3_bytes_in += bytes.len() as u64;
+                with_bytes.s3_bytes_in += counted;
                 cost = Cost { dollars: price(&with_bytes, prices), usage: with_bytes, prices: Some(prices.clone()) };
                 bytes = serde_json::to_vec_pretty(&cost).expect("cost serialises");
+                if bytes.len() as u64 == counted {
+                    break;
+                }
             }
             let size = bytes.len() as u64;
             match store.put(&key, bytes, condition).await {

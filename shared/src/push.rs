@@ -172,10 +172,17 @@ pub enum Commit {
 /// After a commit: every watcher of the match is sent the segment's message (or the end). A gone
 /// connection is forgotten; any other failure is logged and never fails the segment, whose results are
 /// committed already and reach the watcher on its next reconnect (`after`).
-pub async fn broadcast<S: ObjectStore>(store: &S, gateway: &Gateway, id: &MatchId, commit: Commit) {
-    if let Err(e) = try_broadcast(store, gateway, id, commit).await {
+pub async fn broadcast<S: ObjectStore>(store: &S, gateway: &Gateway, id: &MatchId, commit: Commit) -> u64 {
+    let mut billed = 0;
+    if let Err(e) = try_broadcast(store, gateway, id, commit, &mut billed).await {
         tracing::warn!(match_id = %id, "watchers not told: {e:#}");
     }
+    billed
+}
+
+/// API Gateway bills a WebSocket message per started 32 KiB.
+fn billed_units(message: &str) -> u64 {
+    (message.len() as u64).div_ceil(32 * 1024).max(1)
 }
 
 async fn try_broadcast<S: ObjectStore>(
@@ -183,6 +190,7 @@ async fn try_broadcast<S: ObjectStore>(
     gateway: &Gateway,
     id: &MatchId,
     commit: Commit,
+    billed: &mut u64,
 ) -> anyhow::Result<()> {
     let watchers = Connections::of(store, id).await?;
     if watchers.is_empty() {
@@ -195,7 +203,7 @@ async fn try_broadcast<S: ObjectStore>(
     };
     for connection in watchers {
         match gateway.post(&connection, message.clone()).await {
-            Ok(true) => {}
+            Ok(true) => *billed += billed_units(&message),
             Ok(false) => {
                 tracing::info!(match_id = %id, connection, "watcher gone, forgotten");
                 Connections::remove(store, &connection).await?;

@@ -134,7 +134,8 @@ async fn main() -> anyhow::Result<()> {
             _ => None,
         };
         if let (Some(gateway), Some(commit)) = (&gateway, commit) {
-            push::broadcast(&store, gateway, id, commit).await;
+            let billed = push::broadcast(&store, gateway, id, commit).await;
+            meter.record(id, |u| u.websocket_messages += billed);
         }
         match &outcome {
             Ok(o) if o.acknowledge() => queue.ack(&delivery.receipt).await?,
