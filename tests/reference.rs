@@ -59,6 +59,10 @@ fn labelled_passes_in_metrica_or_cdf_judge_our_passes_as_the_truth_does() {
     let teams = by_metrica["teams"].to_string();
     assert!(teams.contains("Home") && teams.contains("Away"), "{teams}");
     assert!(by_metrica["median_time_error_s"].as_f64().unwrap() <= 0.5);
+    // Not told the offset, it finds it from the passes alone.
+    let found = evaluate(&csv, "metrica", "auto");
+    assert!((found["offset_s"].as_f64().unwrap() - 37.2).abs() <= 0.12, "offset found: {found}");
+    assert_eq!(found["passes"], by_truth["passes"], "scored at the offset found");
     let misaligned = evaluate(&csv, "metrica", "30");
     assert!(
         misaligned["passes"]["matched"].as_u64() < by_truth["passes"]["matched"].as_u64(),

@@ -272,6 +272,8 @@ pub struct ReferenceScore {
     pub passes: EventScore,
     /// The reference's names of our team 0 and team 1 (the pairing that agrees best).
     pub teams: [String; 2],
+    /// The reference's clock at our first frame, given or found (`best_offset`).
+    pub offset_s: f64,
     /// The analysed span on the reference's clock, seconds.
     pub span_s: [f64; 2],
     /// Median time between a matched reference reception and ours.
@@ -330,7 +332,28 @@ pub fn score_passes<'a>(
             recall: ratio(errors.len(), wanted.len()),
         },
         teams: teams.map(String::from),
+        offset_s,
         span_s,
         median_time_error_s: quantile(&mut errors, 0.5),
     }
+}
+
+/// The reference's clock at our first frame, found from the passes alone: every pair of one of their
+/// receptions and one of ours votes for the offset that would align the two, and the offsets within
+/// `tolerance_s` of each other that gather the most votes win (their median). `None` without passes.
+pub fn best_offset(reference: &[ReferencePass], outputs: &[SegmentOutput], tolerance_s: f64) -> Option<f64> {
+    let ours: Vec<f64> =
+        outputs.iter().flat_map(|o| &o.events).filter(|e| e.kind == EventKind::Pass).map(|e| e.time).collect();
+    let mut votes: Vec<f64> = reference.iter().flat_map(|r| ours.iter().map(move |t| r.end_s - t)).collect();
+    votes.sort_by(f64::total_cmp);
+    let (mut best, mut end) = ((0, 0), 0);
+    for start in 0..votes.len() {
+        while end < votes.len() && votes[end] - votes[start] <= 2.0 * tolerance_s {
+            end += 1;
+        }
+        if end - start > best.1 - best.0 {
+            best = (start, end);
+        }
+    }
+    quantile(&mut votes[best.0..best.1], 0.5)
 }

@@ -3,12 +3,31 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use tacticeye::eval::{self, ReferenceScore};
 use tacticeye::ids::MatchId;
 use tacticeye::reference::{self, ReferenceFormat};
 use tacticeye::results;
 use tacticeye::storage::LocalStore;
 use tacticeye::truth::Truth;
+
+#[derive(Clone, Copy)]
+enum Offset {
+    Auto,
+    Seconds(f64),
+}
+
+impl std::str::FromStr for Offset {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Offset::Auto),
+            _ => s.parse().map(Offset::Seconds).map_err(|_| format!("{s:?} is neither seconds nor `auto`")),
+        }
+    }
+}
 
 #[derive(clap::Args)]
 pub struct EvaluateArgs {
@@ -22,9 +41,10 @@ pub struct EvaluateArgs {
     /// `cdf` or `metrica`.
     #[arg(long)]
     format: Option<ReferenceFormat>,
-    /// What the events' clock read at the video's first frame, in seconds from their kickoff.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
-    offset: f64,
+    /// What the events' clock read at the video's first frame, in seconds from their kickoff, or `auto`:
+    /// the offset at which the most of their receptions and ours line up.
+    #[arg(long, default_value = "0", allow_negative_numbers = true)]
+    offset: Offset,
     /// Seconds between their reception and ours still taken as the same pass.
     #[arg(long, default_value_t = 0.5)]
     tolerance: f64,
@@ -36,7 +56,12 @@ pub async fn evaluate(store: &LocalStore, args: EvaluateArgs) -> anyhow::Result<
     let (state, outputs) = results::committed_state(store, &args.match_id).await?;
     if let (Some(events), Some(format)) = (&args.events, args.format) {
         let passes = reference::read_passes(events, format)?;
-        let score = eval::score_passes(&passes, &outputs, args.offset, args.tolerance);
+        let offset = match args.offset {
+            Offset::Seconds(s) => s,
+            Offset::Auto => eval::best_offset(&passes, &outputs, args.tolerance)
+                .context("--offset auto needs passes in both the events and the analysis")?,
+        };
+        let score = eval::score_passes(&passes, &outputs, offset, args.tolerance);
         if args.json {
             println!("{}", serde_json::to_string_pretty(&score)?);
         } else {
@@ -59,6 +84,7 @@ pub async fn evaluate(store: &LocalStore, args: EvaluateArgs) -> anyhow::Result<
 
 fn print_reference(score: &ReferenceScore) {
     let p = &score.passes;
+    println!("offset               {:.2} s: their clock at our first frame", score.offset_s);
     println!("reference span       {:.2} s to {:.2} s of its clock", score.span_s[0], score.span_s[1]);
     println!("teams                ours 0 = {:?}, ours 1 = {:?}", score.teams[0], score.teams[1]);
     println!(
