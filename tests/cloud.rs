@@ -814,9 +814,14 @@ async fn the_cloud_pushes_each_commit_to_the_matchs_websocket_watchers_and_forge
     assert!(store.get("watchers/goneC=").await.unwrap().is_none());
 
     // A client back after segment 1 asks for what it missed.
+    let billed = posts.billed();
     assert_eq!(route("$default", "connA=", None, Some(r#"{"after": 1}"#)).await, 200);
     let again: Vec<_> = posts.to("connA=").split_off(expected.len());
     assert_eq!(again, expected[2..], "the segments after 1, then the end");
+    // The live function metered itself: its invocation, its replies and the message it received.
+    let now = tacticeye::cost::load(&store, &id).await.unwrap().expect("cost.json");
+    assert_eq!(now.usage.websocket_messages, cost.usage.websocket_messages + posts.billed() - billed + 1);
+    assert_eq!(now.usage.lambda_invocations, cost.usage.lambda_invocations + 1);
     assert_eq!(route("$default", "connA=", None, Some("not json")).await, 400);
     // Gone for good.
     assert_eq!(route("$disconnect", "connA=", None, None).await, 200);

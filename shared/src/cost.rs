@@ -49,6 +49,17 @@ impl Usage {
         }
         self.websocket_messages += o.websocket_messages;
     }
+
+    /// One Lambda invocation of `seconds` by a function of `memory_mb`, billed by the started millisecond.
+    pub fn lambda_invocation(&mut self, memory_mb: f64, seconds: f64) {
+        self.lambda_invocations += 1;
+        self.lambda_gb_seconds += memory_mb / 1024.0 * (seconds * 1000.0).ceil() / 1000.0;
+    }
+}
+
+/// The memory Lambda gives this function (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`), 0 elsewhere.
+pub fn lambda_memory_mb() -> f64 {
+    std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(0.0)
 }
 
 /// Public on-demand list prices in US dollars for one region, with the date they were read.

@@ -114,15 +114,18 @@ impl Connections {
         store.put(&Self::key(id, connection), Vec::new(), Condition::Always).await.map(|_| ())
     }
 
-    /// Forgets a connection, whichever match it watched.
-    pub async fn remove<S: ObjectStore>(store: &S, connection: &str) -> Result<(), StoreError> {
+    /// Forgets a connection, whichever match it watched; returns that match.
+    pub async fn remove<S: ObjectStore>(store: &S, connection: &str) -> Result<Option<MatchId>, StoreError> {
         let reverse = Self::reverse_key(connection);
+        let mut watched = None;
         if let Some(obj) = store.get(&reverse).await?
             && let Ok(w) = serde_json::from_slice::<Watching>(&obj.bytes)
         {
             store.delete(&Self::key(&w.match_id, connection)).await?;
+            watched = Some(w.match_id);
         }
-        store.delete(&reverse).await
+        store.delete(&reverse).await?;
+        Ok(watched)
     }
 
     /// The match a connection watches.
@@ -181,7 +184,7 @@ pub async fn broadcast<S: ObjectStore>(store: &S, gateway: &Gateway, id: &MatchI
 }
 
 /// API Gateway bills a WebSocket message per started 32 KiB.
-fn billed_units(message: &str) -> u64 {
+pub fn billed_units(message: &str) -> u64 {
     (message.len() as u64).div_ceil(32 * 1024).max(1)
 }
 

@@ -10,7 +10,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tacticeye::cost::{Meter, Metered, Prices};
+use tacticeye::cost::{self, Meter, Metered, Prices};
 use tacticeye::ids::MatchId;
 use tacticeye::results;
 use tacticeye::storage::{Condition, ObjectStore};
@@ -75,12 +75,7 @@ async fn write<S: ObjectStore>(shared: &S, id: &MatchId, format: ExportFormat, p
     let started = std::time::Instant::now();
     let store = Metered { inner: shared, meter: Meter::new() };
     let keys = write_files(&store, id, format, prefix).await?;
-    let memory_mb: f64 =
-        std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(0.0);
-    store.meter.record(id, |u| {
-        u.lambda_invocations += 1;
-        u.lambda_gb_seconds += memory_mb / 1024.0 * (started.elapsed().as_secs_f64() * 1000.0).ceil() / 1000.0;
-    });
+    store.meter.record(id, |u| u.lambda_invocation(cost::lambda_memory_mb(), started.elapsed().as_secs_f64()));
     let prices = Prices::from_env().map_err(internal)?;
     store.meter.flush(shared, id, &prices).await?;
     Ok(keys)

@@ -40,7 +40,7 @@ pub struct Segmenter<S, Q> {
     max_upload_bytes: u64,
     prices: Prices,
     /// The function's memory, to meter GB-seconds (Lambda's `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
-    memory_mb: u64,
+    memory_mb: f64,
     /// Segments per re-encoded chunk (one step).
     pub chunk_segments: u64,
     /// How URL sources are followed (deadline and hand-over are set per call).
@@ -75,7 +75,7 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
             segment_seconds,
             max_upload_bytes,
             prices,
-            memory_mb: std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok().and_then(|m| m.parse().ok()).unwrap_or(0),
+            memory_mb: tacticeye::cost::lambda_memory_mb(),
             chunk_segments: segment::CHUNK_SEGMENTS,
             follow: FollowOptions { segment_seconds, ..FollowOptions::default() },
             instance_type: std::env::var("TACTICEYE_INSTANCE_TYPE").unwrap_or_else(|_| "fargate-1vcpu-2gb".into()),
@@ -220,10 +220,8 @@ impl<S: ObjectStore, Q: SegmentQueue> Segmenter<S, Q> {
         let seconds = since.elapsed().as_secs_f64();
         *since = Instant::now();
         self.meter.record(match_id, |u| {
-            if self.memory_mb > 0 {
-                // Billed duration is rounded up to the millisecond.
-                u.lambda_invocations += 1;
-                u.lambda_gb_seconds += self.memory_mb as f64 / 1024.0 * (seconds * 1000.0).ceil() / 1000.0;
+            if self.memory_mb > 0.0 {
+                u.lambda_invocation(self.memory_mb, seconds);
             } else {
                 *u.worker_seconds.entry(self.instance_type.clone()).or_default() += seconds;
             }
