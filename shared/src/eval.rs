@@ -339,7 +339,7 @@ pub fn score_passes<'a>(
 }
 
 /// The reference's clock at our first frame, found from the passes alone: every pair of one of their
-/// receptions and one of ours votes for the offset that would align the two, and the offsets within
+/// receptions and one of ours votes for the offset that would align the two, and the offsets within twice
 /// `tolerance_s` of each other that gather the most votes win (their median). `None` without passes.
 pub fn best_offset(reference: &[ReferencePass], outputs: &[SegmentOutput], tolerance_s: f64) -> Option<f64> {
     let ours: Vec<f64> =
