@@ -23,7 +23,9 @@ use tacticeye::state::Config;
 use tacticeye::storage::{LocalStore, ObjectStore, S3Store};
 use tacticeye_segmenter::Segmenter;
 use tacticeye_tests::servers::{HttpServer, Producer, hls_vod};
-use tacticeye_tests::{CountingProxy, Moto, Seen, bin, kill_at_fault, ok, synthetic_clip, tacticeye};
+use tacticeye_tests::{
+    CountingProxy, Moto, Seen, bin, forward, forwarder, kill_at_fault, ok, synthetic_clip, tacticeye,
+};
 
 const BUCKET: &str = "tacticeye-test";
 
@@ -706,8 +708,7 @@ struct Posts {
 impl Posts {
     async fn start(moto: &str) -> Posts {
         let seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value, usize)>>> = Default::default();
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http::<axum::body::Body>();
+        let client = forwarder();
         let (moto, record) = (moto.to_string(), seen.clone());
         let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
             let (client, moto, record) = (client.clone(), moto.clone(), record.clone());
@@ -725,14 +726,7 @@ impl Posts {
                         .body(axum::body::Body::from(r#"{"message":"gone"}"#))
                         .unwrap();
                 }
-                let mut forward =
-                    axum::http::Request::builder().method(parts.method).uri(format!("{moto}{}", parts.uri));
-                for (k, v) in &parts.headers {
-                    forward = forward.header(k, v);
-                }
-                let response = client.request(forward.body(axum::body::Body::from(body)).unwrap()).await.unwrap();
-                let (rparts, rbody) = response.into_parts();
-                let rbody = http_body_util::BodyExt::collect(rbody).await.unwrap().to_bytes();
+                let (rparts, rbody) = forward(&client, &moto, &parts, body).await;
                 axum::http::Response::from_parts(rparts, axum::body::Body::from(rbody))
             }
         });

@@ -191,6 +191,31 @@ pub struct Seen {
 
 /// An HTTP proxy in front of moto that counts, per match, the S3 and SQS requests that pass through it:
 /// the test's own view of what the processes asked for.
+/// The HTTP client the recording proxies pass requests on with.
+pub type Forwarder =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, axum::body::Body>;
+
+pub fn forwarder() -> Forwarder {
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http()
+}
+
+/// Passes a request on to `upstream` as it came (method, path, query, headers, body); the answer, read whole.
+pub async fn forward(
+    client: &Forwarder,
+    upstream: &str,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Bytes,
+) -> (axum::http::response::Parts, axum::body::Bytes) {
+    let uri = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    let mut request = axum::http::Request::builder().method(parts.method.clone()).uri(uri);
+    for (k, v) in &parts.headers {
+        request = request.header(k, v);
+    }
+    let response = client.request(request.body(axum::body::Body::from(body)).unwrap()).await.unwrap();
+    let (rparts, rbody) = response.into_parts();
+    (rparts, http_body_util::BodyExt::collect(rbody).await.unwrap().to_bytes())
+}
+
 pub struct CountingProxy {
     pub endpoint: String,
     seen: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Seen>>>,
@@ -203,8 +228,7 @@ impl CountingProxy {
     pub async fn start(upstream: &str, bucket: &str) -> CountingProxy {
         let seen: Counts = Default::default();
         let receipts: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>> = Default::default();
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http::<axum::body::Body>();
+        let client = forwarder();
         let (upstream, bucket) = (upstream.to_string(), format!("/{bucket}"));
         let counts = seen.clone();
         let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
@@ -214,15 +238,7 @@ impl CountingProxy {
                 let (parts, body) = req.into_parts();
                 let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
                 let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                let uri = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-                let mut forward = axum::http::Request::builder().method(parts.method.clone()).uri(uri);
-                for (k, v) in &parts.headers {
-                    forward = forward.header(k, v);
-                }
-                let response =
-                    client.request(forward.body(axum::body::Body::from(body.clone())).unwrap()).await.unwrap();
-                let (rparts, rbody) = response.into_parts();
-                let rbody = http_body_util::BodyExt::collect(rbody).await.unwrap().to_bytes();
+                let (rparts, rbody) = forward(&client, &upstream, &parts, body.clone()).await;
                 let count = |id: Option<String>, f: &dyn Fn(&mut Seen)| {
                     if let Some(id) = id {
                         f(seen.lock().unwrap().entry(id).or_default());
