@@ -1,5 +1,6 @@
 //! Cost metering: what a match run used (S3 and SQS requests and bytes, Lambda GB-seconds, worker
-//! compute seconds by instance type, messages pushed to WebSocket watchers), priced with a configurable table and kept in `matches/{id}/cost.json`.
+//! compute seconds by instance type, WebSocket messages), priced with a configurable table and kept in
+//! `matches/{id}/cost.json`.
 //!
 //! `Metered` wraps a store and `MeteredQueue` a queue; both count into a shared `Meter`, per match.
 //! `Meter::flush` folds what was counted into each match's `cost.json` with a conditional put, counting
@@ -28,7 +29,8 @@ pub struct Usage {
     pub lambda_gb_seconds: f64,
     /// Compute seconds of worker tasks, by instance type.
     pub worker_seconds: BTreeMap<String, f64>,
-    /// Messages pushed to the match's WebSocket watchers, in API Gateway's billing units of 32 KiB.
+    /// WebSocket messages sent to the match's watchers or received from them, in API Gateway's billing
+    /// units of 32 KiB.
     #[serde(default)]
     pub websocket_messages: u64,
 }

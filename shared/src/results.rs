@@ -271,7 +271,8 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out
     Ok(summary)
 }
 
-const POSITION_COLUMNS: [&str; 13] = [
+/// The columns of a position row, in CSV and Parquet alike.
+pub(crate) const POSITION_COLUMNS: [&str; 13] = [
     "frame",
     "time",
     "track_id",

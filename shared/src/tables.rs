@@ -15,7 +15,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::ids::MatchId;
 use crate::pipeline::SegmentOutput;
-use crate::results::{self, ResultsError};
+use crate::results::{self, POSITION_COLUMNS, ResultsError};
 use crate::stats::StatsReport;
 use crate::storage::ObjectStore;
 
@@ -66,23 +66,26 @@ fn field(name: &str, kind: DataType, nullable: bool) -> Field {
     Field::new(name, kind, nullable)
 }
 
+/// The CSV export's columns (`results::POSITION_COLUMNS`), typed.
 fn position_schema() -> Arc<Schema> {
     use DataType::*;
-    Arc::new(Schema::new(vec![
-        field("frame", UInt64, false),
-        field("time", Float64, false),
-        field("track_id", UInt64, false),
-        field("team", UInt8, true),
-        field("role", Utf8, false),
-        field("x1", Float64, false),
-        field("y1", Float64, false),
-        field("x2", Float64, false),
-        field("y2", Float64, false),
-        field("confidence", Float64, false),
-        field("has_ball", Boolean, false),
-        field("pitch_x", Float64, true),
-        field("pitch_y", Float64, true),
-    ]))
+    let types = [
+        (UInt64, false),
+        (Float64, false),
+        (UInt64, false),
+        (UInt8, true),
+        (Utf8, false),
+        (Float64, false),
+        (Float64, false),
+        (Float64, false),
+        (Float64, false),
+        (Float64, false),
+        (Boolean, false),
+        (Float64, true),
+        (Float64, true),
+    ];
+    let fields = POSITION_COLUMNS.iter().zip(types).map(|(name, (kind, nullable))| field(name, kind, nullable));
+    Arc::new(Schema::new(fields.collect::<Vec<_>>()))
 }
 
 fn position_batch(output: &SegmentOutput) -> anyhow::Result<RecordBatch> {

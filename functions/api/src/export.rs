@@ -46,8 +46,9 @@ pub(crate) async fn export<S: ObjectStore + 'static>(
     };
     let prefix = format!("matches/{id}/exports/{name}/{}/", summary.segments_done);
     // A local folder gives no links: the files are one `tacticeye export` away.
+    let no_links = || ApiError(StatusCode::NOT_IMPLEMENTED, "this store has no links: run `tacticeye export`".into());
     if app.store.presign_get(&format!("{prefix}probe"), VALID_SECONDS).await?.is_none() {
-        return Err(ApiError(StatusCode::NOT_IMPLEMENTED, "this store has no links: run `tacticeye export`".into()));
+        return Err(no_links());
     }
     let mut keys = app.store.list(&prefix).await?;
     if keys.is_empty() {
@@ -55,12 +56,7 @@ pub(crate) async fn export<S: ObjectStore + 'static>(
     }
     let mut files = BTreeMap::new();
     for key in keys {
-        let Some(url) = app.store.presign_get(&key, VALID_SECONDS).await? else {
-            return Err(ApiError(
-                StatusCode::NOT_IMPLEMENTED,
-                "this store has no links: run `tacticeye export`".into(),
-            ));
-        };
+        let url = app.store.presign_get(&key, VALID_SECONDS).await?.ok_or_else(no_links)?;
         files.insert(key.trim_start_matches(&prefix).to_string(), url);
     }
     Ok(Json(serde_json::json!({
