@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tacticeye::pitch::Homography;
 use tacticeye::truth::Truth;
-use tacticeye_tests::{kill_at_fault, ok, shared_data, stderr, stdout, synthetic_clip, tacticeye};
+use tacticeye_tests::{analysed_calibrated, kill_at_fault, ok, shared_data, stderr, stdout, synthetic_clip, tacticeye};
 
 /// A calibration file of image points and their pitch metres, through the clip's true homography.
 fn calibration_file(dir: &Path, h: &Homography, width: f64, height: f64) -> std::path::PathBuf {
@@ -273,13 +273,7 @@ fn the_radar_heatmaps_and_pass_networks_draw_the_analysed_match_on_the_pitch() {
 fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_panning_match() {
     // The demo's match: a camera that pans between the halves, the noisy truth detector, the pitch model.
     let video = synthetic_clip(30, 7, 1280, 720);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(tacticeye(&data)
-        .arg("analyze")
-        .arg(&video)
-        .args(["--match-id", "m", "--detector", "truth"])
-        .args(["--calibration", "auto"]));
+    let (_dir, data) = analysed_calibrated(&video);
     let report: serde_json::Value = serde_json::from_slice(
         &ok(tacticeye(&data).args(["evaluate", "m", "--json", "--truth"]).arg(video.with_extension("truth.json")))
             .stdout,

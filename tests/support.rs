@@ -55,18 +55,25 @@ pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathB
     video
 }
 
-/// A 640x360 synthetic match analysed as match `m` with the truth detector and the pitch found
-/// (`--calibration auto`), in a fresh data folder: (its temporary root, the data folder, the clip).
+/// A 640x360 synthetic match analysed as `analysed_calibrated` does: (its temporary root, the data
+/// folder, the clip).
 pub fn calibrated_synthetic_match(seconds: u32, seed: u64) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let clip = synthetic_clip(seconds, seed, 640, 360);
+    let (dir, data) = analysed_calibrated(&clip);
+    (dir, data, clip)
+}
+
+/// A synthetic clip analysed as match `m` with the truth detector and the pitch found
+/// (`--calibration auto`), in a fresh data folder: (its temporary root, the data folder).
+pub fn analysed_calibrated(clip: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     ok(tacticeye(&data)
         .arg("analyze")
-        .arg(&clip)
+        .arg(clip)
         .args(["--match-id", "m", "--detector", "truth"])
         .args(["--calibration", "auto"]));
-    (dir, data, clip)
+    (dir, data)
 }
 
 /// The data folder beside the repository, or `None` (the caller skips, saying why).
