@@ -16,7 +16,8 @@ async fn main() -> Result<(), Error> {
     let (store, gateway) = (S3Store::new(aws::s3_client(&sdk), bucket), Gateway::new(&sdk, &endpoint));
     lambda_runtime::run(service_fn(|event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| {
         let (store, gateway) = (&store, &gateway);
-        async move { tacticeye_live::handle(store, gateway, &event.payload).await.map_err(Error::from) }
+        // Boxed: the handler's future nests deep enough to overflow rustc's query depth when laid out inline.
+        async move { Box::pin(tacticeye_live::handle(store, gateway, &event.payload)).await.map_err(Error::from) }
     }))
     .await
 }
