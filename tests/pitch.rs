@@ -280,8 +280,9 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
     )
     .unwrap();
     eprintln!("identities on the pitch: {report}");
-    // Before the tracker used the pitch: 18 switches among 16 people (2.25 per player-minute), 29 tracks.
-    assert!(report["id_switches_per_player_minute"].as_f64().unwrap() <= 0.5, "{report}");
+    // Before the tracker used the pitch: 18 switches among 16 people (2.25 per player-minute), 29 tracks;
+    // before it carried sleeping players along with the block (drift), 2 (0.25).
+    assert!(report["id_switches_per_player_minute"].as_f64().unwrap() <= 0.2, "{report}");
     assert!(report["tracks"].as_u64().unwrap() <= 20, "{report}");
     // Before possession was decided in metres, the defender pressing a stride from the carrier made 4
     // turnovers of the 2 true ones.
