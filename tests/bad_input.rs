@@ -201,3 +201,39 @@ fn two_runs_with_other_settings_at_once_leave_the_match_to_the_first() {
     let again = analyze(&data, &video, if seconds == 2.0 { "2" } else { "3" }, &[]);
     assert!(again.status.success(), "{}", stderr(&again));
 }
+
+#[test]
+fn json_and_csv_exports_refuse_a_foreign_folder_and_replace_only_their_own_files() {
+    let video = synthetic_clip(6, 3, 640, 360);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(analyze(&data, &video, "3", &[]).status.success());
+    let export = |format: &str, out: &Path| {
+        tacticeye(&data).args(["export", "m", "--format", format, "--out"]).arg(out).output().unwrap()
+    };
+
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
+    let before = snapshot(dir.path());
+    fails_with(&export("csv", &foreign), &["foreign", "notes.txt", "not one of this export's files"]);
+    fails_with(&export("json", &foreign), &["foreign", "is a folder"]);
+    assert_eq!(snapshot(dir.path()), before, "nothing written, nothing left beside");
+
+    // Our own exports are replaced whole, again and again, with nothing left beside them.
+    let (csv, json) = (dir.path().join("csv"), dir.path().join("m.json"));
+    for _ in 0..2 {
+        ok(tacticeye(&data).args(["export", "m", "--format", "csv", "--out"]).arg(&csv));
+        ok(tacticeye(&data).args(["export", "m", "--format", "json", "--out"]).arg(&json));
+    }
+    let mut names: Vec<_> = std::fs::read_dir(&csv).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["events.csv", "positions.csv", "summary.json"]);
+    let frames = serde_json::from_slice::<serde_json::Value>(&std::fs::read(&json).unwrap()).unwrap()["frames"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(frames, Some(150));
+    let mut beside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    beside.sort();
+    assert_eq!(beside, ["csv", "data", "foreign", "m.json"]);
+}

@@ -14,7 +14,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde_json::{Value, json};
 
@@ -40,7 +39,7 @@ pub struct Written {
 pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyhow::Result<Written> {
     let (state, _) = crate::analysis::load_state(store, id).await?.ok_or(ResultsError::NotFound(id.clone()))?;
     let pitch = state.config.calibration.as_ref().map(|c| c.pitch()).ok_or(ResultsError::NotCalibrated(id.clone()))?;
-    let tmp = stage(out, &FILES)?;
+    let tmp = crate::staging::folder(out, &FILES)?;
     let place = Place { pitch };
     let mut tracking = std::io::BufWriter::new(std::fs::File::create(tmp.path().join("tracking.jsonl"))?);
     let mut events = std::io::BufWriter::new(std::fs::File::create(tmp.path().join("event.jsonl"))?);
@@ -72,42 +71,8 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyh
     let frames = state.next_frame;
     let meta = meta(id, pitch, state.fps, frames, &players, state.teams.kits);
     std::fs::write(tmp.path().join("meta.json"), serde_json::to_vec_pretty(&meta)?)?;
-    put_in_place(tmp, out)?;
+    crate::staging::put_folder(tmp, out)?;
     Ok(written)
-}
-
-/// A folder beside `out` to write an export into, once `out` is known to be new, empty or an export of
-/// ours (only `files` in it): nothing else is ever replaced.
-pub(crate) fn stage(out: &Path, files: &[&str]) -> anyhow::Result<tempfile::TempDir> {
-    refuse_foreign(out, files)?;
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    Ok(tempfile::Builder::new().prefix(".export-").tempdir_in(parent)?)
-}
-
-/// The finished export takes `out`'s place whole.
-pub(crate) fn put_in_place(staged: tempfile::TempDir, out: &Path) -> anyhow::Result<()> {
-    if out.exists() {
-        std::fs::remove_dir_all(out)?;
-    }
-    std::fs::rename(staged.keep(), out).with_context(|| format!("cannot write {}", out.display()))
-}
-
-fn refuse_foreign(out: &Path, files: &[&str]) -> anyhow::Result<()> {
-    if !out.exists() {
-        return Ok(());
-    }
-    anyhow::ensure!(out.is_dir(), "{} exists and is not a folder", out.display());
-    for entry in std::fs::read_dir(out)? {
-        let name = entry?.file_name();
-        anyhow::ensure!(
-            files.iter().any(|f| name == *f),
-            "{} holds {:?}, which is not one of this export's files: choose an empty or new folder",
-            out.display(),
-            name
-        );
-    }
-    Ok(())
 }
 
 /// Our pitch coordinates to CDF's (centre origin, y towards the far side), rounded to the centimetre.

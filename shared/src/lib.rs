@@ -33,6 +33,7 @@ pub mod render;
 pub mod results;
 pub mod segment;
 pub mod source;
+pub mod staging;
 pub mod state;
 pub mod stats;
 pub mod storage;

@@ -6,7 +6,6 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::events::Event;
@@ -206,18 +205,21 @@ pub enum Format {
     Csv,
 }
 
+/// The files of a CSV export's folder.
+const CSV_FILES: [&str; 3] = ["positions.csv", "events.csv", "summary.json"];
+
 /// JSON: one file with summary, per-frame positions and events. CSV: `out` is a folder receiving
 /// `positions.csv`, `events.csv` and `summary.json`. Read a segment at a time, so that memory stays flat
-/// whatever the match's length (only the events, a few per minute, are held).
+/// whatever the match's length (only the events, a few per minute, are held). Written beside `out` and
+/// moved into place when complete (`staging`).
 pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out: &Path) -> anyhow::Result<Summary> {
     let found = load_match(store, id).await?;
     let summary = summary_of(&found);
     let mut events = Vec::new();
     match format {
         Format::Json => {
-            let mut file = std::io::BufWriter::new(
-                std::fs::File::create(out).with_context(|| format!("cannot write {}", out.display()))?,
-            );
+            let staged = crate::staging::file(out)?;
+            let mut file = std::io::BufWriter::new(staged.as_file());
             file.write_all(b"{\"summary\":")?;
             serde_json::to_writer(&mut file, &summary)?;
             file.write_all(b",\"frames\":[")?;
@@ -236,10 +238,13 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out
             serde_json::to_writer(&mut file, &events)?;
             file.write_all(b"}")?;
             file.flush()?;
+            drop(file);
+            crate::staging::put_file(staged, out)?;
         }
         Format::Csv => {
-            std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-            let mut pos = csv::Writer::from_path(out.join("positions.csv"))?;
+            let staged = crate::staging::folder(out, &CSV_FILES)?;
+            let dir = staged.path();
+            let mut pos = csv::Writer::from_path(dir.join("positions.csv"))?;
             pos.write_record(POSITION_COLUMNS)?;
             for index in 0..found.0.next_segment {
                 let segment = output(store, id, index).await?;
@@ -249,7 +254,7 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out
                 events.extend(segment.events);
             }
             pos.flush()?;
-            let mut ev = csv::Writer::from_path(out.join("events.csv"))?;
+            let mut ev = csv::Writer::from_path(dir.join("events.csv"))?;
             ev.write_record(["kind", "frame", "time", "team", "from_track", "to_track", "start_frame", "seconds"])?;
             for e in &events {
                 let kind = serde_json::to_value(e.kind)?;
@@ -265,7 +270,8 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out
                 ))?;
             }
             ev.flush()?;
-            std::fs::write(out.join("summary.json"), serde_json::to_vec_pretty(&summary)?)?;
+            std::fs::write(dir.join("summary.json"), serde_json::to_vec_pretty(&summary)?)?;
+            crate::staging::put_folder(staged, out)?;
         }
     }
     Ok(summary)

@@ -30,7 +30,7 @@ pub struct Written {
 
 pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyhow::Result<Written> {
     let (state, _) = crate::analysis::load_state(store, id).await?.ok_or(ResultsError::NotFound(id.clone()))?;
-    let tmp = crate::cdf::stage(out, &FILES)?;
+    let tmp = crate::staging::folder(out, &FILES)?;
     let mut positions = writer(&tmp.path().join(FILES[0]), position_schema())?;
     let mut events = writer(&tmp.path().join(FILES[1]), event_schema())?;
     let mut written = Written { positions: 0, events: 0, players: None };
@@ -53,7 +53,7 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, out: &Path) -> anyh
         players.close()?;
         written.players = Some(report.players.len() as u64);
     }
-    crate::cdf::put_in_place(tmp, out)?;
+    crate::staging::put_folder(tmp, out)?;
     Ok(written)
 }
 
