@@ -233,6 +233,13 @@ fn json_and_csv_exports_refuse_a_foreign_folder_and_replace_only_their_own_files
         .as_array()
         .map(Vec::len);
     assert_eq!(frames, Some(150));
+    // Readable as a file written in place is (a temporary file is made for its owner only).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let probe = tempfile::tempdir().unwrap();
+    std::fs::write(probe.path().join("in-place"), "").unwrap();
+    let in_place = mode(&probe.path().join("in-place"));
+    assert_eq!((mode(&json), mode(&csv.join("positions.csv"))), (in_place, in_place));
     let mut beside: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     beside.sort();
     assert_eq!(beside, ["csv", "data", "foreign", "m.json"]);

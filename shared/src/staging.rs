@@ -21,10 +21,12 @@ pub fn put_folder(staged: tempfile::TempDir, out: &Path) -> anyhow::Result<()> {
 }
 
 /// A file beside `out` to write a one-file export into; `out` may be a file, which it will replace, but
-/// not a folder.
+/// not a folder. Readable as a file created in place would be (a temporary file is the owner's only).
 pub fn file(out: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
     anyhow::ensure!(!out.is_dir(), "{} is a folder: name the file to write", out.display());
-    Ok(tempfile::Builder::new().prefix(".export-").tempfile_in(parent_of(out)?)?)
+    let as_created = std::fs::Permissions::from_mode(0o666);
+    Ok(tempfile::Builder::new().prefix(".export-").permissions(as_created).tempfile_in(parent_of(out)?)?)
 }
 
 /// The finished file takes `out`'s place.
