@@ -209,22 +209,24 @@ fn json_and_csv_exports_refuse_a_foreign_folder_and_replace_only_their_own_files
     let data = dir.path().join("data");
     assert!(analyze(&data, &video, "3", &[]).status.success());
     let export = |format: &str, out: &Path| {
-        tacticeye(&data).args(["export", "m", "--format", format, "--out"]).arg(out).output().unwrap()
+        let mut command = tacticeye(&data);
+        command.args(["export", "m", "--format", format, "--out"]).arg(out);
+        command
     };
 
     let foreign = dir.path().join("foreign");
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
     let before = snapshot(dir.path());
-    fails_with(&export("csv", &foreign), &["foreign", "notes.txt", "not one of this export's files"]);
-    fails_with(&export("json", &foreign), &["foreign", "is a folder"]);
+    fails_with(&export("csv", &foreign).output().unwrap(), &["foreign", "notes.txt", "not one of this export's files"]);
+    fails_with(&export("json", &foreign).output().unwrap(), &["foreign", "is a folder"]);
     assert_eq!(snapshot(dir.path()), before, "nothing written, nothing left beside");
 
     // Our own exports are replaced whole, again and again, with nothing left beside them.
     let (csv, json) = (dir.path().join("csv"), dir.path().join("m.json"));
     for _ in 0..2 {
-        ok(tacticeye(&data).args(["export", "m", "--format", "csv", "--out"]).arg(&csv));
-        ok(tacticeye(&data).args(["export", "m", "--format", "json", "--out"]).arg(&json));
+        ok(&mut export("csv", &csv));
+        ok(&mut export("json", &json));
     }
     let mut names: Vec<_> = std::fs::read_dir(&csv).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();

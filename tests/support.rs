@@ -196,8 +196,6 @@ pub struct Seen {
     pub sqs_requests: u64,
 }
 
-/// An HTTP proxy in front of moto that counts, per match, the S3 and SQS requests that pass through it:
-/// the test's own view of what the processes asked for.
 /// The HTTP client the recording proxies pass requests on with.
 pub type Forwarder =
     hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, axum::body::Body>;
@@ -223,6 +221,8 @@ pub async fn forward(
     (rparts, http_body_util::BodyExt::collect(rbody).await.unwrap().to_bytes())
 }
 
+/// An HTTP proxy in front of moto that counts, per match, the S3 and SQS requests that pass through it:
+/// the test's own view of what the processes asked for.
 pub struct CountingProxy {
     pub endpoint: String,
     seen: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, Seen>>>,

@@ -323,8 +323,8 @@ fn reid_cost(
     match (t.expected_pitch(drift), d.pitch) {
         // In metres on one scale whatever the time gone, so the nearest candidate wins: a player lost for
         // a moment beats one lost for seconds who could have run there.
-        (Some(was), Some(is)) => {
-            let dist = crate::pitch::distance(was, is);
+        (Some(expected), Some(is)) => {
+            let dist = crate::pitch::distance(expected, is);
             let radius = (cfg.reid_radius_m + cfg.reid_speed * gone / fps).min(MAX_REID_M);
             // Where he just was, the shirt (a few pixels of a far player, often half hidden) only vetoes a
             // clearly other kit.
@@ -445,10 +445,10 @@ fn wake(state: &mut TrackerState, cfg: &TrackerConfig, fps: f64, frame: u64, mat
         return Vec::new();
     }
     let cost = |new: &Track, old: &Track| -> Option<f64> {
-        let (was, is) = (old.expected_pitch(state.drift)?, new.last_pitch?);
+        let (expected, is) = (old.expected_pitch(state.drift)?, new.last_pitch?);
         let gone = (frame - old.last_frame) as f64 / fps;
         let radius = (cfg.reid_radius_m + cfg.reid_speed * gone).min(MAX_WAKE_M);
-        let dist = crate::pitch::distance(was, is);
+        let dist = crate::pitch::distance(expected, is);
         let look = if new.hist.is_empty() || old.hist.is_empty() { 0.0 } else { hist_distance(&new.hist, &old.hist) };
         (dist <= radius && look <= cfg.max_appearance_distance && old.role() == new.role()).then(|| dist / MAX_WAKE_M)
     };
