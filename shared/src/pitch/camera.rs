@@ -1,6 +1,7 @@
 //! A moving camera's calibration through a segment: keypoints are looked for every few frames (and on the
 //! segment's last), a homography is fitted on each such keyframe, a fit that jumps away from both its
-//! neighbours is dropped, and frames between two calibrated keyframes get the blend of their homographies.
+//! neighbours is dropped, each fit is smoothed with its neighbours', and frames between two calibrated
+//! keyframes get the blend of their homographies.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,16 +17,23 @@ pub const EVERY: u64 = 5;
 const HOLD: u64 = 25;
 /// A keyframe whose image centre lands farther than this from where both neighbours put it is a bad fit.
 const JUMP_M: f64 = 6.0;
+/// A keyframe's fit is smoothed with the fits of up to this many frames either side. Each fit is off by
+/// a few tenths of a metre on its own, afresh every keyframe, which reads as every player on the pitch
+/// stepping together; the camera itself pans smoothly over that long.
+const SMOOTH_FRAMES: u64 = EVERY;
 
-/// What a segment hands the next: the last calibrated keyframe, to blend from.
+/// What a segment hands the next: the last calibrated keyframe as smoothed, to blend from, and the
+/// keyframes' own fits of the last `SMOOTH_FRAMES`, to smooth the next segment's first with.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CameraState {
     pub last: Option<(u64, Homography)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fits: Vec<(u64, Homography)>,
 }
 
 impl CameraState {
     pub fn is_empty(&self) -> bool {
-        self.last.is_none()
+        self.last.is_none() && self.fits.is_empty()
     }
 }
 
@@ -43,13 +51,33 @@ pub fn calibrate_segment(
         .map(|(_, f)| f)
         .collect();
     let found = model.find(&keys)?;
-    let mut anchors: Vec<(u64, Homography)> = state.last.into_iter().collect();
-    anchors
-        .extend(keys.iter().zip(found).filter_map(|(f, k)| keypoints::calibrate(&k, pitch).map(|(h, _)| (f.index, h))));
+    let mut fits = state.fits;
+    fits.extend(keys.iter().zip(found).filter_map(|(f, k)| keypoints::calibrate(&k, pitch).map(|(h, _)| (f.index, h))));
     let centre = frames.first().map_or((0.0, 0.0), |f| (f.width as f64 / 2.0, f.height as f64 / 2.0));
-    let anchors = drop_jumps(anchors, centre);
+    let fits = drop_jumps(fits, centre);
+    let first = frames.first().map_or(0, |f| f.index);
+    let mut anchors: Vec<(u64, Homography)> = state.last.into_iter().collect();
+    anchors.extend(fits.iter().filter(|a| a.0 >= first).map(|&(frame, _)| (frame, smooth(&fits, frame))));
     let per_frame = frames.iter().map(|f| at(&anchors, f.index)).collect();
-    Ok((CameraState { last: anchors.last().copied() }, per_frame))
+    let horizon = anchors.last().map_or(0, |a| a.0.saturating_sub(SMOOTH_FRAMES));
+    let fits = fits.into_iter().filter(|a| a.0 >= horizon).collect();
+    Ok((CameraState { last: anchors.last().copied(), fits }, per_frame))
+}
+
+/// The keyframe fit at `frame` smoothed with its neighbours' within `SMOOTH_FRAMES`: a straight line
+/// through each entry over time, read at `frame` (the plain mean when the neighbours lie evenly either
+/// side; at a segment's end, where the next fits are not known yet, it leans on the earlier ones).
+fn smooth(fits: &[(u64, Homography)], frame: u64) -> Homography {
+    let near: Vec<(f64, &Homography)> = fits
+        .iter()
+        .filter(|a| a.0.abs_diff(frame) <= SMOOTH_FRAMES)
+        .map(|(f, h)| (*f as f64 - frame as f64, h))
+        .collect();
+    let n = near.len() as f64;
+    let mean_t = near.iter().map(|(t, _)| t).sum::<f64>() / n;
+    let spread: f64 = near.iter().map(|(t, _)| (t - mean_t).powi(2)).sum();
+    let weight = |t: f64| 1.0 / n + if spread > 0.0 { -mean_t * (t - mean_t) / spread } else { 0.0 };
+    Homography(std::array::from_fn(|r| std::array::from_fn(|c| near.iter().map(|(t, h)| weight(*t) * h.0[r][c]).sum())))
 }
 
 /// Drops a keyframe that puts the image centre far from where both its neighbours, agreeing with each
@@ -113,6 +141,18 @@ mod tests {
         assert_eq!(at(&anchors, 125), Some(shift(20.0)));
         assert_eq!(at(&anchors, 126), None);
         assert_eq!(at(&[], 3), None);
+    }
+
+    #[test]
+    fn a_wobbling_fit_is_pulled_toward_its_neighbours_and_a_steady_pan_is_kept() {
+        let wobble = [(0, shift(0.0)), (5, shift(13.0)), (10, shift(20.0))];
+        assert!((smooth(&wobble, 5).0[0][2] - 11.0).abs() < 1e-9);
+        let pan = [(0, shift(0.0)), (5, shift(10.0)), (10, shift(20.0)), (15, shift(30.0))];
+        for (frame, h) in pan {
+            assert!((smooth(&pan, frame).0[0][2] - h.0[0][2]).abs() < 1e-9, "frame {frame}");
+        }
+        // Too far from any other fit to be smoothed.
+        assert_eq!(smooth(&[(0, shift(0.0)), (30, shift(7.0))], 30), shift(7.0));
     }
 
     #[test]

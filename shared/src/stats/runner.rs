@@ -33,7 +33,7 @@ const JUMP_SLACK_M: f64 = 2.0;
 /// After this many rejected positions in a row the track is someone else now: a new path starts.
 const MAX_REJECTED_IN_A_ROW: u32 = 5;
 /// Samples further apart than this are not joined (the person was out of view).
-const MAX_GAP_SECONDS: f64 = 2.0;
+pub const MAX_GAP_SECONDS: f64 = 2.0;
 
 /// A position: global frame and metres.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,17 +1,20 @@
 //! Distances and top speeds against a synthetic match's truth.
 //!
 //! Each truth player is compared with the track that followed him most; only tracks that followed one
-//! person (nine frames in ten) for at least ten seconds are compared, over the frames of the track's life
-//! where he was in view.
+//! person (nine frames in ten) for at least ten seconds are compared, over the stretches that track
+//! followed him, joined across gaps of up to two seconds as the runner joins them. (While another track
+//! had him, that track ran his metres: an identity switch, which `evaluate` counts on its own.)
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::StatsState;
+use super::runner::MAX_GAP_SECONDS;
 use crate::detect::Class;
 use crate::eval::matches;
 use crate::pipeline::SegmentOutput;
+use crate::pitch::distance;
 use crate::pitch::score::quantile;
 use crate::truth::Truth;
 
@@ -58,8 +61,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         if (frames.len() as f64) < MIN_SECONDS * fps || (frames.len() as f64) < MIN_PURITY * seen as f64 {
             continue;
         }
-        let span = frames[0]..=*frames.last().expect("at least ten seconds of frames");
-        let (truth_distance, truth_top) = truly(positions, span, fps);
+        let (truth_distance, truth_top) = truly(positions, frames, fps);
         distance.push(100.0 * (runner.distance - truth_distance).abs() / truth_distance.max(1.0));
         speed.push((runner.top_speed - truth_top).abs() * 3.6);
     }
@@ -78,17 +80,41 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
     }
 }
 
-/// The true distance over consecutive frames in view within `span`, and the fastest one-second mean speed.
-fn truly(positions: &BTreeMap<u64, [f64; 2]>, span: std::ops::RangeInclusive<u64>, fps: f64) -> (f64, f64) {
+/// The true distance over the stretches of `held` frames (joined across gaps up to `MAX_GAP_SECONDS`),
+/// and the fastest one-second mean speed within a stretch.
+fn truly(positions: &BTreeMap<u64, [f64; 2]>, held: &[u64], fps: f64) -> (f64, f64) {
     let second = fps.round() as u64;
+    let gap = (MAX_GAP_SECONDS * fps) as u64;
+    let step = |f: u64| Some(distance(*positions.get(&f.checked_sub(1)?)?, *positions.get(&f)?));
     let (mut total, mut top) = (0.0, 0.0f64);
-    for (&f, &at) in positions.range(span.clone()) {
-        if let Some(&before) = positions.get(&(f.wrapping_sub(1))).filter(|_| f > *span.start()) {
-            total += crate::pitch::distance(before, at);
+    let mut start = held.first().copied().unwrap_or_default();
+    for pair in held.windows(2) {
+        let (before, f) = (pair[0], pair[1]);
+        if f - before > gap {
+            start = f;
+            continue;
         }
-        if let Some(&before) = f.checked_sub(second).filter(|b| span.contains(b)).and_then(|b| positions.get(&b)) {
-            top = top.max(crate::pitch::distance(before, at) * fps / second as f64);
+        total += (before + 1..=f).filter_map(step).sum::<f64>();
+        let earlier = f.checked_sub(second).filter(|&b| b >= start).and_then(|b| positions.get(&b));
+        if let (Some(&a), Some(&b)) = (earlier, positions.get(&f)) {
+            top = top.max(distance(a, b) * fps / second as f64);
         }
     }
     (total, top)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_player_is_measured_only_over_the_stretches_his_track_followed_him() {
+        // 2 m/s along x for 40 s at 25 fps; the track has him for 0-10 s, loses him for 1 s (joined:
+        // the runner draws a line across), then for 20-30 s after a 9 s gap (not joined).
+        let positions: BTreeMap<u64, [f64; 2]> = (0..1000).map(|f| (f, [f as f64 * 2.0 / 25.0, 30.0])).collect();
+        let held: Vec<u64> = (0..250).chain(275..300).chain(500..750).collect();
+        let (metres, top) = truly(&positions, &held, 25.0);
+        assert!((metres - 2.0 * (299.0 + 249.0) / 25.0).abs() < 1e-9, "{metres}");
+        assert!((top - 2.0).abs() < 1e-9, "{top}");
+    }
 }
