@@ -110,7 +110,7 @@ mod tests {
     #[test]
     fn a_player_is_measured_only_over_the_stretches_his_track_followed_him() {
         // 2 m/s along x for 40 s at 25 fps; the track has him for 0-10 s, loses him for 1 s (joined:
-        // the runner draws a line across), then for 20-30 s after a 9 s gap (not joined).
+        // the runner draws a line across), then for 20-30 s after an 8 s gap (not joined).
         let positions: BTreeMap<u64, [f64; 2]> = (0..1000).map(|f| (f, [f as f64 * 2.0 / 25.0, 30.0])).collect();
         let held: Vec<u64> = (0..250).chain(275..300).chain(500..750).collect();
         let (metres, top) = truly(&positions, &held, 25.0);
