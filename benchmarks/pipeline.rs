@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let truth = synth::generate(
         &video,
-        &SynthOptions { seconds: args.seconds, seed: 7, width: 1920, height: 1080, fps: 25 },
+        &SynthOptions { seconds: args.seconds, seed: 7, width: 1920, height: 1080, fps: 25, fixed_camera: false },
         |_, _| {},
     )?;
     let frames = truth.frames.len() as u64;
@@ -139,7 +139,7 @@ async fn real_clip(
     stage_table(&store, &manifest, &mut models, &Config::default(), &name, frames).await?;
     if let Some(path) = pitch_model {
         let pitch = KeypointModel::open(path)?;
-        let config = Config { calibration: Some(pitch.calibration(Pitch::default())), ..Config::default() };
+        let config = Config { calibration: Some(pitch.calibration(Pitch::default(), false)), ..Config::default() };
         models.pitch = Some(pitch);
         stage_table(&store, &manifest, &mut models, &config, &format!("{name}, calibrated"), frames).await?;
     }
@@ -215,7 +215,7 @@ async fn checkpoint_cost(work: &Path, minutes: f64) -> anyhow::Result<()> {
     let video = work.join("long.mp4");
     synth::generate(
         &video,
-        &SynthOptions { seconds: minutes * 60.0, seed: 3, width: 480, height: 270, fps: 25 },
+        &SynthOptions { seconds: minutes * 60.0, seed: 3, width: 480, height: 270, fps: 25, fixed_camera: false },
         |_, _| {},
     )?;
     let store = LocalStore::new(work.join("long-data"));

@@ -4,7 +4,9 @@ use std::path::Path;
 
 use tacticeye::pitch::Homography;
 use tacticeye::truth::Truth;
-use tacticeye_tests::{analysed_calibrated, kill_at_fault, ok, shared_data, stderr, stdout, synthetic_clip, tacticeye};
+use tacticeye_tests::{
+    analysed_calibrated, fixed_camera_clip, kill_at_fault, ok, shared_data, stderr, stdout, synthetic_clip, tacticeye,
+};
 
 /// A calibration file of image points and their pitch metres, through the clip's true homography.
 fn calibration_file(dir: &Path, h: &Homography, width: f64, height: f64) -> std::path::PathBuf {
@@ -126,6 +128,49 @@ fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
         std::fs::read(out).unwrap()
     };
     assert!(export(&whole) == export(&killed), "a resumed calibrated analysis differs from an uninterrupted one");
+}
+
+#[test]
+fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_exactly() {
+    // A match seen by a fixed wide camera on the centre spot: fitted frame by frame (`auto`) the far
+    // side wobbles by metres; one fit from the keypoints' steady places does not.
+    let video = fixed_camera_clip(20, 7, 1280, 720);
+    let dir = tempfile::tempdir().unwrap();
+    let analyze = |data: &Path, mode: &str| {
+        let mut cmd = tacticeye(data);
+        cmd.arg("analyze").arg(&video).args(["--match-id", "m", "--detector", "truth", "--calibration", mode]);
+        cmd
+    };
+    let evaluate = |data: &Path| -> serde_json::Value {
+        let truth = video.with_extension("truth.json");
+        serde_json::from_slice(&ok(tacticeye(data).args(["evaluate", "m", "--json", "--truth"]).arg(truth)).stdout)
+            .unwrap()
+    };
+    let (fixed, auto, killed) = (dir.path().join("fixed"), dir.path().join("auto"), dir.path().join("killed"));
+    ok(&mut analyze(&fixed, "fixed"));
+    ok(&mut analyze(&auto, "auto"));
+    let (report, per_frame) = (evaluate(&fixed), evaluate(&auto));
+    eprintln!("fixed camera, found once: {report}\nfitted frame by frame: {per_frame}");
+    assert!(report["placed"].as_f64().unwrap() >= 0.95, "{report}");
+    assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
+    let p90 = |r: &serde_json::Value| r["position_error_p90_m"].as_f64().unwrap();
+    assert!(p90(&report) < p90(&per_frame), "{} vs {}", p90(&report), p90(&per_frame));
+    let physical = &report["physical"];
+    assert!(physical["distance_error_pct"].as_f64().unwrap() <= 3.0, "{physical}");
+    assert!(physical["top_speed_error_kmh"].as_f64().unwrap() <= 1.0, "{physical}");
+    let checkpoint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixed.join("matches/m/checkpoint.json")).unwrap()).unwrap();
+    assert!(checkpoint["camera"]["fixed"].is_array(), "{}", checkpoint["camera"]);
+
+    // Killed after the second segment and run again: the same bytes.
+    kill_at_fault(&mut analyze(&killed, "fixed"), "after-commit:1");
+    ok(&mut analyze(&killed, "fixed"));
+    let export = |data: &Path| {
+        let out = data.join("export.json");
+        ok(tacticeye(data).args(["export", "m", "--out"]).arg(&out));
+        std::fs::read(out).unwrap()
+    };
+    assert!(export(&fixed) == export(&killed), "a resumed fixed-camera analysis differs from an uninterrupted one");
 }
 
 #[test]

@@ -33,22 +33,34 @@ const TRUTH_FORMAT: u32 = 3;
 
 /// Renders a synthetic clip once per (seconds, seed, size) into a shared cache folder and returns its path.
 pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathBuf {
+    render_clip(seconds, seed, width, height, false)
+}
+
+/// The same match seen by a fixed wide camera on the centre spot (`synth --fixed-camera`).
+pub fn fixed_camera_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathBuf {
+    render_clip(seconds, seed, width, height, true)
+}
+
+fn render_clip(seconds: u32, seed: u64, width: u32, height: u32, fixed: bool) -> PathBuf {
     // Tests of one binary run on threads of one process: one renders, the others wait for it.
     static RENDERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = RENDERING.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join("tacticeye-test-clips");
     std::fs::create_dir_all(&dir).unwrap();
     // The truth format's version is in the name: a clip cached by an older build lacks newer fields.
-    let video = dir.join(format!("s{seconds}-seed{seed}-{width}x{height}-truth{TRUTH_FORMAT}.mp4"));
+    let camera = if fixed { "-fixed" } else { "" };
+    let video = dir.join(format!("s{seconds}-seed{seed}-{width}x{height}{camera}-truth{TRUTH_FORMAT}.mp4"));
     let truth = video.with_extension("truth.json");
     if !(video.is_file() && truth.is_file()) {
         // Render under a temporary name and rename, so that parallel tests never see half a clip.
-        let tmp = dir.join(format!("tmp-{}-{seconds}-{seed}-{width}.mp4", std::process::id()));
-        ok(Command::new(bin())
-            .arg("synth")
-            .arg(&tmp)
-            .args(["--seconds", &seconds.to_string(), "--seed", &seed.to_string()])
-            .args(["--width", &width.to_string(), "--height", &height.to_string()]));
+        let tmp = dir.join(format!("tmp-{}-{seconds}-{seed}-{width}{camera}.mp4", std::process::id()));
+        let mut synth = Command::new(bin());
+        synth.arg("synth").arg(&tmp).args(["--seconds", &seconds.to_string(), "--seed", &seed.to_string()]);
+        synth.args(["--width", &width.to_string(), "--height", &height.to_string()]);
+        if fixed {
+            synth.arg("--fixed-camera");
+        }
+        ok(&mut synth);
         std::fs::rename(tmp.with_extension("truth.json"), &truth).unwrap();
         std::fs::rename(&tmp, &video).unwrap();
     }

@@ -295,9 +295,10 @@ fn calibrate(
     Ok(match mode {
         None => (camera.clone(), vec![None; frames.len()]),
         Some(CalibrationMode::Fixed(c)) => (camera.clone(), vec![Some(c.homography); frames.len()]),
-        Some(CalibrationMode::Keypoints { pitch, .. }) => {
+        Some(CalibrationMode::Keypoints { pitch, fixed, .. }) => {
             let model = model.ok_or(PipelineError::NoPitchModel)?;
-            camera::calibrate_segment(camera.clone(), model, pitch, frames).map_err(PipelineError::Calibrate)?
+            let calibrate = if *fixed { camera::calibrate_fixed } else { camera::calibrate_segment };
+            calibrate(camera.clone(), model, pitch, frames).map_err(PipelineError::Calibrate)?
         }
     })
 }

@@ -46,12 +46,13 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     restart: bool,
     /// Put positions on the pitch, in metres, too. `auto`: the pitch keypoint model finds the camera
-    /// every few frames (a moving broadcast camera). Or a fixed camera's calibration file: JSON
+    /// every few frames (a moving broadcast camera). `fixed`: a camera that never moves, calibrated once
+    /// from where the keypoints stay over a segment. Or a fixed camera's calibration file: JSON
     /// `{"points": [{"image": [x, y], "pitch": [x, y]} or {"image": [x, y], "keypoint": K}, ...]}`, at
     /// least 4 points.
     #[arg(long)]
     calibration: Option<String>,
-    /// The pitch keypoint model for `--calibration auto`: `default` (our shipped model) or a path.
+    /// The pitch keypoint model for `--calibration auto` or `fixed`: `default` (our shipped model) or a path.
     #[arg(long, default_value = "default")]
     pitch_model: String,
     /// The pitch's length and width in metres, for --calibration.
@@ -81,9 +82,9 @@ pub async fn analyze(data_dir: &Path, args: AnalyzeArgs) -> anyhow::Result<()> {
     let source = Source::parse(&args.source, args.source_type)?;
     let (calibration, pitch_model) = match args.calibration.as_deref() {
         None => (None, None),
-        Some("auto") => {
+        Some(mode @ ("auto" | "fixed")) => {
             let model = KeypointModel::open_named(&args.pitch_model)?;
-            (Some(model.calibration(args.pitch)), Some(model))
+            (Some(model.calibration(args.pitch, mode == "fixed")), Some(model))
         }
         Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), args.pitch)?)), None),
     };

@@ -52,6 +52,10 @@ enum Command {
         height: u32,
         #[arg(long, default_value_t = 25)]
         fps: u32,
+        /// A fixed wide camera on the centre spot (club or Veo-like) instead of a broadcast camera that
+        /// pans with play.
+        #[arg(long)]
+        fixed_camera: bool,
     },
     /// Analyse a match video segment by segment; rerun the same command to resume after a stop.
     ///
@@ -96,8 +100,8 @@ enum Command {
         /// The detector of the analyses it starts, as `analyze --detector`.
         #[arg(long, default_value = "default")]
         detector: String,
-        /// `auto`: the analyses it starts find the pitch (as `analyze --calibration auto`), unless their
-        /// match was started with a calibration of its own.
+        /// `auto` or `fixed`: the analyses it starts find the pitch (as `analyze --calibration`), unless
+        /// their match was started with a calibration of its own.
         #[arg(long)]
         calibration: Option<String>,
     },
@@ -292,8 +296,8 @@ fn bar(total: u64, what: &str) -> ProgressBar {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = LocalStore::new(&cli.data_dir);
     match cli.command {
-        Command::Synth { out, seconds, seed, width, height, fps } => {
-            synthesise(&out, &SynthOptions { seconds, seed, width, height, fps })?
+        Command::Synth { out, seconds, seed, width, height, fps, fixed_camera } => {
+            synthesise(&out, &SynthOptions { seconds, seed, width, height, fps, fixed_camera })?
         }
         Command::Analyze(args) => analyze_cmd::analyze(&cli.data_dir, args).await?,
         Command::Summary { match_id, json } => {
@@ -348,9 +352,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut options = vec!["--detector".to_string(), detector];
             match calibration.as_deref() {
                 None => {}
-                Some("auto") => options.extend(["--calibration".into(), "auto".into()]),
+                Some(mode @ ("auto" | "fixed")) => options.extend(["--calibration".into(), mode.into()]),
                 Some(other) => anyhow::bail!(
-                    "serve --calibration takes `auto`, not {other:?}: a fixed camera's file goes with its match (POST /matches)"
+                    "serve --calibration takes `auto` or `fixed`, not {other:?}: a fixed camera's file goes with its match (POST /matches)"
                 ),
             }
             let starts = tacticeye_api::Starts::Local(slots::start(&cli.data_dir, options, max).await?);

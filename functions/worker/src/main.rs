@@ -41,10 +41,11 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     idle_exit_seconds: u64,
     /// `auto`: positions on the pitch too, the pitch keypoint model finding the camera every few frames
-    /// (broadcast footage); `none`: image positions only.
+    /// (broadcast footage); `fixed`: found once for a camera that never moves; `none`: image positions
+    /// only.
     #[arg(long, env = "TACTICEYE_CALIBRATION", default_value = "none")]
     calibration: String,
-    /// The pitch keypoint model for `--calibration auto`: `default` or a path.
+    /// The pitch keypoint model for `--calibration auto` or `fixed`: `default` or a path.
     #[arg(long, env = "TACTICEYE_PITCH_MODEL", default_value = "default")]
     pitch_model: String,
     /// The WebSocket API's management endpoint (`https://{api}.execute-api.{region}.amazonaws.com/{stage}`):
@@ -65,12 +66,12 @@ async fn main() -> anyhow::Result<()> {
     let mut config = Config::default();
     match args.calibration.as_str() {
         "none" => {}
-        "auto" => {
+        mode @ ("auto" | "fixed") => {
             let model = KeypointModel::open_named(&args.pitch_model)?;
-            config.calibration = Some(model.calibration(Pitch::default()));
+            config.calibration = Some(model.calibration(Pitch::default(), mode == "fixed"));
             models.pitch = Some(model);
         }
-        other => anyhow::bail!("--calibration is `auto` or `none`, not {other:?}"),
+        other => anyhow::bail!("--calibration is `auto`, `fixed` or `none`, not {other:?}"),
     }
     let prices = Prices::from_env()?;
     let sdk = aws::sdk_config().await;

@@ -68,9 +68,9 @@ impl KeypointModel {
     }
 
     /// How a match calibrated by this model on `pitch` is configured (the model's identity included, so a
-    /// match resumes only with it).
-    pub fn calibration(&self, pitch: Pitch) -> CalibrationMode {
-        CalibrationMode::Keypoints { pitch, model: self.identity.clone() }
+    /// match resumes only with it); `fixed` for a camera that never moves.
+    pub fn calibration(&self, pitch: Pitch, fixed: bool) -> CalibrationMode {
+        CalibrationMode::Keypoints { pitch, model: self.identity.clone(), fixed }
     }
 
     /// The keypoints found in each frame (scores at or over the model's threshold), in frame pixels.

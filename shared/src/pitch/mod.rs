@@ -74,9 +74,12 @@ impl Ground {
 pub enum CalibrationMode {
     Fixed(Calibration),
     /// `model` is the keypoint model's identity: a match resumes only with the model it began with.
+    /// `fixed`: the camera never moves, so one calibration found from the keypoints holds for the match.
     Keypoints {
         pitch: Pitch,
         model: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        fixed: bool,
     },
 }
 

@@ -28,11 +28,14 @@ pub struct SynthOptions {
     pub width: u32,
     pub height: u32,
     pub fps: u32,
+    /// A fixed camera (a club's or Veo-like: wide, 60 degrees, on the centre spot, never panning)
+    /// instead of the broadcast camera that follows play.
+    pub fixed_camera: bool,
 }
 
 impl Default for SynthOptions {
     fn default() -> Self {
-        SynthOptions { seconds: 60.0, seed: 7, width: 1280, height: 720, fps: 25 }
+        SynthOptions { seconds: 60.0, seed: 7, width: 1280, height: 720, fps: 25, fixed_camera: false }
     }
 }
 
@@ -96,6 +99,9 @@ fn dress(rng: &mut ChaCha8Rng, people: &[sim::Person]) -> Looks {
     }
 }
 
+/// A fixed camera's horizontal field of view: the whole pitch from the broadcast camera's place.
+const FIXED_HFOV: f64 = 60.0;
+
 /// Renders a synthetic match to `video` (H.264, a keyframe every second) and writes its truth beside it.
 pub fn generate(video: &Path, opts: &SynthOptions, mut progress: impl FnMut(u64, u64) + Send) -> anyhow::Result<Truth> {
     if !opts.width.is_multiple_of(2) || !opts.height.is_multiple_of(2) || opts.width < 64 || opts.height < 64 {
@@ -109,7 +115,9 @@ pub fn generate(video: &Path, opts: &SynthOptions, mut progress: impl FnMut(u64,
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed ^ 0x5EED);
     let sim = Sim::new(opts.seed, fps);
     let looks = dress(&mut rng, &sim.people);
+    // Drawn either way, so the rest of the clip is the same for either camera.
     let hfov = rng.random_range(32.0..38.0);
+    let hfov = if opts.fixed_camera { FIXED_HFOV } else { hfov };
     let cam_pos = [52.5, sim::WIDTH + rng.random_range(28.0..36.0), rng.random_range(15.0..19.0)];
 
     let bin = std::env::var_os("TACTICEYE_FFMPEG").unwrap_or_else(|| "ffmpeg".into());
@@ -143,7 +151,17 @@ pub fn generate(video: &Path, opts: &SynthOptions, mut progress: impl FnMut(u64,
             .expect("both teams have players");
         looks.kits[i].shirt
     });
-    let scene = Scene { sim, looks, cam_pos, hfov, width: opts.width, height: opts.height, fps, frames: total };
+    let scene = Scene {
+        sim,
+        looks,
+        cam_pos,
+        hfov,
+        fixed: opts.fixed_camera,
+        width: opts.width,
+        height: opts.height,
+        fps,
+        frames: total,
+    };
     let (rendered, errors) = std::thread::scope(|s| {
         let renderer = s.spawn(move || scene.play(&mut stdin, &mut progress));
         let errors: Vec<String> = events
@@ -169,6 +187,7 @@ struct Scene {
     looks: Looks,
     cam_pos: [f64; 3],
     hfov: f64,
+    fixed: bool,
     width: u32,
     height: u32,
     fps: f64,
@@ -190,8 +209,12 @@ impl Scene {
         for frame in 0..self.frames {
             // The camera eases toward the ball, as an operator would.
             let ball = self.sim.ball;
-            pan[0] += (ball[0].clamp(22.0, 83.0) - pan[0]) * ease;
-            pan[1] += ((40.0 + (ball[1] - 34.0) * 0.35).clamp(30.0, 46.0) - pan[1]) * ease;
+            if self.fixed {
+                pan = [52.5, 34.0];
+            } else {
+                pan[0] += (ball[0].clamp(22.0, 83.0) - pan[0]) * ease;
+                pan[1] += ((40.0 + (ball[1] - 34.0) * 0.35).clamp(30.0, 46.0) - pan[1]) * ease;
+            }
             let cam = Camera::look_at(self.cam_pos, [pan[0], pan[1], 0.0], self.hfov, w, h);
             frames.push(render::render(&mut buf, w, h, &cam, &self.sim, &self.looks, frame));
             out.write_all(&buf).context("ffmpeg stopped reading frames")?;
