@@ -24,7 +24,7 @@ use tacticeye::storage::{LocalStore, ObjectStore, S3Store};
 use tacticeye_segmenter::Segmenter;
 use tacticeye_tests::servers::{HttpServer, Producer, hls_vod};
 use tacticeye_tests::{
-    CountingProxy, Moto, Seen, bin, forward, forwarder, kill_at_fault, ok, synthetic_clip, tacticeye,
+    CountingProxy, Moto, Seen, bin, fixed_camera_clip, forward, forwarder, kill_at_fault, ok, synthetic_clip, tacticeye,
 };
 
 const BUCKET: &str = "tacticeye-test";
@@ -566,13 +566,22 @@ async fn url_matches_started_through_the_api_are_cut_by_the_function_or_handed_t
 /// `analyze --calibration auto` does locally.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_calibrating_worker_places_the_players_on_the_pitch_as_the_local_mode_does() {
+    calibrating_worker_matches_local("auto", &synthetic_clip(8, 4, 1280, 720)).await;
+}
+
+/// The same for a fixed camera found once (`TACTICEYE_CALIBRATION=fixed`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_finds_a_fixed_camera_as_the_local_mode_does() {
+    calibrating_worker_matches_local("fixed", &fixed_camera_clip(8, 4, 1280, 720)).await;
+}
+
+async fn calibrating_worker_matches_local(mode: &str, video: &Path) {
     let (moto, s3, _sqs, queue_url) = cloud().await;
-    let video = synthetic_clip(8, 4, 1280, 720);
-    let bytes = std::fs::read(&video).unwrap();
+    let bytes = std::fs::read(video).unwrap();
     s3.put_object().bucket(BUCKET).key("uploads/pan.mp4").body(ByteStream::from(bytes.clone())).send().await.unwrap();
     invoke_segmenter(&moto, None, &queue_url, upload_event_json("uploads/pan.mp4", bytes.len())).await.unwrap();
     let mut calibrating = worker(&moto, None, &queue_url, &video.with_extension("truth.json"));
-    calibrating.env("TACTICEYE_CALIBRATION", "auto");
+    calibrating.env("TACTICEYE_CALIBRATION", mode);
     wait_exit(vec![calibrating.spawn().unwrap()], Duration::from_secs(240));
     let store = S3Store::new(s3.clone(), BUCKET);
     let (summary, cloud) = results::committed(&store, &MatchId::new("pan").unwrap()).await.unwrap();
@@ -581,14 +590,14 @@ async fn a_calibrating_worker_places_the_players_on_the_pitch_as_the_local_mode_
     let local = tempfile::tempdir().unwrap();
     ok(tacticeye(local.path())
         .arg("analyze")
-        .arg(&video)
+        .arg(video)
         .args(["--match-id", "local", "--segment-seconds", "2"])
-        .args(["--detector", "truth", "--calibration", "auto"]));
+        .args(["--detector", "truth", "--calibration", mode]));
     let (_, local) = results::committed(&LocalStore::new(local.path()), &MatchId::new("local").unwrap()).await.unwrap();
     let objects: Vec<_> = cloud.iter().flat_map(|o| &o.frames).flat_map(|f| &f.objects).collect();
     let placed = objects.iter().filter(|o| o.pitch.is_some()).count();
-    assert!(placed * 10 >= objects.len() * 9, "{placed} of {} placed", objects.len());
-    assert!(cloud == local, "the calibrating worker and the local mode differ");
+    assert!(placed * 10 >= objects.len() * 9, "{mode}: {placed} of {} placed", objects.len());
+    assert!(cloud == local, "the {mode} calibrating worker and the local mode differ");
 }
 
 /// A fixed camera's calibration given with `POST /uploads` goes with the match: the segmenter copies it
