@@ -103,6 +103,13 @@ fn analyze_auto(data: &Path, video: &Path) -> std::process::Command {
     cmd
 }
 
+/// Match `m`'s JSON export, to compare two analyses byte for byte.
+fn exported(data: &Path) -> Vec<u8> {
+    let out = data.join("export.json");
+    ok(tacticeye(data).args(["export", "m", "--out"]).arg(&out));
+    std::fs::read(out).unwrap()
+}
+
 #[test]
 fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
     let video = synthetic_clip(8, 4, 1280, 720);
@@ -122,12 +129,7 @@ fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
     // Killed after the second segment and run again: the same bytes, calibration included.
     kill_at_fault(&mut analyze_auto(&killed, &video), "after-commit:1");
     ok(&mut analyze_auto(&killed, &video));
-    let export = |data: &Path| {
-        let out = data.join("export.json");
-        ok(tacticeye(data).args(["export", "m", "--out"]).arg(&out));
-        std::fs::read(out).unwrap()
-    };
-    assert!(export(&whole) == export(&killed), "a resumed calibrated analysis differs from an uninterrupted one");
+    assert!(exported(&whole) == exported(&killed), "a resumed calibrated analysis differs from an uninterrupted one");
 }
 
 #[test]
@@ -165,12 +167,7 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
     // Killed after the second segment and run again: the same bytes.
     kill_at_fault(&mut analyze(&killed, "fixed"), "after-commit:1");
     ok(&mut analyze(&killed, "fixed"));
-    let export = |data: &Path| {
-        let out = data.join("export.json");
-        ok(tacticeye(data).args(["export", "m", "--out"]).arg(&out));
-        std::fs::read(out).unwrap()
-    };
-    assert!(export(&fixed) == export(&killed), "a resumed fixed-camera analysis differs from an uninterrupted one");
+    assert!(exported(&fixed) == exported(&killed), "a resumed fixed-camera analysis differs from an uninterrupted one");
 }
 
 #[test]

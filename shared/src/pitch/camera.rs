@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::keypoints::{self, Keypoint, KeypointModel};
+use super::score::quantile;
 use super::{Homography, Pitch};
 use crate::source::Frame;
 
@@ -61,16 +62,14 @@ pub fn calibrate_fixed(
             );
         }
     }
-    Ok((state.clone(), vec![state.fixed; frames.len()]))
+    let per_frame = vec![state.fixed; frames.len()];
+    Ok((state, per_frame))
 }
 
 /// The keypoints found on at least half of the frames, each at its median place: a player standing on a
 /// line, or a point misread on a few frames, moves none of them.
 fn steady(found: &[Vec<Keypoint>]) -> Vec<Keypoint> {
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |mut v: Vec<f64>| quantile(&mut v, 0.5).expect("seen at least once");
     (0..super::KEYPOINTS)
         .filter_map(|index| {
             let seen: Vec<&Keypoint> = found.iter().flatten().filter(|k| k.index == index).collect();

@@ -121,11 +121,9 @@ impl Runner {
         self.fixes += 1;
         self.sum = [self.sum[0] + at[0], self.sum[1] + at[1]];
         if frame.is_multiple_of(step_frames(fps)) {
-            let last = |seconds: f64| -> VecDeque<Fix> {
-                self.window.iter().filter(|f| fix.frame - f.frame < seconds * fps).copied().collect()
-            };
-            let recent = last(FIT_SECONDS);
-            let averaged = mean(&last(SPEED_MEAN_SECONDS)).expect("the window holds this frame's position");
+            let within = |seconds: f64| self.window.iter().filter(move |f| fix.frame - f.frame < seconds * fps);
+            let recent: VecDeque<Fix> = within(FIT_SECONDS).copied().collect();
+            let averaged = mean(within(SPEED_MEAN_SECONDS)).expect("the window holds this frame's position");
             let steady = self.steady_speed(averaged, fps);
             self.step(fit(&recent).unwrap_or(fix), steady, fps);
         }
@@ -205,12 +203,11 @@ fn fit(fixes: &VecDeque<Fix>) -> Option<Fix> {
 }
 
 /// The mean position and time of some fixes: under steady motion, where the person was at that time.
-fn mean(fixes: &VecDeque<Fix>) -> Option<Fix> {
-    let n = fixes.len() as f64;
-    (n > 0.0).then(|| {
-        let (f, x, y) = fixes.iter().fold((0.0, 0.0, 0.0), |(f, x, y), p| (f + p.frame, x + p.at[0], y + p.at[1]));
-        Fix { frame: f / n, at: [x / n, y / n] }
-    })
+fn mean<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Option<Fix> {
+    let (n, f, x, y) = fixes
+        .into_iter()
+        .fold((0.0, 0.0, 0.0, 0.0), |(n, f, x, y), p| (n + 1.0, f + p.frame, x + p.at[0], y + p.at[1]));
+    (n > 0.0).then(|| Fix { frame: f / n, at: [x / n, y / n] })
 }
 
 #[cfg(test)]
