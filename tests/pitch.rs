@@ -338,6 +338,12 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
         assert!(score["truth"].as_u64().unwrap() >= 2, "{kind}: {score}");
         assert!(score["precision"].as_f64().unwrap() >= 0.85, "{kind}: {score}");
         assert!(score["recall"].as_f64().unwrap() >= 0.85, "{kind}: {score}");
+        // Each truth event missed is told by how it arose.
+        let missed: u64 = ["brief", "someone_nearer", "given_back", "other"]
+            .iter()
+            .map(|k| score["missed"][k].as_u64().unwrap())
+            .sum();
+        assert_eq!(missed, score["truth"].as_u64().unwrap() - score["matched"].as_u64().unwrap(), "{kind}: {score}");
     }
 }
 

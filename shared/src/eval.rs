@@ -1,6 +1,8 @@
 //! Scores an analysis against a synthetic clip's truth (people found, team accuracy, identity switches,
 //! passes and turnovers, and positions on the pitch), or its passes against a real match's labelled ones.
 
+mod misses;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +15,8 @@ use crate::stats::score::PhysicalScore;
 use crate::track::assign::assign;
 use crate::truth::{FrameTruth, PersonTruth, Truth, TruthEventKind};
 
+pub use misses::Misses;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventScore {
     pub truth: usize,
@@ -20,6 +24,9 @@ pub struct EventScore {
     pub matched: usize,
     pub precision: f64,
     pub recall: f64,
+    /// Against a synthetic truth: how the unmatched truth events arose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missed: Option<Misses>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -208,7 +215,7 @@ fn score_events(
     let wanted: Vec<_> = truth.events.iter().filter(|e| e.kind == kind_truth && e.end_frame <= last_frame).collect();
     let got: Vec<_> = outputs.iter().flat_map(|o| &o.events).filter(|e| e.kind == kind_out).collect();
     let mut taken = vec![false; got.len()];
-    let mut matched = 0;
+    let mut missed = Vec::new();
     for w in &wanted {
         let best = got
             .iter()
@@ -217,17 +224,19 @@ fn score_events(
                 !taken[*j] && g.team.map(&map_team) == Some(w.team) && g.frame.abs_diff(w.end_frame) <= tolerance
             })
             .min_by_key(|(_, g)| g.frame.abs_diff(w.end_frame));
-        if let Some((j, _)) = best {
-            taken[j] = true;
-            matched += 1;
+        match best {
+            Some((j, _)) => taken[j] = true,
+            None => missed.push(*w),
         }
     }
+    let matched = wanted.len() - missed.len();
     EventScore {
         truth: wanted.len(),
         found: got.len(),
         matched,
         precision: ratio(matched, got.len()),
         recall: ratio(matched, wanted.len()),
+        missed: Some(misses::misses(truth, &missed)),
     }
 }
 
@@ -330,6 +339,7 @@ pub fn score_passes<'a>(
             matched: errors.len(),
             precision: ratio(errors.len(), ours.len()),
             recall: ratio(errors.len(), wanted.len()),
+            missed: None,
         },
         teams: teams.map(String::from),
         offset_s,

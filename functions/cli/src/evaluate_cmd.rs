@@ -115,7 +115,13 @@ fn print_report(report: &eval::Report) {
         println!(
             "{name:<20} precision {:.3}  recall {:.3}  ({} found, {} true, {} matched)",
             s.precision, s.recall, s.found, s.truth, s.matched
-        )
+        );
+        if let Some(m) = s.missed.as_ref().filter(|_| s.matched < s.truth) {
+            println!(
+                "{:<20} missed: {} brief (lost again within 0.4 s), {} with someone nearer the ball, {} given straight back, {} other",
+                "", m.brief, m.someone_nearer, m.given_back, m.other
+            );
+        }
     };
     line("passes", &report.passes);
     line("turnovers", &report.turnovers);
