@@ -1,6 +1,7 @@
 //! Possession and what changes it: the nearest player to the ball within reach owns it, with hysteresis;
-//! a change of owner within a team is a pass, to the other team a turnover. On a calibrated frame, near and
-//! within reach are measured in metres on the pitch, elsewhere in image pixels scaled by the player's height.
+//! a change of owner within a team is a pass, to the other team a turnover. On a calibrated frame, near,
+//! within reach and a pass's length are measured in metres on the pitch, elsewhere in image pixels scaled by
+//! the player's height.
 
 pub mod log;
 
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ball::BallPosition;
 use crate::detect::Class;
-use crate::pitch::Ground;
+use crate::pitch::{Ground, distance};
 use crate::track::Tracked;
 
 /// A ball's radius (0.11 m) in a player's heights (about 1.8 m): how far above its image centre the ball
@@ -27,6 +28,9 @@ pub struct PossessionConfig {
     /// A change of owner counts as a pass only over this distance, in box heights (shorter is a hand-over
     /// or a tracking slip, not a pass).
     pub min_pass_distance: f64,
+    /// The same on calibrated frames, in metres between the passer's feet and the receiver's (image
+    /// distances between two frames of a panning camera carry the pan).
+    pub min_pass_m: f64,
     /// A ball moving faster than this relative to a player, in his box heights per second, is going past
     /// him, not under his control.
     pub max_control_speed: f64,
@@ -47,6 +51,7 @@ impl Default for PossessionConfig {
             confirm_frames: 3,
             confirm_turnover_frames: 10,
             min_pass_distance: 1.5,
+            min_pass_m: 2.0,
             max_control_speed: 4.0,
             depth_stretch: 2.5,
             reach_m: 1.2,
@@ -266,9 +271,14 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     match &state.owner {
         None => events.push(event(EventKind::PossessionChange, None)),
         Some(prev) if prev.team == team => {
-            let travelled =
-                cfg.ground_distance(prev.feet, player.bbox.feet()) / prev.height.max(player.bbox.height()).max(1.0);
-            if travelled >= cfg.min_pass_distance {
+            let far_enough = match (prev.pitch, pitch) {
+                (Some(a), Some(b)) => distance(a, b) >= cfg.min_pass_m,
+                _ => {
+                    let height = prev.height.max(player.bbox.height()).max(1.0);
+                    cfg.ground_distance(prev.feet, player.bbox.feet()) / height >= cfg.min_pass_distance
+                }
+            };
+            if far_enough {
                 state.passes[team as usize] += 1;
                 events.push(event(EventKind::Pass, Some(prev)));
             }
@@ -391,6 +401,22 @@ mod tests {
         assert_eq!(events[1].start_frame, Some(4));
         // On the pitch it runs from the passer's feet to the receiver's.
         assert_eq!((events[1].from_pitch, events[1].to_pitch), (Some([9.0, 30.0]), Some([39.0, 30.0])));
+    }
+
+    #[test]
+    fn on_calibrated_frames_a_pass_is_as_long_as_it_is_on_the_pitch() {
+        // Team-mates a box height apart in the image (too short for a pass by image distance), 6 m apart
+        // on the pitch; then the same two a metre apart on the pitch (a hand-over).
+        let people = [player(1, 100.0), player(2, 160.0)];
+        let teams = [Some(0), Some(0)];
+        let xs = [100.0, 100.0, 100.0, 100.0, 130.0, 160.0, 160.0, 160.0, 160.0, 160.0];
+        let passes = |apart: f64| {
+            let at = |p: &Tracked| Some([if p.track_id == 1 { 10.0 } else { 10.0 + apart }, 30.0]);
+            let views = views(&people, &teams, xs.iter().map(|&x| (x, 100.0)), at, None);
+            possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views).0.passes
+        };
+        assert_eq!(passes(6.0), [1, 0]);
+        assert_eq!(passes(1.0), [0, 0]);
     }
 
     #[test]
