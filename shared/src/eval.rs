@@ -291,7 +291,7 @@ pub struct ReferenceScore {
 
 /// Scores our passes against `reference`, whose clock read `offset_s` at our video's first frame: a
 /// reference pass received within the analysed span is found when one of ours by the same team ends within
-/// `tolerance_s` of it, the nearest first.
+/// `tolerance_s` of it, the nearest first. Only our passes within the span of the reference's count.
 pub fn score_passes<'a>(
     reference: &'a [ReferencePass],
     outputs: &[SegmentOutput],
@@ -301,11 +301,16 @@ pub fn score_passes<'a>(
     let times = || outputs.iter().flat_map(|o| &o.frames).map(|f| f.time);
     let span_s = [times().next().unwrap_or(0.0) + offset_s, times().next_back().unwrap_or(0.0) + offset_s];
     let wanted: Vec<&ReferencePass> = reference.iter().filter(|p| (span_s[0]..=span_s[1]).contains(&p.end_s)).collect();
+    // Ours count only while the reference labels passes: a reference of part of the match says nothing of
+    // the rest.
+    let first = reference.iter().map(|p| p.start_s).reduce(f64::min).unwrap_or(f64::INFINITY);
+    let last = reference.iter().map(|p| p.end_s).reduce(f64::max).unwrap_or(f64::NEG_INFINITY);
     let ours: Vec<(u8, f64)> = outputs
         .iter()
         .flat_map(|o| &o.events)
         .filter(|e| e.kind == EventKind::Pass)
         .filter_map(|e| Some((e.team?, e.time + offset_s)))
+        .filter(|&(_, t)| (first - tolerance_s..=last + tolerance_s).contains(&t))
         .collect();
     let mut names: Vec<&str> = Vec::new();
     for p in reference {
