@@ -84,8 +84,8 @@ mod tests {
     use crate::geometry::BBox;
     use crate::truth::{BallTruth, PersonTruth, TruthEventKind};
 
-    /// Players 1 (team 0) and 2 (team 1), a second apart on 100 frames; the ball at (50, 30), `owner(f)`
-    /// 0.6 m from it and the other 2 m away, except that `nearer(f)` puts the other at 0.4 m.
+    /// Players 1 (team 0) and 2 (team 1) over 100 frames; the ball at (50, 30), `owner(f)` 0.6 m from it
+    /// and the other 2 m away, except where `nearer(f)` puts the other at 0.4 m.
     fn truth(events: &[(u32, u32, u64)], owner: impl Fn(u64) -> u32, nearer: impl Fn(u64) -> bool) -> Truth {
         let person = |id: u32, metres: f64| PersonTruth {
             id,
