@@ -17,7 +17,7 @@ use tacticeye::detect::{Detector, onnx::OnnxDetector};
 use tacticeye::ids::MatchId;
 use tacticeye::pipeline::{Models, Segment, StageTimes, process_segment};
 use tacticeye::pitch::Pitch;
-use tacticeye::pitch::keypoints::KeypointModel;
+use tacticeye::pitch::keypoints::{Camera, KeypointModel};
 use tacticeye::segment::{self, Manifest};
 use tacticeye::source;
 use tacticeye::state::{Config, MatchState};
@@ -139,7 +139,8 @@ async fn real_clip(
     stage_table(&store, &manifest, &mut models, &Config::default(), &name, frames).await?;
     if let Some(path) = pitch_model {
         let pitch = KeypointModel::open(path)?;
-        let config = Config { calibration: Some(pitch.calibration(Pitch::default(), false)), ..Config::default() };
+        let config =
+            Config { calibration: Some(pitch.calibration(Pitch::default(), Camera::Moving)), ..Config::default() };
         models.pitch = Some(pitch);
         stage_table(&store, &manifest, &mut models, &config, &format!("{name}, calibrated"), frames).await?;
     }

@@ -9,7 +9,7 @@ use tacticeye::detect::truth::Noise;
 use tacticeye::detect::{self, DetectorChoice};
 use tacticeye::ids::MatchId;
 use tacticeye::pipeline::Models;
-use tacticeye::pitch::keypoints::KeypointModel;
+use tacticeye::pitch::keypoints::{Camera, KeypointModel};
 use tacticeye::pitch::{Calibration, CalibrationFile, CalibrationMode, Pitch};
 use tacticeye::queue::LocalQueue;
 use tacticeye::results;
@@ -82,11 +82,13 @@ pub async fn analyze(data_dir: &Path, args: AnalyzeArgs) -> anyhow::Result<()> {
     let source = Source::parse(&args.source, args.source_type)?;
     let (calibration, pitch_model) = match args.calibration.as_deref() {
         None => (None, None),
-        Some(mode @ ("auto" | "fixed")) => {
-            let model = KeypointModel::open_named(&args.pitch_model)?;
-            (Some(model.calibration(args.pitch, mode == "fixed")), Some(model))
-        }
-        Some(file) => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(file), args.pitch)?)), None),
+        Some(name) => match Camera::named(name) {
+            Some(camera) => {
+                let model = KeypointModel::open_named(&args.pitch_model)?;
+                (Some(model.calibration(args.pitch, camera)), Some(model))
+            }
+            None => (Some(CalibrationMode::Fixed(calibrate_from(Path::new(name), args.pitch)?)), None),
+        },
     };
     let config = Config { segment_seconds: args.segment_seconds, calibration, ..Config::default() };
     let run =

@@ -16,6 +16,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tacticeye::ids::MatchId;
 use tacticeye::pitch::Pitch;
+use tacticeye::pitch::keypoints::Camera;
 use tacticeye::results::{self, Format, ResultsError, Summary};
 use tacticeye::segment::ManifestError;
 use tacticeye::state::StateError;
@@ -352,7 +353,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut options = vec!["--detector".to_string(), detector];
             match calibration.as_deref() {
                 None => {}
-                Some(mode @ ("auto" | "fixed")) => options.extend(["--calibration".into(), mode.into()]),
+                Some(name) if Camera::named(name).is_some() => options.extend(["--calibration".into(), name.into()]),
                 Some(other) => anyhow::bail!(
                     "serve --calibration takes `auto` or `fixed`, not {other:?}: a fixed camera's file goes with its match (POST /matches)"
                 ),

@@ -12,7 +12,7 @@ use tacticeye::cost::{Meter, Metered, MeteredQueue, Prices};
 use tacticeye::detect::{self, DetectorChoice, truth::Noise};
 use tacticeye::pipeline::Models;
 use tacticeye::pitch::Pitch;
-use tacticeye::pitch::keypoints::KeypointModel;
+use tacticeye::pitch::keypoints::{Camera, KeypointModel};
 use tacticeye::push;
 use tacticeye::queue::{SegmentQueue, SqsQueue};
 use tacticeye::state::Config;
@@ -64,14 +64,14 @@ async fn main() -> anyhow::Result<()> {
     let detector = detect::open(&DetectorChoice::parse(&args.detector, args.truth.clone(), args.noise.clone())?)?;
     let mut models = Models::new(detector);
     let mut config = Config::default();
-    match args.calibration.as_str() {
-        "none" => {}
-        mode @ ("auto" | "fixed") => {
+    match (args.calibration.as_str(), Camera::named(&args.calibration)) {
+        ("none", _) => {}
+        (_, Some(camera)) => {
             let model = KeypointModel::open_named(&args.pitch_model)?;
-            config.calibration = Some(model.calibration(Pitch::default(), mode == "fixed"));
+            config.calibration = Some(model.calibration(Pitch::default(), camera));
             models.pitch = Some(model);
         }
-        other => anyhow::bail!("--calibration is `auto`, `fixed` or `none`, not {other:?}"),
+        (other, None) => anyhow::bail!("--calibration is `auto`, `fixed` or `none`, not {other:?}"),
     }
     let prices = Prices::from_env()?;
     let sdk = aws::sdk_config().await;

@@ -45,6 +45,25 @@ pub struct KeypointModel {
     resizer: Resizer,
 }
 
+/// The camera the pitch model looks for: one that moves (`auto`: found every few frames) or one that never
+/// does (`fixed`: found once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Camera {
+    Moving,
+    Fixed,
+}
+
+impl Camera {
+    /// The camera a `--calibration` value names, if it names one (else it is a file, or `none`).
+    pub fn named(name: &str) -> Option<Camera> {
+        match name {
+            "auto" => Some(Camera::Moving),
+            "fixed" => Some(Camera::Fixed),
+            _ => None,
+        }
+    }
+}
+
 impl KeypointModel {
     /// `default` (our shipped model, wherever `models::PITCH` finds it) or a path.
     pub fn open_named(model: &str) -> anyhow::Result<KeypointModel> {
@@ -68,9 +87,9 @@ impl KeypointModel {
     }
 
     /// How a match calibrated by this model on `pitch` is configured (the model's identity included, so a
-    /// match resumes only with it); `fixed` for a camera that never moves.
-    pub fn calibration(&self, pitch: Pitch, fixed: bool) -> CalibrationMode {
-        CalibrationMode::Keypoints { pitch, model: self.identity.clone(), fixed }
+    /// match resumes only with it).
+    pub fn calibration(&self, pitch: Pitch, camera: Camera) -> CalibrationMode {
+        CalibrationMode::Keypoints { pitch, model: self.identity.clone(), fixed: camera == Camera::Fixed }
     }
 
     /// The keypoints found in each frame (scores at or over the model's threshold), in frame pixels.
