@@ -215,7 +215,6 @@ const CSV_FILES: [&str; 3] = ["positions.csv", "events.csv", "summary.json"];
 pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out: &Path) -> anyhow::Result<Summary> {
     let found = load_match(store, id).await?;
     let summary = summary_of(&found);
-    let mut events = Vec::new();
     match format {
         Format::Json => {
             let staged = crate::staging::file(out)?;
@@ -224,16 +223,13 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out
             serde_json::to_writer(&mut file, &summary)?;
             file.write_all(b",\"frames\":[")?;
             let mut first = true;
-            for index in 0..found.0.next_segment {
-                let segment = output(store, id, index).await?;
-                for frame in &segment.frames {
-                    if !std::mem::take(&mut first) {
-                        file.write_all(b",")?;
-                    }
-                    serde_json::to_writer(&mut file, frame)?;
+            let events = each_frame(store, id, found.0.next_segment, |frame| {
+                if !std::mem::take(&mut first) {
+                    file.write_all(b",")?;
                 }
-                events.extend(segment.events);
-            }
+                Ok(serde_json::to_writer(&mut file, frame)?)
+            })
+            .await?;
             file.write_all(b"],\"events\":")?;
             serde_json::to_writer(&mut file, &events)?;
             file.write_all(b"}")?;
@@ -246,13 +242,7 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out
             let dir = staged.path();
             let mut pos = csv::Writer::from_path(dir.join("positions.csv"))?;
             pos.write_record(POSITION_COLUMNS)?;
-            for index in 0..found.0.next_segment {
-                let segment = output(store, id, index).await?;
-                for frame in &segment.frames {
-                    write_positions(&mut pos, frame)?;
-                }
-                events.extend(segment.events);
-            }
+            let events = each_frame(store, id, found.0.next_segment, |frame| write_positions(&mut pos, frame)).await?;
             pos.flush()?;
             let mut ev = csv::Writer::from_path(dir.join("events.csv"))?;
             ev.write_record(["kind", "frame", "time", "team", "from_track", "to_track", "start_frame", "seconds"])?;
@@ -275,6 +265,23 @@ pub async fn export<S: ObjectStore>(store: &S, id: &MatchId, format: Format, out
         }
     }
     Ok(summary)
+}
+
+/// Hands each frame of the first `segments` segments to `write`, a segment in memory at a time; their
+/// events, in order.
+async fn each_frame<S: ObjectStore>(
+    store: &S,
+    id: &MatchId,
+    segments: u64,
+    mut write: impl FnMut(&FrameOutput) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<Event>> {
+    let mut events = Vec::new();
+    for index in 0..segments {
+        let segment = output(store, id, index).await?;
+        segment.frames.iter().try_for_each(&mut write)?;
+        events.extend(segment.events);
+    }
+    Ok(events)
 }
 
 /// The columns of a position row, in CSV and Parquet alike.
