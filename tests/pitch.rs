@@ -103,6 +103,12 @@ fn analyze_auto(data: &Path, video: &Path) -> std::process::Command {
     cmd
 }
 
+/// `evaluate` of match `m` against `video`'s truth, as JSON.
+fn evaluated(data: &Path, video: &Path) -> serde_json::Value {
+    let truth = video.with_extension("truth.json");
+    serde_json::from_slice(&ok(tacticeye(data).args(["evaluate", "m", "--json", "--truth"]).arg(truth)).stdout).unwrap()
+}
+
 /// Match `m`'s JSON export, to compare two analyses byte for byte.
 fn exported(data: &Path) -> Vec<u8> {
     let out = data.join("export.json");
@@ -116,11 +122,7 @@ fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
     let dir = tempfile::tempdir().unwrap();
     let (whole, killed) = (dir.path().join("whole"), dir.path().join("killed"));
     ok(&mut analyze_auto(&whole, &video));
-    let report: serde_json::Value = serde_json::from_slice(
-        &ok(tacticeye(&whole).args(["evaluate", "m", "--json", "--truth"]).arg(video.with_extension("truth.json")))
-            .stdout,
-    )
-    .unwrap();
+    let report = evaluated(&whole, &video);
     eprintln!("synthetic 1280x720 with the pitch model: {report}");
     assert!(report["placed"].as_f64().unwrap() >= 0.9, "{report}");
     assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
@@ -143,15 +145,10 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
         cmd.arg("analyze").arg(&video).args(["--match-id", "m", "--detector", "truth", "--calibration", mode]);
         cmd
     };
-    let evaluate = |data: &Path| -> serde_json::Value {
-        let truth = video.with_extension("truth.json");
-        serde_json::from_slice(&ok(tacticeye(data).args(["evaluate", "m", "--json", "--truth"]).arg(truth)).stdout)
-            .unwrap()
-    };
     let (fixed, auto, killed) = (dir.path().join("fixed"), dir.path().join("auto"), dir.path().join("killed"));
     ok(&mut analyze(&fixed, "fixed"));
     ok(&mut analyze(&auto, "auto"));
-    let (report, per_frame) = (evaluate(&fixed), evaluate(&auto));
+    let (report, per_frame) = (evaluated(&fixed, &video), evaluated(&auto, &video));
     eprintln!("fixed camera, found once: {report}\nfitted frame by frame: {per_frame}");
     assert!(report["placed"].as_f64().unwrap() >= 0.95, "{report}");
     assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
@@ -316,11 +313,7 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
     // The demo's match: a camera that pans between the halves, the noisy truth detector, the pitch model.
     let video = synthetic_clip(30, 7, 1280, 720);
     let (_dir, data) = analysed_calibrated(&video);
-    let report: serde_json::Value = serde_json::from_slice(
-        &ok(tacticeye(&data).args(["evaluate", "m", "--json", "--truth"]).arg(video.with_extension("truth.json")))
-            .stdout,
-    )
-    .unwrap();
+    let report = evaluated(&data, &video);
     eprintln!("identities on the pitch: {report}");
     // Before the tracker used the pitch: 18 switches among 16 people (2.25 per player-minute), 29 tracks;
     // before it carried sleeping players along with the block (drift), 2 (0.25).

@@ -122,10 +122,10 @@ impl Runner {
         self.sum = [self.sum[0] + at[0], self.sum[1] + at[1]];
         if frame.is_multiple_of(step_frames(fps)) {
             let within = |seconds: f64| self.window.iter().filter(move |f| fix.frame - f.frame < seconds * fps);
-            let recent: VecDeque<Fix> = within(FIT_SECONDS).copied().collect();
+            let sample = fit(within(FIT_SECONDS)).unwrap_or(fix);
             let averaged = mean(within(SPEED_MEAN_SECONDS)).expect("the window holds this frame's position");
             let steady = self.steady_speed(averaged, fps);
-            self.step(fit(&recent).unwrap_or(fix), steady, fps);
+            self.step(sample, steady, fps);
         }
     }
 
@@ -184,9 +184,9 @@ impl Runner {
 }
 
 /// Where a quadratic through some fixes puts the person at their mean time (at least four fixes).
-fn fit(fixes: &VecDeque<Fix>) -> Option<Fix> {
-    let centre = mean(fixes)?;
-    if fixes.len() < 4 {
+fn fit<'a>(fixes: impl Iterator<Item = &'a Fix> + Clone) -> Option<Fix> {
+    let centre = mean(fixes.clone())?;
+    if fixes.clone().count() < 4 {
         return None;
     }
     let (mut normal, mut rhs) = (Matrix3::<f64>::zeros(), [Vector3::<f64>::zeros(), Vector3::zeros()]);
