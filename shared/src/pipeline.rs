@@ -169,7 +169,7 @@ pub fn process_segment(
     let pitch = config.calibration.as_ref().map(|c| c.pitch());
     let lens = match &config.calibration {
         Some(CalibrationMode::Fixed(c)) => c.lens,
-        _ => None,
+        _ => camera.lens,
     };
     let grounds: Vec<Option<Ground>> = homographies
         .iter()

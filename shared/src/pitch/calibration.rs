@@ -48,7 +48,7 @@ const TOLERANCE_M: f64 = 1.5;
 /// A lens is fitted from this many points: the homography takes 4, the lens 1, and the rest check them.
 const LENS_POINTS: usize = 6;
 /// The lens strengths tried, in hundredths: from strong barrel distortion to mild pincushion.
-const LENS_K: std::ops::RangeInclusive<i32> = -50..=20;
+pub(super) const LENS_K: std::ops::RangeInclusive<i32> = -50..=20;
 
 impl CalibrationFile {
     /// The camera's calibration: the homography from image pixels to pitch metres and, when the file

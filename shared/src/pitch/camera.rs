@@ -1,14 +1,12 @@
 //! A moving camera's calibration through a segment: keypoints are looked for every few frames (and on the
 //! segment's last), a homography is fitted on each such keyframe, a fit that jumps away from both its
 //! neighbours is dropped, each fit is smoothed with its neighbours', and frames between two calibrated
-//! keyframes get the blend of their homographies. A fixed camera is calibrated once instead, from where
-//! the keypoints stay over a segment.
+//! keyframes get the blend of their homographies. A fixed camera is calibrated once instead (`fixed`).
 
 use serde::{Deserialize, Serialize};
 
-use super::keypoints::{self, Keypoint, KeypointModel};
-use super::score::quantile;
-use super::{Homography, Pitch};
+use super::keypoints::{self, KeypointModel};
+use super::{Homography, Lens, Pitch, fixed};
 use crate::source::Frame;
 
 /// Keypoints are looked for on every `EVERY`-th frame of the match (0.2 s at 25 fps): the camera pans
@@ -23,6 +21,11 @@ const JUMP_M: f64 = 6.0;
 /// a few tenths of a metre on its own, afresh every keyframe, which reads as every player on the pitch
 /// stepping together; the camera itself pans smoothly over that long.
 const SMOOTH_FRAMES: u64 = EVERY;
+/// A fixed camera is looked for on this many frames of a segment (each searched in 14 tiles: about a
+/// second of CPU for five 4K frames)...
+const FIXED_FRAMES: usize = 5;
+/// ...in each of the match's first this many segments; one not found by then stays in pixels.
+const FIXED_SEARCHES: u32 = 3;
 
 /// What a segment hands the next: the last calibrated keyframe as smoothed, to blend from, and the
 /// keyframes' own fits of the last `SMOOTH_FRAMES`, to smooth the next segment's first with.
@@ -31,56 +34,56 @@ pub struct CameraState {
     pub last: Option<(u64, Homography)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fits: Vec<(u64, Homography)>,
-    /// A fixed camera's calibration, once found.
+    /// A fixed camera's calibration, once found, and its lens's distortion when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed: Option<Homography>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lens: Option<Lens>,
+    /// How many segments have been searched for a fixed camera.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub searches: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl CameraState {
     pub fn is_empty(&self) -> bool {
-        self.last.is_none() && self.fits.is_empty() && self.fixed.is_none()
+        *self == CameraState::default()
     }
 }
 
-/// A fixed camera's homography for every frame of the segment. Until one is found, each segment's
-/// keyframes are searched for keypoints, and those found on at least half of them, each at its median
-/// place, are fitted (as one frame's would be); the first fit holds for the rest of the match.
+/// A fixed camera's homography for every frame of the segment. Until one is found, `FIXED_FRAMES` frames
+/// spread over the segment are searched (`fixed`) in each of the match's first `FIXED_SEARCHES` segments;
+/// the first camera found holds for the rest of the match.
 pub fn calibrate_fixed(
     mut state: CameraState,
     model: &mut KeypointModel,
     pitch: &Pitch,
     frames: &[Frame],
 ) -> anyhow::Result<(CameraState, Vec<Option<Homography>>)> {
-    if state.fixed.is_none() {
-        let keys: Vec<&Frame> = frames.iter().filter(|f| f.index % EVERY == 0).collect();
-        let kept = steady(&model.find(&keys)?);
-        state.fixed = keypoints::calibrate(&kept, pitch).map(|(h, _)| h);
-        if state.fixed.is_none() {
-            tracing::warn!(
-                keypoints = kept.len(),
+    if let Some(first) = frames.first().filter(|_| state.fixed.is_none() && state.searches < FIXED_SEARCHES) {
+        state.searches += 1;
+        let size = (first.width, first.height);
+        let step = frames.len().div_ceil(FIXED_FRAMES);
+        let picked: Vec<&Frame> = frames.iter().step_by(step).collect();
+        let places = fixed::places(&fixed::look(model, &picked)?, size);
+        match fixed::calibrate(&places, *pitch, size) {
+            Some((c, agree)) => {
+                tracing::info!(keypoints = agree, lens = ?c.lens.map(|l| l.k), "the fixed camera is calibrated");
+                (state.fixed, state.lens) = (Some(c.homography), c.lens);
+            }
+            None => tracing::warn!(
+                places = places.len(),
+                search = state.searches,
+                of = FIXED_SEARCHES,
                 "the fixed camera is not calibrated yet: the keypoints seen do not fix it (positions stay in pixels)"
-            );
+            ),
         }
     }
     let per_frame = vec![state.fixed; frames.len()];
     Ok((state, per_frame))
-}
-
-/// The keypoints found on at least half of the frames, each at its median place: a player standing on a
-/// line, or a point misread on a few frames, moves none of them.
-fn steady(found: &[Vec<Keypoint>]) -> Vec<Keypoint> {
-    let median = |mut v: Vec<f64>| quantile(&mut v, 0.5).expect("seen at least once");
-    (0..super::KEYPOINTS)
-        .filter_map(|index| {
-            let seen: Vec<&Keypoint> = found.iter().flatten().filter(|k| k.index == index).collect();
-            (!seen.is_empty() && 2 * seen.len() >= found.len()).then(|| Keypoint {
-                index,
-                x: median(seen.iter().map(|k| k.x).collect()),
-                y: median(seen.iter().map(|k| k.y).collect()),
-                confidence: median(seen.iter().map(|k| k.confidence).collect()),
-            })
-        })
-        .collect()
 }
 
 /// The homography of each frame of the segment (`None` where it cannot be calibrated).
@@ -107,7 +110,7 @@ pub fn calibrate_segment(
     let per_frame = frames.iter().map(|f| at(&anchors, f.index)).collect();
     let horizon = anchors.last().map_or(0, |a| a.0.saturating_sub(SMOOTH_FRAMES));
     let fits = fits.into_iter().filter(|a| a.0 >= horizon).collect();
-    Ok((CameraState { last: anchors.last().copied(), fits, fixed: None }, per_frame))
+    Ok((CameraState { last: anchors.last().copied(), fits, ..CameraState::default() }, per_frame))
 }
 
 /// The keyframe fit at `frame` smoothed with its neighbours' within `SMOOTH_FRAMES`: a straight line
@@ -187,21 +190,6 @@ mod tests {
         assert_eq!(at(&anchors, 125), Some(shift(20.0)));
         assert_eq!(at(&anchors, 126), None);
         assert_eq!(at(&[], 3), None);
-    }
-
-    #[test]
-    fn a_fixed_camera_keeps_the_keypoints_seen_on_half_its_frames_at_their_median_place() {
-        let at = |index, x| Keypoint { index, x, y: 100.0, confidence: 0.9 };
-        let found = vec![
-            vec![at(0, 10.0), at(1, 50.0), at(2, 70.0)],
-            vec![at(0, 11.0), at(1, 52.0)],
-            vec![at(0, 90.0), at(1, 51.0)],
-            vec![at(0, 12.0), at(3, 5.0)],
-        ];
-        let kept = steady(&found);
-        assert_eq!(kept.iter().map(|k| k.index).collect::<Vec<_>>(), [0, 1]);
-        assert_eq!((kept[0].x, kept[1].x), (12.0, 51.0), "a misread on one frame of four moves nothing");
-        assert!(steady(&[]).is_empty());
     }
 
     #[test]

@@ -27,6 +27,16 @@ impl Frame {
         let i = ((y * self.width + x) * 3) as usize;
         [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
     }
+
+    /// The `width` x `height` window with its top-left corner at (`x`, `y`), as a frame of its own.
+    pub fn crop(&self, x: u32, y: u32, width: u32, height: u32) -> Frame {
+        let row = |r: u32| {
+            let start = ((r * self.width + x) * 3) as usize;
+            &self.rgb[start..start + width as usize * 3]
+        };
+        let rgb = (y..y + height).flat_map(row).copied().collect();
+        Frame { index: self.index, width, height, rgb }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -1,0 +1,188 @@
+//! A fixed camera found from its keypoints. The keypoint model learned broadcast views, which show a
+//! third of the pitch large; a club camera's wide view shows half of it small and bent by the lens, and
+//! the model finds little in it whole. So each frame is also searched in overlapping tiles framed more
+//! like a broadcast, the keypoints that stay in one place over the frames are kept (the camera does not
+//! move; players do), and the camera, a homography and a wide lens's distortion, is the one most of them
+//! agree on.
+
+use std::collections::BTreeSet;
+
+use super::calibration::LENS_K;
+use super::keypoints::{Keypoint, KeypointModel};
+use super::score::quantile;
+use super::{Calibration, CalibrationFile, Homography, KEYPOINTS, Lens, Pitch, PointPair, residual};
+use crate::source::Frame;
+
+/// Each frame is searched whole, then in 2 x 2 and 3 x 3 tiles of 2/3 and 1/2 its size, each overlapping
+/// its neighbours by half. (On the university clip a 4 x 4 grid added a keypoint or two at twice the cost.)
+const ACROSS: [u32; 3] = [1, 2, 3];
+/// Keypoints found within this share of the frame's diagonal of each other are one place.
+const SAME_PLACE: f64 = 0.01;
+/// A keypoint the camera misses by more than this (metres) is not believed.
+const TOLERANCE_M: f64 = 1.5;
+/// Four keypoints fit any camera; a fifth that agrees makes it trustworthy.
+const MIN_INLIERS: usize = 5;
+const RANSAC_ROUNDS: usize = 500;
+/// The lens strengths tried while looking for the inliers, in hundredths (refined to one hundredth on
+/// them).
+const LENS_STEP: usize = 5;
+
+/// The keypoints found in each frame, whole and in tiles, in the frame's pixels.
+pub fn look(model: &mut KeypointModel, frames: &[&Frame]) -> anyhow::Result<Vec<Vec<Keypoint>>> {
+    frames
+        .iter()
+        .map(|frame| {
+            let mut found = Vec::new();
+            // A tile at a time: a 4K frame's tiles together hold five frames' pixels.
+            for (x, y, w, h) in tiles(frame.width, frame.height) {
+                let tile = frame.crop(x, y, w, h);
+                let seen = model.find(&[&tile])?.into_iter().flatten();
+                found.extend(seen.map(|k| Keypoint { x: k.x + x as f64, y: k.y + y as f64, ..k }));
+            }
+            Ok(found)
+        })
+        .collect()
+}
+
+/// The tiles of a `width` x `height` frame: `(x, y, width, height)` each.
+fn tiles(width: u32, height: u32) -> Vec<(u32, u32, u32, u32)> {
+    ACROSS
+        .iter()
+        .flat_map(|&n| {
+            let (w, h) = (2 * width / (n + 1), 2 * height / (n + 1));
+            (0..n).flat_map(move |i| (0..n).map(move |j| (i * w / 2, j * h / 2, w, h)))
+        })
+        .collect()
+}
+
+/// The places where a keypoint was found on at least half of the frames, each at its median: a player
+/// standing on a line, or a tile that misreads a mark, moves none of them. A keypoint may have more than
+/// one place (a mark some tiles misname); the fit decides.
+pub fn places(found: &[Vec<Keypoint>], (width, height): (u32, u32)) -> Vec<Keypoint> {
+    let near = SAME_PLACE * (width as f64).hypot(height as f64);
+    let median = |v: Vec<f64>| quantile(&mut v.clone(), 0.5).expect("seen at least once");
+    let mut places = Vec::new();
+    for index in 0..KEYPOINTS {
+        let mut seen: Vec<(usize, &Keypoint)> = found
+            .iter()
+            .enumerate()
+            .flat_map(|(f, ks)| ks.iter().filter(|k| k.index == index).map(move |k| (f, k)))
+            .collect();
+        // The surest finding of a place founds it.
+        seen.sort_by(|a, b| b.1.confidence.total_cmp(&a.1.confidence));
+        let mut groups: Vec<Vec<(usize, &Keypoint)>> = Vec::new();
+        for s in seen {
+            match groups.iter_mut().find(|g| (g[0].1.x - s.1.x).hypot(g[0].1.y - s.1.y) <= near) {
+                Some(group) => group.push(s),
+                None => groups.push(vec![s]),
+            }
+        }
+        for group in groups {
+            let frames: BTreeSet<usize> = group.iter().map(|s| s.0).collect();
+            if 2 * frames.len() >= found.len() {
+                places.push(Keypoint {
+                    index,
+                    x: median(group.iter().map(|s| s.1.x).collect()),
+                    y: median(group.iter().map(|s| s.1.y).collect()),
+                    confidence: median(group.iter().map(|s| s.1.confidence).collect()),
+                });
+            }
+        }
+    }
+    places
+}
+
+/// The camera most places agree on, lens included, and how many keypoints agree; `None` when fewer than
+/// `MIN_INLIERS` do.
+pub fn calibrate(places: &[Keypoint], pitch: Pitch, (width, height): (u32, u32)) -> Option<(Calibration, usize)> {
+    let at = pitch.keypoints();
+    let fits = LENS_K.step_by(LENS_STEP).filter_map(|k| {
+        let lens = Lens { k: k as f64 / 100.0, width, height };
+        let pairs: Vec<_> = places.iter().map(|p| (lens.undistort((p.x, p.y)), at[p.index])).collect();
+        let (homography, inliers) = Homography::ransac(&pairs, TOLERANCE_M, RANSAC_ROUNDS)?;
+        // Each keypoint once, at its place that fits best.
+        let mut agree: Vec<(f64, &Keypoint)> = places
+            .iter()
+            .zip(&pairs)
+            .zip(&inliers)
+            .filter(|(_, inlier)| **inlier)
+            .map(|((p, &(from, to)), _)| (residual(&homography, from, to), p))
+            .collect();
+        agree.sort_by(|a, b| a.1.index.cmp(&b.1.index).then(a.0.total_cmp(&b.0)));
+        agree.dedup_by_key(|a| a.1.index);
+        let error: f64 = agree.iter().map(|a| a.0).sum();
+        let lens = (lens.k != 0.0).then_some(lens);
+        Some((agree.len(), error, Calibration { pitch, homography, lens }, agree))
+    });
+    let (count, _, found, agree) = fits.max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))?;
+    if count < MIN_INLIERS {
+        return None;
+    }
+    // Refitted on the keypoints that agree, the lens to a hundredth (kept only where it earns its place).
+    let points = agree.iter().map(|(_, p)| PointPair { image: [p.x, p.y], pitch: None, keypoint: Some(p.index) });
+    let file = CalibrationFile { image_size: Some([width, height]), points: points.collect() };
+    Some((file.calibration(pitch).unwrap_or(found), count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_cover_the_frame_at_three_sizes_and_stay_inside_it() {
+        let t = tiles(1281, 721);
+        assert_eq!(t.len(), 1 + 4 + 9);
+        assert_eq!(t[0], (0, 0, 1281, 721));
+        assert!(t.iter().all(|&(x, y, w, h)| x + w <= 1281 && y + h <= 721), "{t:?}");
+        let last = t.last().unwrap();
+        assert!(last.0 + last.2 >= 1279 && last.1 + last.3 >= 719, "the last tile reaches the corner: {last:?}");
+    }
+
+    #[test]
+    fn a_keypoint_seen_on_half_the_frames_keeps_its_median_place_and_a_misread_one_is_dropped() {
+        let at = |index, x| Keypoint { index, x, y: 100.0, confidence: 0.9 };
+        let found = vec![
+            vec![at(0, 10.0), at(1, 50.0), at(2, 70.0)],
+            vec![at(0, 11.0), at(1, 52.0)],
+            vec![at(0, 90.0), at(1, 51.0)],
+            vec![at(0, 12.0), at(3, 5.0)],
+        ];
+        let kept = places(&found, (1280, 720));
+        assert_eq!(kept.iter().map(|k| (k.index, k.x)).collect::<Vec<_>>(), [(0, 11.0), (1, 51.0)]);
+        assert!(places(&[], (1280, 720)).is_empty());
+    }
+
+    #[test]
+    fn a_wide_lens_camera_is_found_from_its_keypoints_despite_misnamed_places() {
+        let pitch = Pitch::default();
+        let to_image = Homography([[24.0, -9.0, 400.0], [0.6, 18.0, 300.0], [0.0008, -0.002, 1.0]]);
+        let lens = Lens { k: -0.25, width: 3072, height: 1728 };
+        let seen = |kp: usize| {
+            let ideal = to_image.apply(pitch.keypoints()[kp]).unwrap();
+            // The lens's inverse by fixed-point iteration: the pixel that undistorts to `ideal`.
+            let mut p = ideal;
+            for _ in 0..100 {
+                let back = lens.undistort(p);
+                p = (p.0 + ideal.0 - back.0, p.1 + ideal.1 - back.1);
+            }
+            Keypoint { index: kp, x: p.0, y: p.1, confidence: 0.8 }
+        };
+        let mut found: Vec<Keypoint> = [0, 1, 4, 5, 9, 12, 13, 16, 30].into_iter().map(seen).collect();
+        // Two marks named as others: a second place for keypoint 4, and keypoint 3 where 12 is.
+        found.push(Keypoint { index: 4, ..seen(10) });
+        found.push(Keypoint { index: 3, ..seen(12) });
+        let (c, count) = calibrate(&found, pitch, (3072, 1728)).expect("a camera");
+        assert_eq!(count, 9);
+        let got = c.lens.expect("the lens is fitted").k;
+        assert!((got + 0.25).abs() <= 0.011, "k = {got}");
+        let ground = super::super::Ground { pitch, homography: c.homography, lens: c.lens };
+        for kp in [0, 5, 12, 16] {
+            let p = seen(kp);
+            let want = pitch.keypoints()[kp];
+            let got = ground.locate((p.x, p.y)).unwrap();
+            assert!((got[0] - want.0).hypot(got[1] - want.1) < 0.2, "{kp}: {got:?}");
+        }
+        // Four keypoints fix nothing.
+        assert!(calibrate(&found[..4], pitch, (3072, 1728)).is_none());
+    }
+}
