@@ -363,3 +363,43 @@ fn a_wide_fixed_camera_gets_its_lens_fitted_from_clicked_points_and_they_then_ag
     let flat = tacticeye::pitch::CalibrationFile { image_size: None, ..file };
     assert!(matches!(flat.calibration(pitch), Err(tacticeye::pitch::CalibrationError::Inconsistent { .. })));
 }
+
+#[test]
+fn the_university_corner_camera_is_found_by_itself_and_agrees_with_the_clicked_keypoints() {
+    let Some(clip) = shared_data("clips/university-fixed-camera-left-3072x1728.mp4") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Its first 2 s are one segment: the camera is found there or not at all.
+    let head = dir.path().join("head.mp4");
+    ok(std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-i"])
+        .arg(&clip)
+        .args(["-t", "2", "-c", "copy"])
+        .arg(&head));
+    let data = dir.path().join("data");
+    ok(tacticeye(&data).arg("analyze").arg(&head).args(["--match-id", "uni", "--calibration", "fixed"]));
+    let checkpoint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("matches/uni/checkpoint.json")).unwrap()).unwrap();
+    let camera = &checkpoint["camera"];
+    eprintln!("university camera found: {camera}");
+    let pitch = tacticeye::pitch::Pitch::default();
+    let homography: Homography = serde_json::from_value(camera["fixed"].clone()).expect("the camera is found");
+    let lens: tacticeye::pitch::Lens = serde_json::from_value(camera["lens"].clone()).expect("the lens is fitted");
+    assert!((-0.35..=-0.15).contains(&lens.k), "k = {}", lens.k);
+    // The keypoints clicked by hand on frame 0 land where they are on the pitch.
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/university-calibration.json");
+    let file: tacticeye::pitch::CalibrationFile = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
+    let ground = tacticeye::pitch::Ground { pitch, homography, lens: Some(lens) };
+    let mut errors: Vec<f64> = file
+        .points
+        .iter()
+        .map(|p| {
+            let at = pitch.keypoints()[p.keypoint.unwrap()];
+            ground.locate((p.image[0], p.image[1])).map_or(f64::INFINITY, |got| (got[0] - at.0).hypot(got[1] - at.1))
+        })
+        .collect();
+    errors.sort_by(f64::total_cmp);
+    eprintln!("clicked keypoints through the found camera, metres: {errors:.2?}");
+    assert!(errors[errors.len() / 2] <= 0.6, "{errors:?}");
+    // The far touchline's end of the halfway line is 60 m away, where a pixel is metres.
+    assert!(errors[errors.len() - 2] <= 1.2 && errors[errors.len() - 1] <= 3.0, "{errors:?}");
+}

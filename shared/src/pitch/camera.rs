@@ -21,8 +21,8 @@ const JUMP_M: f64 = 6.0;
 /// a few tenths of a metre on its own, afresh every keyframe, which reads as every player on the pitch
 /// stepping together; the camera itself pans smoothly over that long.
 const SMOOTH_FRAMES: u64 = EVERY;
-/// A fixed camera is looked for on this many frames of a segment (each searched in 14 tiles: about a
-/// second of CPU for five 4K frames)...
+/// A fixed camera is looked for on this many frames of a segment (each searched whole, and in 13 tiles
+/// if need be: about a second of CPU for five frames)...
 const FIXED_FRAMES: usize = 5;
 /// ...in each of the match's first this many segments; one not found by then stays in pixels.
 const FIXED_SEARCHES: u32 = 3;
@@ -63,19 +63,15 @@ pub fn calibrate_fixed(
     pitch: &Pitch,
     frames: &[Frame],
 ) -> anyhow::Result<(CameraState, Vec<Option<Homography>>)> {
-    if let Some(first) = frames.first().filter(|_| state.fixed.is_none() && state.searches < FIXED_SEARCHES) {
+    if state.fixed.is_none() && state.searches < FIXED_SEARCHES && !frames.is_empty() {
         state.searches += 1;
-        let size = (first.width, first.height);
-        let step = frames.len().div_ceil(FIXED_FRAMES);
-        let picked: Vec<&Frame> = frames.iter().step_by(step).collect();
-        let places = fixed::places(&fixed::look(model, &picked)?, size);
-        match fixed::calibrate(&places, *pitch, size) {
+        let picked: Vec<&Frame> = frames.iter().step_by(frames.len().div_ceil(FIXED_FRAMES)).collect();
+        match fixed::find(model, &picked, *pitch)? {
             Some((c, agree)) => {
                 tracing::info!(keypoints = agree, lens = ?c.lens.map(|l| l.k), "the fixed camera is calibrated");
                 (state.fixed, state.lens) = (Some(c.homography), c.lens);
             }
             None => tracing::warn!(
-                places = places.len(),
                 search = state.searches,
                 of = FIXED_SEARCHES,
                 "the fixed camera is not calibrated yet: the keypoints seen do not fix it (positions stay in pixels)"
