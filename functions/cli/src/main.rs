@@ -135,10 +135,15 @@ enum Command {
         json: bool,
     },
     /// Calibrate images to the pitch: one line per image (JSON with --json), the homography from the image's
-    /// pixels to pitch metres (origin at keypoint 0's corner), or null where it cannot be found.
+    /// pixels to pitch metres (origin at keypoint 0's corner), or null where it cannot be found. With
+    /// --fixed the images are frames of one fixed camera, found as `analyze --calibration fixed` finds it;
+    /// with --json that prints the keypoints it rests on as a file `--calibration FILE` takes (to check or
+    /// correct by hand).
     Calibrate {
         #[arg(required = true)]
         images: Vec<PathBuf>,
+        #[arg(long)]
+        fixed: bool,
         /// `default` (our shipped pitch model) or a path to an .onnx model.
         #[arg(long, default_value = "default")]
         model: String,
@@ -372,7 +377,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::EvalDetector { images_dir, labels_dir, classes, iou, detector, json } => {
             detect_cmd::eval(&images_dir, &labels_dir, &classes, iou, &detector, json)?
         }
-        Command::Calibrate { images, model, pitch, json } => pitch_cmd::calibrate(&images, &model, &pitch, json)?,
+        Command::Calibrate { images, model, pitch, json, fixed: false } => {
+            pitch_cmd::calibrate(&images, &model, &pitch, json)?
+        }
+        Command::Calibrate { images, model, pitch, json, fixed: true } => {
+            pitch_cmd::calibrate_fixed(&images, &model, pitch, json)?
+        }
         Command::EvalCalibration { images_dir, labels_dir, model, json } => {
             pitch_cmd::eval(&images_dir, &labels_dir, &model, json)?
         }

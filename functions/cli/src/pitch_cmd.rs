@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use tacticeye::detect::images;
+use tacticeye::pitch::fixed;
 use tacticeye::pitch::keypoints::{self, KeypointModel};
 use tacticeye::pitch::score::{self, Tally};
 use tacticeye::pitch::{Homography, Pitch};
@@ -48,6 +49,32 @@ pub fn calibrate(paths: &[PathBuf], model: &str, pitch: &Pitch, json: bool) -> a
     }
     for line in lines {
         println!("{line}");
+    }
+    Ok(())
+}
+
+/// The images as frames of one fixed camera: the camera found from them, as `analyze --calibration fixed`
+/// finds it. With `json`, the calibration file of the keypoints it rests on; else a line saying it.
+pub fn calibrate_fixed(paths: &[PathBuf], model: &str, pitch: Pitch, json: bool) -> anyhow::Result<()> {
+    let mut model = KeypointModel::open_named(model)?;
+    let frames = paths.iter().map(|p| images::load(p)).collect::<anyhow::Result<Vec<Frame>>>()?;
+    let (first, size) = (&frames[0], |f: &Frame| (f.width, f.height));
+    if let Some((path, f)) = paths.iter().zip(&frames).find(|(_, f)| size(f) != size(first)) {
+        let ((w, h), (fw, fh)) = (size(f), size(first));
+        let (path, first) = (path.display(), paths[0].display());
+        anyhow::bail!("{path} is {w}x{h} but {first} is {fw}x{fh}: the frames of one camera are all one size");
+    }
+    let Some((camera, file)) = fixed::find(&mut model, &frames.iter().collect::<Vec<_>>(), pitch)? else {
+        anyhow::bail!(
+            "the {} images do not fix a camera: fewer than 5 of the keypoints found in them agree",
+            paths.len()
+        );
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&file)?);
+    } else {
+        let lens = camera.lens.map_or("no lens distortion".into(), |l| format!("a lens of k = {:.2}", l.k));
+        println!("a fixed camera found from {} images: {} keypoints agree, {lens}", paths.len(), file.points.len());
     }
     Ok(())
 }

@@ -68,7 +68,7 @@ pub fn calibrate_fixed(
         let picked: Vec<&Frame> = frames.iter().step_by(frames.len().div_ceil(FIXED_FRAMES)).collect();
         match fixed::find(model, &picked, *pitch)? {
             Some((c, agree)) => {
-                tracing::info!(keypoints = agree, lens = ?c.lens.map(|l| l.k), "the fixed camera is calibrated");
+                tracing::info!(keypoints = agree.points.len(), lens = ?c.lens.map(|l| l.k), "the fixed camera is calibrated");
                 (state.fixed, state.lens) = (Some(c.homography), c.lens);
             }
             None => tracing::warn!(

@@ -7,7 +7,7 @@
 
 mod calibration;
 pub mod camera;
-mod fixed;
+pub mod fixed;
 mod homography;
 pub mod keypoints;
 mod lens;
