@@ -425,3 +425,23 @@ fn the_university_corner_camera_is_found_by_itself_and_agrees_with_the_clicked_k
     eprintln!("clicked keypoints through the camera of three stills, metres: {errors:.2?}");
     assert!(agrees_with_the_clicks(&errors), "{errors:?}");
 }
+
+#[test]
+fn a_fixed_camera_that_shows_no_pitch_is_searched_in_the_first_three_segments_only_and_stays_in_pixels() {
+    let dir = tempfile::tempdir().unwrap();
+    let video = dir.path().join("no-pitch.mp4");
+    ok(std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=320x180:rate=25", "-t", "12"])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&video));
+    let data = dir.path().join("data");
+    let mut analyze = tacticeye(&data);
+    analyze.arg("analyze").arg(&video).args(["--match-id", "m", "--calibration", "fixed", "--segment-seconds", "2"]);
+    let log = stderr(&ok(&mut analyze));
+    assert_eq!(log.matches("the fixed camera is not calibrated yet").count(), 3, "{log}");
+    let checkpoint: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("matches/m/checkpoint.json")).unwrap()).unwrap();
+    let camera = &checkpoint["camera"];
+    assert!(camera["searches"] == 3 && camera["fixed"].is_null() && camera["lens"].is_null(), "{camera}");
+    assert_eq!(checkpoint["next_segment"], 6, "{}", checkpoint["status"]);
+}
