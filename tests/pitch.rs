@@ -156,6 +156,7 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
     assert!(p90(&report) < p90(&per_frame), "{} vs {}", p90(&report), p90(&per_frame));
     let physical = &report["physical"];
     assert!(physical["distance_error_pct"].as_f64().unwrap() <= 3.0, "{physical}");
+    assert!(physical["distance_bias_pct"].as_f64().unwrap().abs() <= 1.5, "{physical}");
     assert!(physical["top_speed_error_kmh"].as_f64().unwrap() <= 1.0, "{physical}");
     let checkpoint: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixed.join("matches/m/checkpoint.json")).unwrap()).unwrap();

@@ -136,11 +136,12 @@ fn print_report(report: &eval::Report) {
     if let Some(p) = &report.physical {
         let or_none = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.2}{unit}"));
         println!(
-            "distance covered     {} players: error median {}, largest {}; {:.2} within 3 %",
+            "distance covered     {} players: error median {}, largest {}; {:.2} within 3 %; bias {}",
             p.players,
             or_none(p.distance_error_pct, " %"),
             or_none(p.distance_error_max_pct, " %"),
-            p.distance_within_3pct
+            p.distance_within_3pct,
+            or_none(p.distance_bias_pct, " %"),
         );
         println!(
             "top speed            error median {}, largest {}; {:.2} within 1 km/h",

@@ -29,6 +29,9 @@ pub struct PhysicalScore {
     pub distance_error_pct: Option<f64>,
     pub distance_error_max_pct: Option<f64>,
     pub distance_within_3pct: f64,
+    /// The median of the signed relative errors, in percent: above 0 when we read players as running
+    /// farther than they did.
+    pub distance_bias_pct: Option<f64>,
     /// Top speed: error in km/h (median, largest), and the share within 1 km/h.
     pub top_speed_error_kmh: Option<f64>,
     pub top_speed_error_max_kmh: Option<f64>,
@@ -53,7 +56,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         }
     }
     let fps = truth.fps;
-    let (mut distance, mut speed) = (Vec::new(), Vec::new());
+    let (mut signed, mut speed) = (Vec::new(), Vec::new());
     for (&id, positions) in &path {
         let best = pairs.iter().filter(|((p, _), _)| *p == id).max_by_key(|(_, frames)| frames.len());
         let Some(((_, track), frames)) = best else { continue };
@@ -62,18 +65,20 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
             continue;
         }
         let (truth_distance, truth_top) = truly(positions, frames, fps);
-        distance.push(100.0 * (runner.distance - truth_distance).abs() / truth_distance.max(1.0));
+        signed.push(100.0 * (runner.distance - truth_distance) / truth_distance.max(1.0));
         speed.push((runner.top_speed - truth_top).abs() * 3.6);
     }
     let within = |v: &[f64], limit: f64| {
         if v.is_empty() { 0.0 } else { v.iter().filter(|&&e| e <= limit).count() as f64 / v.len() as f64 }
     };
     let largest = |v: &[f64]| v.iter().copied().reduce(f64::max);
+    let mut distance: Vec<f64> = signed.iter().map(|e| e.abs()).collect();
     PhysicalScore {
         players: distance.len(),
         distance_within_3pct: within(&distance, 3.0),
         distance_error_max_pct: largest(&distance),
         distance_error_pct: quantile(&mut distance, 0.5),
+        distance_bias_pct: quantile(&mut signed, 0.5),
         top_speed_within_1kmh: within(&speed, 1.0),
         top_speed_error_max_kmh: largest(&speed),
         top_speed_error_kmh: quantile(&mut speed, 0.5),
