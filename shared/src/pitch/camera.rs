@@ -22,7 +22,7 @@ const JUMP_M: f64 = 6.0;
 /// stepping together; the camera itself pans smoothly over that long.
 const SMOOTH_FRAMES: u64 = EVERY;
 /// A fixed camera is looked for on this many frames of a segment (each searched whole, and in 13 tiles
-/// if need be: about a second of CPU for five frames)...
+/// if need be: 1-2 s of CPU for five 4K frames)...
 const FIXED_FRAMES: usize = 5;
 /// ...in each of the match's first this many segments; one not found by then stays in pixels.
 const FIXED_SEARCHES: u32 = 3;
@@ -34,9 +34,10 @@ pub struct CameraState {
     pub last: Option<(u64, Homography)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fits: Vec<(u64, Homography)>,
-    /// A fixed camera's calibration, once found, and its lens's distortion when it has one.
+    /// A fixed camera's calibration, once found.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed: Option<Homography>,
+    /// The fixed camera's lens distortion, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lens: Option<Lens>,
     /// How many segments have been searched for a fixed camera.
@@ -68,13 +69,18 @@ pub fn calibrate_fixed(
         let picked: Vec<&Frame> = frames.iter().step_by(frames.len().div_ceil(FIXED_FRAMES)).collect();
         match fixed::find(model, &picked, *pitch)? {
             Some((c, agree)) => {
-                tracing::info!(keypoints = agree.points.len(), lens = ?c.lens.map(|l| l.k), "the fixed camera is calibrated");
+                let (keypoints, lens) = (agree.points.len(), c.lens.map(|l| l.k));
+                tracing::info!(keypoints, lens = ?lens, "the fixed camera is calibrated");
                 (state.fixed, state.lens) = (Some(c.homography), c.lens);
             }
-            None => tracing::warn!(
+            None if state.searches < FIXED_SEARCHES => tracing::warn!(
                 search = state.searches,
                 of = FIXED_SEARCHES,
                 "the fixed camera is not calibrated yet: the keypoints seen do not fix it (positions stay in pixels)"
+            ),
+            None => tracing::warn!(
+                searches = FIXED_SEARCHES,
+                "the fixed camera was not found in the match's first segments: the match stays in pixels"
             ),
         }
     }

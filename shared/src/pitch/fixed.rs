@@ -23,7 +23,7 @@ const SAME_PLACE: f64 = 0.01;
 /// A keypoint the camera misses by more than this (metres) is not believed.
 const TOLERANCE_M: f64 = 1.5;
 /// Four keypoints fit any camera; a fifth that agrees makes it trustworthy.
-const MIN_INLIERS: usize = 5;
+pub const MIN_INLIERS: usize = 5;
 const RANSAC_ROUNDS: usize = 500;
 /// The lens strengths tried while looking for the inliers, in hundredths (refined to one hundredth on
 /// them).
@@ -77,8 +77,9 @@ fn tiles(width: u32, height: u32, across: &[u32]) -> Vec<(u32, u32, u32, u32)> {
         .collect()
 }
 
-/// The places where a keypoint was found on at least half of the frames, each at its median: a player
-/// standing on a line, or a tile that misreads a mark, moves none of them. A keypoint may have more than
+/// The places where a keypoint was found on at least half of the frames, each at the median of its
+/// findings (a frame's overlapping tiles may each find it): a player standing on a line, or a tile that
+/// misreads a mark, moves none of them. A keypoint may have more than
 /// one place (a mark some tiles misname); the fit decides.
 fn places(found: &[Vec<Keypoint>], (width, height): (u32, u32)) -> Vec<Keypoint> {
     let near = SAME_PLACE * (width as f64).hypot(height as f64);
@@ -133,17 +134,22 @@ fn calibrate(places: &[Keypoint], pitch: Pitch, (width, height): (u32, u32)) -> 
         agree.sort_by(|a, b| a.1.index.cmp(&b.1.index).then(a.0.total_cmp(&b.0)));
         agree.dedup_by_key(|a| a.1.index);
         let error: f64 = agree.iter().map(|a| a.0).sum();
-        let lens = (lens.k != 0.0).then_some(lens);
-        Some((agree.len(), error, Calibration { pitch, homography, lens }, agree))
+        Some((agree.len(), error, lens.k, agree))
     });
-    let (count, _, found, agree) = fits.max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))?;
+    // Most keypoints, then least error, then the mildest lens.
+    let best = |a: &(usize, f64, f64, _), b: &(usize, f64, f64, _)| {
+        a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(b.2.abs().total_cmp(&a.2.abs()))
+    };
+    let (count, _, _, agree) = fits.max_by(best)?;
     if count < MIN_INLIERS {
         return None;
     }
-    // Refitted on the keypoints that agree, the lens to a hundredth (kept only where it earns its place).
+    // Refitted on the keypoints that agree, the lens to a hundredth (kept only where it earns its place),
+    // as `--calibration FILE` fits them: the file written is the camera used. Five keypoints that agree
+    // only through a lens fix no camera (the lens takes the fifth).
     let points = agree.iter().map(|(_, p)| PointPair { image: [p.x, p.y], pitch: None, keypoint: Some(p.index) });
     let file = CalibrationFile { image_size: Some([width, height]), points: points.collect() };
-    Some((file.calibration(pitch).unwrap_or(found), file))
+    Some((file.calibration(pitch).ok()?, file))
 }
 
 #[cfg(test)]
