@@ -65,7 +65,7 @@ pub fn calibrate_fixed(paths: &[PathBuf], model: &str, pitch: Pitch, json: bool)
         anyhow::bail!("{path} is {w}x{h} but {first} is {fw}x{fh}: the frames of one camera are all one size");
     }
     let Some((camera, file)) = fixed::find(&mut model, &frames.iter().collect::<Vec<_>>(), pitch)? else {
-        let (n, least) = (paths.len(), fixed::MIN_INLIERS);
+        let (n, least) = (paths.len(), keypoints::MIN_INLIERS);
         anyhow::bail!("the {n} images do not fix a camera: fewer than {least} of the keypoints found in them agree");
     };
     if json {

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::calibration::LENS_K;
-use super::keypoints::{Keypoint, KeypointModel};
+use super::keypoints::{Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
 use super::score::quantile;
 use super::{Calibration, CalibrationFile, Homography, KEYPOINTS, Lens, Pitch, PointPair, residual};
 use crate::source::Frame;
@@ -20,10 +20,6 @@ use crate::source::Frame;
 const TILED: [u32; 2] = [2, 3];
 /// Keypoints found within this share of the frame's diagonal of each other are one place.
 const SAME_PLACE: f64 = 0.01;
-/// A keypoint the camera misses by more than this (metres) is not believed.
-const TOLERANCE_M: f64 = 1.5;
-/// Four keypoints fit any camera; a fifth that agrees makes it trustworthy.
-pub const MIN_INLIERS: usize = 5;
 const RANSAC_ROUNDS: usize = 500;
 /// The lens strengths tried while looking for the inliers, in hundredths (refined to one hundredth on
 /// them).
@@ -38,7 +34,7 @@ pub fn find(
     pitch: Pitch,
 ) -> anyhow::Result<Option<(Calibration, CalibrationFile)>> {
     let Some(size) = frames.first().map(|f| (f.width, f.height)) else { return Ok(None) };
-    let mut found = look(model, frames, &[1])?;
+    let mut found = model.find(frames)?;
     if let Some(camera) = calibrate(&places(&found, size), pitch, size) {
         return Ok(Some(camera));
     }

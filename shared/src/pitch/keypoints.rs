@@ -20,9 +20,9 @@ use crate::source::Frame;
 
 pub const FORMAT: &str = "pitch-keypoints-1";
 /// A keypoint whose fit misses it by more than this (metres) is not believed.
-const TOLERANCE_M: f64 = 1.5;
+pub(super) const TOLERANCE_M: f64 = 1.5;
 /// Four points always fit; a fifth that agrees is what makes a calibration trustworthy.
-const MIN_INLIERS: usize = 5;
+pub const MIN_INLIERS: usize = 5;
 const RANSAC_ROUNDS: usize = 200;
 
 /// One keypoint found: its index in the layout, where it is in the frame's pixels, how sure.
