@@ -341,36 +341,15 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
     }
 }
 
-#[test]
-fn a_wide_fixed_camera_gets_its_lens_fitted_from_clicked_points_and_they_then_agree_to_a_metre() {
+/// The keypoints clicked by hand on the university clip's frame 0 (`tests/fixtures`).
+fn clicked() -> tacticeye::pitch::CalibrationFile {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/university-calibration.json");
-    let file: tacticeye::pitch::CalibrationFile = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
-    let pitch = tacticeye::pitch::Pitch::default();
-    let c = file.calibration(pitch).unwrap();
-    let lens = c.lens.expect("the university camera's lens is fitted");
-    assert!((-0.35..=-0.15).contains(&lens.k), "k = {}", lens.k);
-    let ground = tacticeye::pitch::Ground { pitch, homography: c.homography, lens: c.lens };
-    let errors: Vec<f64> = file
-        .points
-        .iter()
-        .map(|p| {
-            let at = pitch.keypoints()[p.keypoint.unwrap()];
-            let got = ground.locate((p.image[0], p.image[1])).unwrap();
-            (got[0] - at.0).hypot(got[1] - at.1)
-        })
-        .collect();
-    assert!(errors.iter().all(|&e| e < 1.0), "{errors:?}");
-    // A homography alone cannot bend the lines: the same points are refused without the frame's size.
-    let flat = tacticeye::pitch::CalibrationFile { image_size: None, ..file };
-    assert!(matches!(flat.calibration(pitch), Err(tacticeye::pitch::CalibrationError::Inconsistent { .. })));
+    serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap()
 }
 
-/// How far each keypoint clicked on the university clip's frame 0 lands from where it is, through `ground`,
-/// in metres, smallest first.
+/// How far each clicked keypoint lands from where it is, through `ground`, in metres, smallest first.
 fn clicked_errors(ground: &tacticeye::pitch::Ground) -> Vec<f64> {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/university-calibration.json");
-    let file: tacticeye::pitch::CalibrationFile = serde_json::from_slice(&std::fs::read(&fixture).unwrap()).unwrap();
-    let mut errors: Vec<f64> = file
+    let mut errors: Vec<f64> = clicked()
         .points
         .iter()
         .map(|p| {
@@ -387,6 +366,20 @@ fn clicked_errors(ground: &tacticeye::pitch::Ground) -> Vec<f64> {
 fn agrees_with_the_clicks(errors: &[f64]) -> bool {
     let n = errors.len();
     errors[n / 2] <= 0.6 && errors[n - 2] <= 1.2 && errors[n - 1] <= 3.0
+}
+
+#[test]
+fn a_wide_fixed_camera_gets_its_lens_fitted_from_clicked_points_and_they_then_agree_to_a_metre() {
+    let file = clicked();
+    let pitch = tacticeye::pitch::Pitch::default();
+    let c = file.calibration(pitch).unwrap();
+    let lens = c.lens.expect("the university camera's lens is fitted");
+    assert!((-0.35..=-0.15).contains(&lens.k), "k = {}", lens.k);
+    let errors = clicked_errors(&tacticeye::pitch::Ground { pitch, homography: c.homography, lens: c.lens });
+    assert!(errors.iter().all(|&e| e < 1.0), "{errors:?}");
+    // A homography alone cannot bend the lines: the same points are refused without the frame's size.
+    let flat = tacticeye::pitch::CalibrationFile { image_size: None, ..file };
+    assert!(matches!(flat.calibration(pitch), Err(tacticeye::pitch::CalibrationError::Inconsistent { .. })));
 }
 
 #[test]
