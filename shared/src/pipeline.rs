@@ -213,7 +213,7 @@ pub fn process_segment(
     let (frames, mut stats) = frame_outputs(found, first_frame, fps);
     stats.detections = detections.iter().map(|d| d.len() as u64).sum();
     let pitch_stats = match pitch {
-        Some(pitch) => stats::update(pitch_stats.clone(), pitch, fps, &frames, &events),
+        Some(pitch) => stats::update(pitch_stats.clone(), pitch, fps, (&frames, &grounds), &events),
         None => pitch_stats.clone(),
     };
     lap(&mut times.stats);

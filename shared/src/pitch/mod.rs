@@ -66,6 +66,16 @@ impl Ground {
         let p = self.lens.map_or(p, |l| l.undistort(p));
         self.pitch.locate(&self.homography, p)
     }
+
+    /// The covariance on the pitch (m²: xx, xy, yy) of a ground point whose image place is uncertain by
+    /// `sd` pixels along each image axis: what a pixel there covers, in which direction.
+    pub fn spread(&self, (x, y): (f64, f64), (sx, sy): (f64, f64)) -> Option<[f64; 3]> {
+        let at = |p: (f64, f64)| self.homography.apply(self.lens.map_or(p, |l| l.undistort(p)));
+        let half = |a: (f64, f64), b: (f64, f64)| [(b.0 - a.0) / 2.0, (b.1 - a.1) / 2.0];
+        let u = half(at((x - sx, y))?, at((x + sx, y))?);
+        let v = half(at((x, y - sy))?, at((x, y + sy))?);
+        Some([u[0] * u[0] + v[0] * v[0], u[0] * u[1] + v[0] * v[1], u[1] * u[1] + v[1] * v[1]])
+    }
 }
 
 /// How a match is put on the pitch: one calibration for a fixed camera, or the keypoint model on every few

@@ -92,7 +92,7 @@ fn player(track_id: u64, r: &Runner) -> PlayerReport {
         team: r.team(),
         role: r.role,
         seconds: round(r.seconds, 1),
-        distance_m: round(r.distance, 1),
+        distance_m: round(r.distance(), 1),
         top_speed_kmh: round(r.top_speed * 3.6, 1),
         walking_s,
         jogging_s,

@@ -1,19 +1,17 @@
 //! One tracked person's running figures: distance, speeds, time in speed bands and sprints, from his
 //! pitch positions frame by frame.
 //!
-//! A position read off a calibrated frame is noisy (a foot's pixel a few metres deep in the picture), so
-//! speeds from one frame to the next would be mostly noise. The path is sampled every fifth of a second
-//! from a quadratic fitted to the last 0.6 s of positions (a plain average over that long would cut the
-//! corners of a turning run: a tenth of the distance on our synthetic matches); top speed is taken from
-//! averages over the last 0.8 s, which are steadier (averages over a whole second flatten the peak: 1 km/h
-//! low on a fixed camera). A position further than a human can run from the average of the last second
-//! is dropped, and a track that stays there (another person under the same id) starts a new path.
+//! Distance is the length of his path as the `smoother` settles it, position by position. Speeds are
+//! taken between averages of the last 0.8 s sampled every fifth of a second, which are steadier; top speed
+//! is the fastest such mean over a second (averages over a whole second flatten the peak: 1 km/h low on a
+//! fixed camera). A position further than a human can run from the average of the last second is dropped,
+//! and a track that stays there (another person under the same id) starts a new path.
 
 use std::collections::VecDeque;
 
-use nalgebra::{Matrix3, Vector3};
 use serde::{Deserialize, Serialize};
 
+use super::smoother::{Reading, Smoother};
 use crate::detect::Class;
 use crate::pitch::distance;
 
@@ -24,7 +22,6 @@ pub const BANDS_KMH: [f64; 3] = [7.0, 15.0, 25.0];
 /// A sprint is at least this long above the top band's floor.
 const SPRINT_SECONDS: f64 = 1.0;
 const WINDOW_SECONDS: f64 = 1.0;
-const FIT_SECONDS: f64 = 0.6;
 /// Speeds are measured between averages of this long.
 const SPEED_MEAN_SECONDS: f64 = 0.8;
 const STEP_SECONDS: f64 = 0.2;
@@ -52,7 +49,8 @@ pub struct Runner {
     /// Accepted positions, and their sum for the average position.
     pub fixes: u64,
     pub sum: [f64; 2],
-    pub distance: f64,
+    /// Metres along the settled path; `distance()` adds the part not settled yet.
+    settled_distance: f64,
     /// Metres per second.
     pub top_speed: f64,
     /// Seconds walking, jogging, running, sprinting.
@@ -67,8 +65,11 @@ pub struct Runner {
     sprinting_for: f64,
     /// Accepted positions of the last second.
     window: VecDeque<Fix>,
-    /// The path's last sample, for the next step's distance.
-    path: Option<Fix>,
+    /// The path being measured, and its last settled position.
+    smoother: Smoother,
+    settled: Option<[f64; 2]>,
+    /// The last averaged sample, for the next step's speed band.
+    sampled: Option<Fix>,
     /// Averaged samples of the last `TOP_SPEED_SECONDS`, the newest last.
     samples: VecDeque<Fix>,
 }
@@ -88,11 +89,33 @@ impl Runner {
         (self.fixes > 0).then(|| [self.sum[0] / self.fixes as f64, self.sum[1] / self.fixes as f64])
     }
 
+    /// Metres covered, the path's part not settled yet included.
+    pub fn distance(&self) -> f64 {
+        let tail = self.smoother.tail();
+        self.settled_distance
+            + self
+                .settled
+                .into_iter()
+                .chain(tail)
+                .collect::<Vec<_>>()
+                .windows(2)
+                .map(|w| distance(w[0], w[1]))
+                .sum::<f64>()
+    }
+
     /// Frees the buffers of a track that is gone; its figures stay.
     pub fn retire(&mut self) {
+        self.end_path();
         self.window = VecDeque::new();
         self.samples = VecDeque::new();
-        self.path = None;
+        self.sampled = None;
+    }
+
+    /// Settles the path measured so far: the next position starts a new one, not joined to it.
+    fn end_path(&mut self) {
+        self.settled_distance = self.distance();
+        self.smoother.clear();
+        self.settled = None;
     }
 
     /// The newest position seen, if the track is still being followed.
@@ -100,8 +123,9 @@ impl Runner {
         self.window.back().map(|f| f.frame)
     }
 
-    /// Takes the position of `frame`, and samples the path on the frames that are multiples of `step`.
-    pub fn observe(&mut self, frame: u64, at: [f64; 2], fps: f64) {
+    /// Takes the position of `frame` with its noise covariance (m²: xx, xy, yy), and samples the speed on
+    /// the frames that are multiples of `step_frames`.
+    pub fn observe(&mut self, frame: u64, at: [f64; 2], noise: [f64; 3], fps: f64) {
         let fix = Fix { frame: frame as f64, at };
         let window = fps * WINDOW_SECONDS;
         self.window.retain(|f| fix.frame - f.frame < window);
@@ -117,29 +141,36 @@ impl Runner {
             }
         }
         self.rejected_in_a_row = 0;
+        let time = fix.frame / fps;
+        if self.smoother.last_time().is_some_and(|last| time - last > MAX_GAP_SECONDS) {
+            self.end_path();
+        }
+        if let Some(now) = self.smoother.push(Reading { time, at, noise }) {
+            if let Some(last) = self.settled.replace(now) {
+                self.settled_distance += distance(last, now);
+            }
+        }
         self.window.push_back(fix);
         self.fixes += 1;
         self.sum = [self.sum[0] + at[0], self.sum[1] + at[1]];
         if frame.is_multiple_of(step_frames(fps)) {
-            let within = |seconds: f64| self.window.iter().filter(move |f| fix.frame - f.frame < seconds * fps);
-            let sample = fit(within(FIT_SECONDS)).unwrap_or(fix);
-            let averaged = mean(within(SPEED_MEAN_SECONDS)).expect("the window holds this frame's position");
+            let within = self.window.iter().filter(|f| fix.frame - f.frame < SPEED_MEAN_SECONDS * fps);
+            let averaged = mean(within).expect("the window holds this frame's position");
             let steady = self.steady_speed(averaged, fps);
-            self.step(sample, steady, fps);
+            self.step(averaged, steady, fps);
         }
     }
 
-    /// Distance from the path's last sample to `now`; the time since in the band of `steady`, the speed
-    /// over the last second (the step's own speed until a second is seen).
+    /// The time since the last sample in the band of `steady`, the speed over the last second (the step's
+    /// own speed until a second is seen).
     fn step(&mut self, now: Fix, steady: Option<f64>, fps: f64) {
-        let Some(last) = self.path.replace(now) else { return };
+        let Some(last) = self.sampled.replace(now) else { return };
         let seconds = (now.frame - last.frame) / fps;
         let metres = distance(last.at, now.at);
         if seconds <= 0.0 || seconds > MAX_GAP_SECONDS || metres > MAX_SPEED * seconds {
             self.sprinting_for = 0.0;
             return;
         }
-        self.distance += metres;
         self.seconds += seconds;
         let kmh = steady.unwrap_or(metres / seconds) * 3.6;
         let band = BANDS_KMH.iter().take_while(|&&floor| kmh >= floor).count();
@@ -183,25 +214,6 @@ impl Runner {
     }
 }
 
-/// Where a quadratic through some fixes puts the person at their mean time (at least four fixes).
-fn fit<'a>(fixes: impl Iterator<Item = &'a Fix> + Clone) -> Option<Fix> {
-    let centre = mean(fixes.clone())?;
-    if fixes.clone().count() < 4 {
-        return None;
-    }
-    let (mut normal, mut rhs) = (Matrix3::<f64>::zeros(), [Vector3::<f64>::zeros(), Vector3::zeros()]);
-    for f in fixes {
-        let u = f.frame - centre.frame;
-        let row = Vector3::new(1.0, u, u * u);
-        normal += row * row.transpose();
-        rhs[0] += row * f.at[0];
-        rhs[1] += row * f.at[1];
-    }
-    let lu = normal.lu();
-    let at = [lu.solve(&rhs[0])?[0], lu.solve(&rhs[1])?[0]];
-    Some(Fix { frame: centre.frame, at })
-}
-
 /// The mean position and time of some fixes: under steady motion, where the person was at that time.
 fn mean<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Option<Fix> {
     let (n, f, x, y) = fixes
@@ -214,20 +226,22 @@ fn mean<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Option<Fix> {
 mod tests {
     use super::*;
 
+    /// Positions read with a tenth of a metre of noise expected (they may have more).
+    const NOISE: [f64; 3] = [0.01, 0.0, 0.01];
+
     fn run(path: impl Fn(f64) -> [f64; 2], frames: u64) -> Runner {
         let mut r = Runner::default();
         for f in 0..frames {
-            r.observe(f, path(f as f64 / 25.0), 25.0);
+            r.observe(f, path(f as f64 / 25.0), NOISE, 25.0);
         }
         r
     }
 
     #[test]
     fn a_steady_run_covers_its_distance_at_its_speed() {
-        // 6 m/s (21.6 km/h) along the touchline for 20 s: 120 m, less the last sample's trailing window
-        // (its fit is centred on frame 488 of 499).
+        // 6 m/s (21.6 km/h) along the touchline for 20 s: 119.76 m from the first position to the last.
         let r = run(|t| [10.0 + 6.0 * t, 30.0], 500);
-        assert!((r.distance - 6.0 * 488.0 / 25.0).abs() < 1e-6, "{}", r.distance);
+        assert!((r.distance() - 6.0 * 499.0 / 25.0).abs() < 0.05, "{}", r.distance());
         assert!((r.top_speed - 6.0).abs() < 1e-6, "{}", r.top_speed);
         assert!(r.bands[2] > 18.0 && r.bands[3] == 0.0, "{:?}", r.bands);
         assert_eq!(r.sprints, 0);
@@ -235,16 +249,16 @@ mod tests {
 
     #[test]
     fn a_turning_run_keeps_its_distance() {
-        // 5 m/s round a circle of 8 m radius (a turn every 10 s) for 20 s: 100 m less the trailing 0.3 s.
+        // 5 m/s round a circle of 8 m radius (a turn every 10 s) for 20 s: 99.8 m.
         let r = run(|t| [50.0 + 8.0 * (t * 5.0 / 8.0).cos(), 30.0 + 8.0 * (t * 5.0 / 8.0).sin()], 500);
-        assert!((r.distance - 5.0 * 488.0 / 25.0).abs() < 0.5, "{}", r.distance);
+        assert!((r.distance() - 5.0 * 499.0 / 25.0).abs() < 0.5, "{}", r.distance());
     }
 
     #[test]
     fn noisy_positions_of_a_standing_player_add_little_distance() {
         // +-0.5 m of deterministic jitter each frame, standing still for 20 s.
         let r = run(|t| [50.0 + 0.5 * (t * 97.0).sin(), 30.0 + 0.5 * (t * 61.0).cos()], 500);
-        assert!(r.distance < 10.0, "{}", r.distance);
+        assert!(r.distance() < 10.0, "{}", r.distance());
         assert!(r.top_speed * 3.6 < 2.0, "{}", r.top_speed);
         assert!(r.bands[0] > 19.0);
     }
@@ -256,7 +270,7 @@ mod tests {
         assert!(r.rejected >= 2 && r.top_speed < 3.1, "{} {}", r.rejected, r.top_speed);
         // Moved for good: a new path starts there, and the jump itself adds nothing.
         let r = run(|t| if t >= 10.0 { [80.0, 30.0] } else { [10.0, 30.0] }, 500);
-        assert!(r.distance < 2.0 && r.top_speed < 1.0, "{} {}", r.distance, r.top_speed);
+        assert!(r.distance() < 2.0 && r.top_speed < 1.0, "{} {}", r.distance(), r.top_speed);
     }
 
     #[test]
@@ -267,7 +281,7 @@ mod tests {
         let mut x = 0.0;
         for f in 0..250 {
             x += speed(f as f64 / 25.0) / 25.0;
-            r.observe(f, [x, 10.0], 25.0);
+            r.observe(f, [x, 10.0], NOISE, 25.0);
         }
         assert_eq!(r.sprints, 1);
         assert!((r.top_speed * 3.6 - 28.8).abs() < 0.1, "{}", r.top_speed * 3.6);
@@ -282,7 +296,7 @@ mod tests {
         let mut x = 0.0;
         for f in 0..300 {
             x += speed(f as f64 / 25.0) / 25.0;
-            r.observe(f, [x, 10.0], 25.0);
+            r.observe(f, [x, 10.0], NOISE, 25.0);
         }
         assert!(r.top_speed > 6.7 && r.top_speed < 8.0, "{}", r.top_speed);
     }

@@ -65,7 +65,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
             continue;
         }
         let (truth_distance, truth_top) = truly(positions, frames, fps);
-        signed.push(100.0 * (runner.distance - truth_distance) / truth_distance.max(1.0));
+        signed.push(100.0 * (runner.distance() - truth_distance) / truth_distance.max(1.0));
         speed.push((runner.top_speed - truth_top).abs() * 3.6);
     }
     let within = |v: &[f64], limit: f64| {
