@@ -92,5 +92,6 @@ fn noise(ground: Option<&Ground>, bbox: &BBox) -> [f64; 3] {
     let jitter = (BOX_JITTER * bbox.width() / 2f64.sqrt(), BOX_JITTER * bbox.height());
     let [xx, xy, yy] = ground.and_then(|g| g.spread(bbox.feet(), jitter)).unwrap_or([1.0, 0.0, 1.0]);
     let floor = CALIBRATION_SD_M * CALIBRATION_SD_M;
-    [xx + floor, xy, yy + floor]
+    // To a square centimetre: finer means nothing, and the checkpoint holds a second of these per track.
+    [xx + floor, xy, yy + floor].map(|v| (v * 1e4).round() / 1e4)
 }

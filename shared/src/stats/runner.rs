@@ -91,16 +91,8 @@ impl Runner {
 
     /// Metres covered, the path's part not settled yet included.
     pub fn distance(&self) -> f64 {
-        let tail = self.smoother.tail();
-        self.settled_distance
-            + self
-                .settled
-                .into_iter()
-                .chain(tail)
-                .collect::<Vec<_>>()
-                .windows(2)
-                .map(|w| distance(w[0], w[1]))
-                .sum::<f64>()
+        let tail: Vec<[f64; 2]> = self.settled.into_iter().chain(self.smoother.tail()).collect();
+        self.settled_distance + tail.windows(2).map(|w| distance(w[0], w[1])).sum::<f64>()
     }
 
     /// Frees the buffers of a track that is gone; its figures stay.
@@ -145,10 +137,10 @@ impl Runner {
         if self.smoother.last_time().is_some_and(|last| time - last > MAX_GAP_SECONDS) {
             self.end_path();
         }
-        if let Some(now) = self.smoother.push(Reading { time, at, noise }) {
-            if let Some(last) = self.settled.replace(now) {
-                self.settled_distance += distance(last, now);
-            }
+        if let Some(now) = self.smoother.push(Reading { time, at, noise })
+            && let Some(last) = self.settled.replace(now)
+        {
+            self.settled_distance += distance(last, now);
         }
         self.window.push_back(fix);
         self.fixes += 1;
