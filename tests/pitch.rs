@@ -154,9 +154,12 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
     assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
     let p90 = |r: &serde_json::Value| r["position_error_p90_m"].as_f64().unwrap();
     assert!(p90(&report) < p90(&per_frame), "{} vs {}", p90(&report), p90(&per_frame));
+    // Distance per player, smoothed by each position's own noise: 0.6 % at the median, 0.94 within 3 %
+    // (a path sampled from quadratic fits: 1.35 % at the median).
     let physical = &report["physical"];
-    assert!(physical["distance_error_pct"].as_f64().unwrap() <= 3.0, "{physical}");
-    assert!(physical["distance_bias_pct"].as_f64().unwrap().abs() <= 1.5, "{physical}");
+    assert!(physical["distance_error_pct"].as_f64().unwrap() <= 1.5, "{physical}");
+    assert!(physical["distance_within_3pct"].as_f64().unwrap() >= 0.85, "{physical}");
+    assert!(physical["distance_bias_pct"].as_f64().unwrap().abs() <= 1.0, "{physical}");
     assert!(physical["top_speed_error_kmh"].as_f64().unwrap() <= 1.0, "{physical}");
     let checkpoint: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixed.join("matches/m/checkpoint.json")).unwrap()).unwrap();
@@ -320,10 +323,12 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
     // before it carried sleeping players along with the block (drift), 2 (0.25).
     assert!(report["id_switches_per_player_minute"].as_f64().unwrap() <= 0.2, "{report}");
     assert!(report["tracks"].as_u64().unwrap() <= 20, "{report}");
-    // Distance and top speed per player against the truth (3.3 % and 0.5 km/h at the medians here).
+    // Distance and top speed per player against the truth: 2.5 % and 0.5 km/h at the medians here, 0.73
+    // of the players within 3 % (a path sampled from quadratic fits: 3.3 %, 0.45).
     let physical = &report["physical"];
     assert!(physical["players"].as_u64().unwrap() >= 8, "{physical}");
-    assert!(physical["distance_error_pct"].as_f64().unwrap() <= 5.0, "{physical}");
+    assert!(physical["distance_error_pct"].as_f64().unwrap() <= 3.0, "{physical}");
+    assert!(physical["distance_within_3pct"].as_f64().unwrap() >= 0.6, "{physical}");
     assert!(physical["top_speed_error_kmh"].as_f64().unwrap() <= 1.0, "{physical}");
     // Before possession was decided in metres, the defender pressing a stride from the carrier made 4
     // turnovers of the 2 true ones.

@@ -15,7 +15,7 @@ use crate::stats::StatsState;
 use crate::teams::{TeamState, TeamsConfig};
 use crate::track::{TrackerConfig, TrackerState};
 
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// Every setting that changes results. A checkpoint only resumes under the same config.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
