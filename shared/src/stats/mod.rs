@@ -26,7 +26,7 @@ use crate::pitch::{Ground, Pitch};
 /// 4 %; assumed of the real detectors as well).
 const BOX_JITTER: f64 = 0.04;
 /// A position's error from the calibration itself, metres: on a moving camera the fits of nearby frames
-/// differ by about this. (0.1 to 0.15 did alike on our matches; 0.3 cut the runs' corners.)
+/// differ by about this. (0.05 let the fits' wobble read as running on our matches; 0.3 cut corners.)
 const CALIBRATION_SD_M: f64 = 0.15;
 /// A track unseen this long is gone for good: its buffers are freed.
 const RETIRE_SECONDS: f64 = 10.0;
