@@ -90,8 +90,9 @@ pub fn update(
 /// metres a pixel covers there, and the calibration's own error.
 fn noise(ground: Option<&Ground>, bbox: &BBox) -> [f64; 3] {
     let jitter = (BOX_JITTER * bbox.width() / 2f64.sqrt(), BOX_JITTER * bbox.height());
+    // A metre either way where the spread cannot be had (a point at the picture's horizon).
     let [xx, xy, yy] = ground.and_then(|g| g.spread(bbox.feet(), jitter)).unwrap_or([1.0, 0.0, 1.0]);
     let floor = CALIBRATION_SD_M * CALIBRATION_SD_M;
-    // To a square centimetre: finer means nothing, and the checkpoint holds a second of these per track.
+    // To a square centimetre: finer means nothing, and the checkpoint holds 25 of these per track.
     [xx + floor, xy, yy + floor].map(|v| (v * 1e4).round() / 1e4)
 }

@@ -67,7 +67,7 @@ pub struct Runner {
     window: VecDeque<Fix>,
     /// The path being measured, and its last settled position.
     smoother: Smoother,
-    settled: Option<[f64; 2]>,
+    last_settled: Option<[f64; 2]>,
     /// The last averaged sample, for the next step's speed band.
     sampled: Option<Fix>,
     /// Averaged samples of the last `TOP_SPEED_SECONDS`, the newest last.
@@ -91,7 +91,7 @@ impl Runner {
 
     /// Metres covered, the path's part not settled yet included.
     pub fn distance(&self) -> f64 {
-        let tail: Vec<[f64; 2]> = self.settled.into_iter().chain(self.smoother.tail()).collect();
+        let tail: Vec<[f64; 2]> = self.last_settled.into_iter().chain(self.smoother.tail()).collect();
         self.settled_distance + tail.windows(2).map(|w| distance(w[0], w[1])).sum::<f64>()
     }
 
@@ -107,7 +107,7 @@ impl Runner {
     fn end_path(&mut self) {
         self.settled_distance = self.distance();
         self.smoother.clear();
-        self.settled = None;
+        self.last_settled = None;
     }
 
     /// The newest position seen, if the track is still being followed.
@@ -134,11 +134,12 @@ impl Runner {
         }
         self.rejected_in_a_row = 0;
         let time = fix.frame / fps;
-        if self.smoother.last_time().is_some_and(|last| time - last > MAX_GAP_SECONDS) {
+        // In whole frames, as `step` counts a gap.
+        if self.smoother.last_time().is_some_and(|last| ((time - last) * fps).round() / fps > MAX_GAP_SECONDS) {
             self.end_path();
         }
         if let Some(now) = self.smoother.push(Reading { time, at, noise })
-            && let Some(last) = self.settled.replace(now)
+            && let Some(last) = self.last_settled.replace(now)
         {
             self.settled_distance += distance(last, now);
         }
@@ -218,8 +219,8 @@ fn mean<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Option<Fix> {
 mod tests {
     use super::*;
 
-    /// Positions read with a tenth of a metre of noise expected (they may have more).
-    const NOISE: [f64; 3] = [0.01, 0.0, 0.01];
+    /// Positions expected to be off by 0.15 m, the calibration's floor (they may be off by more).
+    const NOISE: [f64; 3] = [0.0225, 0.0, 0.0225];
 
     fn run(path: impl Fn(f64) -> [f64; 2], frames: u64) -> Runner {
         let mut r = Runner::default();
@@ -263,6 +264,29 @@ mod tests {
         // Moved for good: a new path starts there, and the jump itself adds nothing.
         let r = run(|t| if t >= 10.0 { [80.0, 30.0] } else { [10.0, 30.0] }, 500);
         assert!(r.distance() < 2.0 && r.top_speed < 1.0, "{} {}", r.distance(), r.top_speed);
+    }
+
+    #[test]
+    fn a_path_is_not_joined_across_a_gap_of_over_two_seconds() {
+        // Jogging at 2 m/s, unseen for a while, then seen 20 m on and jogging again: across 3 s the
+        // 20 m are not counted, across 1.9 s they are.
+        for (gap, joined) in [(3.0, false), (1.9, true)] {
+            let mut r = Runner::default();
+            let mut ran = 0.0;
+            for f in 0..1000u64 {
+                let t = f as f64 / 25.0;
+                if (10.0..10.0 + gap).contains(&t) {
+                    continue;
+                }
+                let x = if t < 10.0 { 2.0 * t } else { 40.0 + 2.0 * (t - 10.0 - gap) };
+                if f > 0 && t != 10.0 + gap {
+                    ran += 2.0 / 25.0;
+                }
+                r.observe(f, [10.0 + x, 30.0], NOISE, 25.0);
+            }
+            let expected = ran + if joined { 20.0 } else { 0.0 };
+            assert!((r.distance() - expected).abs() < 1.0, "gap {gap}: {} for {expected}", r.distance());
+        }
     }
 
     #[test]
