@@ -15,10 +15,12 @@ use serde::{Deserialize, Serialize};
 /// Spectral density of the random acceleration, m²/s³. Chosen on six synthetic matches: at 1.5 runs'
 /// corners are cut, at 5 more of the calibration's wobble reads as running.
 const ACCELERATION: f64 = 3.0;
-/// Positions smoothed with this many newer ones. The filter forgets in well under a second: 12 was a
-/// little worse than 25 and 25 as good as the whole path (0.01-0.1 % of distance on our matches).
-pub const LAG: usize = 25;
-/// The prior on where a path starts (it takes the first position) and how fast, per axis.
+/// Positions smoothed with this many newer ones (a second at 25 fps). The filter forgets in well under
+/// that: 12 was a little worse than 25 and 25 as good as the whole path (0.01-0.1 % of distance on our
+/// matches).
+const LAG: usize = 25;
+/// The prior on where a path starts and how fast, per axis: centred on the first position, but so wide
+/// that the reading decides.
 const START_SD_M: f64 = 10.0;
 const START_SPEED_SD: f64 = 5.0;
 
@@ -41,7 +43,7 @@ struct Belief {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Smoother {
     /// The filtered belief at the last settled reading; none before a path's first.
-    settled: Option<Belief>,
+    filtered: Option<Belief>,
     /// Readings not settled yet, oldest first.
     pending: VecDeque<Reading>,
 }
@@ -54,7 +56,7 @@ impl Smoother {
             return None;
         }
         let (filtered, smoothed) = self.pass();
-        self.settled = Some(filtered[0]);
+        self.filtered = Some(filtered[0]);
         self.pending.pop_front();
         Some(position(&smoothed[0]))
     }
@@ -69,7 +71,8 @@ impl Smoother {
 
     /// The time of the newest reading, if the path has begun.
     pub fn last_time(&self) -> Option<f64> {
-        self.pending.back().map(|r| r.time).or(self.settled.map(|b| b.time))
+        // A path always has readings pending: one is settled only once `LAG` newer ones are.
+        self.pending.back().map(|r| r.time)
     }
 
     /// Ends the path: the next reading starts a new one.
@@ -81,7 +84,7 @@ impl Smoother {
     /// and smoothed beliefs at each pending reading.
     fn pass(&self) -> (Vec<Belief>, Vec<Vector4<f64>>) {
         let first = self.pending[0];
-        let mut belief = self.settled.unwrap_or_else(|| Belief {
+        let mut belief = self.filtered.unwrap_or_else(|| Belief {
             time: first.time,
             state: Vector4::new(first.at[0], first.at[1], 0.0, 0.0),
             cov: Matrix4::from_diagonal(&Vector4::new(
@@ -102,7 +105,8 @@ impl Smoother {
         for i in (0..filtered.len() - 1).rev() {
             let (f, next) = (&filtered[i], &predicted[i + 1]);
             let cross = transition(next.time - f.time) * f.cov;
-            // The gain cov * F' * next.cov^-1, from a solve: next.cov is symmetric positive definite.
+            // The gain cov * F' * next.cov^-1, from a solve: next.cov is symmetric positive definite (every
+            // reading's noise has a floor); were it not, the filtered belief would be kept (no gain).
             let gain = next.cov.cholesky().map_or(Matrix4::zeros(), |c| c.solve(&cross).transpose());
             smoothed[i] = f.state + gain * (smoothed[i + 1] - next.state);
         }
@@ -201,12 +205,15 @@ mod tests {
             (0..80).map(|f| reading(f as f64 / 25.0, [f as f64 * 0.1, (f as f64).sin()], 0.2)).collect();
         let mut whole = Smoother::default();
         let straight: Vec<_> = readings.iter().filter_map(|&r| whole.push(r)).collect();
-        let mut first = Smoother::default();
-        let mut resumed: Vec<_> = readings[..37].iter().filter_map(|&r| first.push(r)).collect();
-        let mut back: Smoother = serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
-        assert_eq!(back, first);
-        resumed.extend(readings[37..].iter().filter_map(|&r| back.push(r)));
-        assert_eq!(resumed, straight);
-        assert_eq!(back.tail(), whole.tail());
+        // Stopped before anything is settled, and after.
+        for stop in [10, 37] {
+            let mut first = Smoother::default();
+            let mut resumed: Vec<_> = readings[..stop].iter().filter_map(|&r| first.push(r)).collect();
+            let mut back: Smoother = serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
+            assert_eq!(back, first);
+            resumed.extend(readings[stop..].iter().filter_map(|&r| back.push(r)));
+            assert_eq!(resumed, straight);
+            assert_eq!(back.tail(), whole.tail());
+        }
     }
 }
