@@ -63,14 +63,18 @@ pub struct Ground {
 impl Ground {
     /// Where an image point on the ground is on the pitch, in metres; `None` far off it.
     pub fn locate(&self, p: (f64, f64)) -> Option<[f64; 2]> {
-        let p = self.lens.map_or(p, |l| l.undistort(p));
-        self.pitch.locate(&self.homography, p)
+        self.pitch.locate(&self.homography, self.undistorted(p))
+    }
+
+    /// An image point with the lens's bend undone: where a plain homography maps it.
+    fn undistorted(&self, p: (f64, f64)) -> (f64, f64) {
+        self.lens.map_or(p, |l| l.undistort(p))
     }
 
     /// The covariance on the pitch (m²: xx, xy, yy) of a ground point whose image place is uncertain by
     /// `sd` pixels along each image axis: what a pixel there covers, in which direction.
     pub fn spread(&self, (x, y): (f64, f64), (sx, sy): (f64, f64)) -> Option<[f64; 3]> {
-        let at = |p: (f64, f64)| self.homography.apply(self.lens.map_or(p, |l| l.undistort(p)));
+        let at = |p: (f64, f64)| self.homography.apply(self.undistorted(p));
         let half = |a: (f64, f64), b: (f64, f64)| [(b.0 - a.0) / 2.0, (b.1 - a.1) / 2.0];
         let u = half(at((x - sx, y))?, at((x + sx, y))?);
         let v = half(at((x, y - sy))?, at((x, y + sy))?);
