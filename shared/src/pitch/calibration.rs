@@ -123,6 +123,29 @@ fn check(h: &Homography, pairs: &[Pair]) -> Result<(), CalibrationError> {
     }
 }
 
+/// Image points of a camera with a wide lens (`k`) looking at the left half: each keypoint's ideal
+/// pixel pushed inward as the lens bends it (for the tests here and `fixed`'s).
+#[cfg(test)]
+pub(super) fn seen_through(k: f64, keypoints: &[usize]) -> CalibrationFile {
+    let pitch = Pitch::default();
+    let to_image = Homography([[24.0, -9.0, 400.0], [0.6, 18.0, 300.0], [0.0008, -0.002, 1.0]]);
+    let lens = Lens { k, width: 3072, height: 1728 };
+    let points = keypoints
+        .iter()
+        .map(|&kp| {
+            let ideal = to_image.apply(pitch.keypoints()[kp]).unwrap();
+            // The lens's inverse by fixed-point iteration: find the pixel that undistorts to `ideal`.
+            let mut seen = ideal;
+            for _ in 0..100 {
+                let back = lens.undistort(seen);
+                seen = (seen.0 + ideal.0 - back.0, seen.1 + ideal.1 - back.1);
+            }
+            PointPair { image: [seen.0, seen.1], pitch: None, keypoint: Some(kp) }
+        })
+        .collect();
+    CalibrationFile { image_size: Some([3072, 3072 * 9 / 16]), points }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,28 +190,6 @@ mod tests {
         );
         assert!(matches!(bad.calibration(pitch), Err(CalibrationError::NoSuchKeypoint(0, 40))));
         assert!(serde_json::from_str::<CalibrationFile>(r#"{"points": [], "extra": 1}"#).is_err());
-    }
-
-    /// Image points of a camera with a wide lens (`k`) looking at the left half: each keypoint's ideal
-    /// pixel pushed inward as the lens bends it.
-    fn seen_through(k: f64, keypoints: &[usize]) -> CalibrationFile {
-        let pitch = Pitch::default();
-        let to_image = Homography([[24.0, -9.0, 400.0], [0.6, 18.0, 300.0], [0.0008, -0.002, 1.0]]);
-        let lens = Lens { k, width: 3072, height: 1728 };
-        let points = keypoints
-            .iter()
-            .map(|&kp| {
-                let ideal = to_image.apply(pitch.keypoints()[kp]).unwrap();
-                // The lens's inverse by fixed-point iteration: find the pixel that undistorts to `ideal`.
-                let mut seen = ideal;
-                for _ in 0..100 {
-                    let back = lens.undistort(seen);
-                    seen = (seen.0 + ideal.0 - back.0, seen.1 + ideal.1 - back.1);
-                }
-                PointPair { image: [seen.0, seen.1], pitch: None, keypoint: Some(kp) }
-            })
-            .collect();
-        CalibrationFile { image_size: Some([3072, 3072 * 9 / 16]), points }
     }
 
     #[test]

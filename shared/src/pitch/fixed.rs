@@ -179,17 +179,9 @@ mod tests {
     #[test]
     fn a_wide_lens_camera_is_found_from_its_keypoints_despite_misnamed_places() {
         let pitch = Pitch::default();
-        let to_image = Homography([[24.0, -9.0, 400.0], [0.6, 18.0, 300.0], [0.0008, -0.002, 1.0]]);
-        let lens = Lens { k: -0.25, width: 3072, height: 1728 };
         let seen = |kp: usize| {
-            let ideal = to_image.apply(pitch.keypoints()[kp]).unwrap();
-            // The lens's inverse by fixed-point iteration: the pixel that undistorts to `ideal`.
-            let mut p = ideal;
-            for _ in 0..100 {
-                let back = lens.undistort(p);
-                p = (p.0 + ideal.0 - back.0, p.1 + ideal.1 - back.1);
-            }
-            Keypoint { index: kp, x: p.0, y: p.1, confidence: 0.8 }
+            let [x, y] = super::super::calibration::seen_through(-0.25, &[kp]).points[0].image;
+            Keypoint { index: kp, x, y, confidence: 0.8 }
         };
         let mut found: Vec<Keypoint> = [0, 1, 4, 5, 9, 12, 13, 16, 30].into_iter().map(seen).collect();
         // Two marks named as others: a second place for keypoint 4, and keypoint 3 where 12 is.
