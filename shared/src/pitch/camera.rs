@@ -5,8 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keypoints::{self, KeypointModel};
-use super::{Homography, Lens, Pitch, fixed};
+use super::keypoints::{self, Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
+use nalgebra::Vector3;
+
+use super::homography::Pair;
+use super::ptz::{Mount, Pose, Principal};
+use super::{Homography, Lens, Pitch, fixed, residual};
 use crate::source::Frame;
 
 /// Keypoints are looked for on every `EVERY`-th frame of the match (0.2 s at 25 fps): the camera pans
@@ -43,6 +47,9 @@ pub struct CameraState {
     /// How many segments have been searched for a fixed camera.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub searches: u32,
+    /// Where a moving camera stands, learnt from its keyframes.
+    #[serde(default, skip_serializing_if = "Mount::is_empty")]
+    pub mount: Mount,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -102,9 +109,20 @@ pub fn calibrate_segment(
         .map(|(_, f)| f)
         .collect();
     let found = model.find(&keys)?;
-    let mut fits = state.fits;
-    fits.extend(keys.iter().zip(found).filter_map(|(f, k)| keypoints::calibrate(&k, pitch).map(|(h, _)| (f.index, h))));
     let centre = frames.first().map_or((0.0, 0.0), |f| (f.width as f64 / 2.0, f.height as f64 / 2.0));
+    let free: Vec<(u64, Homography, Vec<Keypoint>)> = keys
+        .iter()
+        .zip(found)
+        .filter_map(|(f, k)| keypoints::calibrate(&k, pitch).map(|(h, kept)| (f.index, h, kept)))
+        .collect();
+    let mut mount = state.mount;
+    let mut fits = state.fits;
+    for (frame, h, kept) in free {
+        let pairs = pairs(&kept, pitch);
+        let mounted = mount.centre().and_then(|c| on_mount(c, &h, &pairs, centre));
+        mount.learn(&pairs, centre);
+        fits.push((frame, mounted.unwrap_or(h)));
+    }
     let fits = drop_jumps(fits, centre);
     let first = frames.first().map_or(0, |f| f.index);
     let mut anchors: Vec<(u64, Homography)> = state.last.into_iter().collect();
@@ -112,7 +130,22 @@ pub fn calibrate_segment(
     let per_frame = frames.iter().map(|f| at(&anchors, f.index)).collect();
     let horizon = anchors.last().map_or(0, |a| a.0.saturating_sub(SMOOTH_FRAMES));
     let fits = fits.into_iter().filter(|a| a.0 >= horizon).collect();
-    Ok((CameraState { last: anchors.last().copied(), fits, ..CameraState::default() }, per_frame))
+    Ok((CameraState { last: anchors.last().copied(), fits, mount, ..CameraState::default() }, per_frame))
+}
+
+/// Keypoints as (image pixels, pitch metres).
+fn pairs(kept: &[Keypoint], pitch: &Pitch) -> Vec<Pair> {
+    let at = pitch.keypoints();
+    kept.iter().map(|k| ((k.x, k.y), at[k.index])).collect()
+}
+
+/// A keyframe's fit redone with the camera on its mount, turning and zooming only; `None` when the
+/// keypoints disagree with that (another camera: a cut to the reverse angle or a close-up).
+fn on_mount(stand: Vector3<f64>, free: &Homography, pairs: &[Pair], principal: Principal) -> Option<Homography> {
+    let guess = Pose { centre: stand, ..Pose::from_homography(free, principal)? };
+    let h = guess.refit(pairs, principal)?.homography(principal)?;
+    let agree = pairs.iter().filter(|&&(p, m)| residual(&h, p, m) <= TOLERANCE_M).count();
+    (agree >= MIN_INLIERS && 5 * agree >= 4 * pairs.len()).then_some(h)
 }
 
 /// The keyframe fit at `frame` smoothed with its neighbours' within `SMOOTH_FRAMES`: a straight line

@@ -32,6 +32,11 @@ impl Homography {
             .then(|| ((h[0][0] * x + h[0][1] * y + h[0][2]) / w, (h[1][0] * x + h[1][1] * y + h[1][2]) / w))
     }
 
+    /// The homography undoing a pitch-to-image map.
+    pub(super) fn from_pitch_to_image(g: &Matrix3<f64>) -> Option<Homography> {
+        g.try_inverse().map(|m| Homography::from_matrix(&m))
+    }
+
     pub fn inverse(&self) -> Option<Homography> {
         self.matrix().try_inverse().map(|m| Homography::from_matrix(&m))
     }
