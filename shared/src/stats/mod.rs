@@ -25,9 +25,10 @@ use crate::pitch::{Ground, Pitch};
 /// A detector's box edges jitter frame to frame by about this share of the box (the noisy truth detector's
 /// 4 %; assumed of the real detectors as well).
 const BOX_JITTER: f64 = 0.04;
-/// A position's error from the calibration itself, metres: on a moving camera the fits of nearby frames
-/// differ by about this. (0.05 let the fits' wobble read as running on our matches; 0.3 cut corners.)
-const CALIBRATION_SD_M: f64 = 0.15;
+/// A position's error from the calibration itself, metres: on a moving camera the keyframe fits on the
+/// camera's mount differ by about this. (0.15 cut corners once the mount steadied the fits; 0.05 let their
+/// wobble read as running.)
+const CALIBRATION_SD_M: f64 = 0.08;
 /// A track unseen this long is gone for good: its buffers are freed.
 const RETIRE_SECONDS: f64 = 10.0;
 
