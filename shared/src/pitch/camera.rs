@@ -25,6 +25,10 @@ const JUMP_M: f64 = 6.0;
 /// a few tenths of a metre on its own, afresh every keyframe, which reads as every player on the pitch
 /// stepping together; the camera itself pans smoothly over that long.
 const SMOOTH_FRAMES: u64 = EVERY;
+/// A keyframe on the mount misses its keypoints by a pixel or two at 1280 pixels wide; one that misses by
+/// more than this share of the image's width (13 pixels there) is a wrong fit. (Half of it dropped good
+/// keyframes on the far side.)
+const MOUNT_MISS: f64 = 0.01;
 /// A fixed camera is looked for on this many frames of a segment (each searched whole, and in 13 tiles
 /// if need be: 1-2 s of CPU for five 4K frames)...
 const FIXED_FRAMES: usize = 5;
@@ -119,9 +123,17 @@ pub fn calibrate_segment(
     let mut fits = state.fits;
     for (frame, h, kept) in free {
         let pairs = pairs(&kept, pitch);
-        let mounted = mount.centre().and_then(|c| on_mount(c, &h, &pairs, centre));
+        // Once the mount is known, a keyframe it cannot see is a wrong fit (or a cut away): dropped.
+        let fit = match mount.centre() {
+            None => Some(h),
+            Some(stand) => {
+                let mounted = on_mount(stand, &h, &pairs, centre);
+                mount.seen(mounted.is_some());
+                mounted
+            }
+        };
         mount.learn(&pairs, centre);
-        fits.push((frame, mounted.unwrap_or(h)));
+        fits.extend(fit.map(|h| (frame, h)));
     }
     let fits = drop_jumps(fits, centre);
     let first = frames.first().map_or(0, |f| f.index);
@@ -143,9 +155,11 @@ fn pairs(kept: &[Keypoint], pitch: &Pitch) -> Vec<Pair> {
 /// keypoints disagree with that (another camera: a cut to the reverse angle or a close-up).
 fn on_mount(stand: Vector3<f64>, free: &Homography, pairs: &[Pair], principal: Principal) -> Option<Homography> {
     let guess = Pose { centre: stand, ..Pose::from_homography(free, principal)? };
-    let h = guess.refit(pairs, principal)?.homography(principal)?;
+    let pose = guess.refit(pairs, principal)?;
+    let h = pose.homography(principal)?;
     let agree = pairs.iter().filter(|&&(p, m)| residual(&h, p, m) <= TOLERANCE_M).count();
-    (agree >= MIN_INLIERS && 5 * agree >= 4 * pairs.len()).then_some(h)
+    let close = pose.miss(pairs, principal) <= MOUNT_MISS * 2.0 * principal.0;
+    (close && agree >= MIN_INLIERS && 5 * agree >= 4 * pairs.len()).then_some(h)
 }
 
 /// The keyframe fit at `frame` smoothed with its neighbours' within `SMOOTH_FRAMES`: a straight line

@@ -79,6 +79,11 @@ impl Pose {
         })
     }
 
+    /// Root mean square of its misses of `pairs`, in pixels.
+    pub fn miss(&self, pairs: &[Pair], principal: Principal) -> f64 {
+        self.residuals(pairs, principal).map_or(f64::INFINITY, |r| (dot(&r, &r) / pairs.len() as f64).sqrt())
+    }
+
     /// The pose with this mount that best fits `pairs` (image pixels, pitch metres), least squares in
     /// pixels over which way the camera points and its focal length: Gauss-Newton from this pose.
     pub fn refit(&self, pairs: &[Pair], principal: Principal) -> Option<Pose> {
@@ -156,7 +161,18 @@ pub struct Mount {
     /// The keypoints (image pixels, pitch metres) of the keyframes seen so far, until it is found.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub learning: Vec<Vec<Pair>>,
+    /// Keyframes in a row since the last one seen from the mount.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub strays: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// After this many keyframes in a row not seen from the mount (10 s), the camera is taken to have moved:
+/// the mount is learnt again.
+const STRAYS_BEFORE_RELEARNING: u32 = 50;
 
 /// Keyframes the mount is learnt from (8 s of play at 5 keyframes a second).
 pub const LEARNING_KEYFRAMES: usize = 40;
@@ -172,6 +188,15 @@ impl Mount {
 
     pub fn centre(&self) -> Option<Vector3<f64>> {
         self.centre.map(Vector3::from)
+    }
+
+    /// Counts a keyframe seen from the mount or not; forgets a mount the camera has left.
+    pub fn seen(&mut self, from_mount: bool) {
+        self.strays = if from_mount { 0 } else { self.strays + 1 };
+        if self.strays >= STRAYS_BEFORE_RELEARNING {
+            tracing::warn!(keyframes = self.strays, "the camera has left its mount: learning it again");
+            *self = Mount::default();
+        }
     }
 
     /// Learns from one more keyframe's keypoints, until the mount is found.
@@ -228,7 +253,7 @@ fn agreeing(centre: Vector3<f64>, keyframes: Vec<Keyframe>, principal: Principal
         .into_iter()
         .filter_map(|(p, pairs)| {
             let p = Pose { centre, ..p }.refit(pairs, principal)?;
-            Some((p, pairs, miss(&p, pairs, principal)))
+            Some((p, pairs, p.miss(pairs, principal)))
         })
         .collect();
     let mut misses: Vec<f64> = refitted.iter().map(|k| k.2).collect();
@@ -241,11 +266,6 @@ fn agreeing(centre: Vector3<f64>, keyframes: Vec<Keyframe>, principal: Principal
 
 /// A learning keyframe: its pose, and its keypoints (image pixels, pitch metres).
 type Keyframe<'a> = (Pose, &'a [Pair]);
-
-/// Root mean square of a pose's misses, in pixels.
-fn miss(pose: &Pose, pairs: &[Pair], principal: Principal) -> f64 {
-    pose.residuals(pairs, principal).map_or(f64::INFINITY, |r| (dot(&r, &r) / pairs.len() as f64).sqrt())
-}
 
 /// Levenberg-Marquardt over the camera centre; `keyframes` hold each one's pose at the centre returned.
 fn descend(mut centre: Vector3<f64>, keyframes: &mut [Keyframe], principal: Principal) -> Option<Vector3<f64>> {
@@ -394,5 +414,20 @@ mod tests {
         let centre = mount.centre().unwrap();
         assert!((centre - truth).norm() < 0.5, "{centre:?} for {truth:?}");
         assert!(mount.learning.is_empty());
+    }
+
+    #[test]
+    fn a_mount_the_keyframes_keep_missing_is_learnt_again_and_one_seen_again_is_kept() {
+        let found = Mount { centre: Some([52.5, 98.0, -17.0]), ..Mount::default() };
+        let mut mount = found.clone();
+        for _ in 0..STRAYS_BEFORE_RELEARNING - 1 {
+            mount.seen(false);
+        }
+        mount.seen(true);
+        assert_eq!(mount, found);
+        for _ in 0..STRAYS_BEFORE_RELEARNING {
+            mount.seen(false);
+        }
+        assert_eq!(mount, Mount::default());
     }
 }
