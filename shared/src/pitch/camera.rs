@@ -1,14 +1,14 @@
 //! A moving camera's calibration through a segment: keypoints are looked for every few frames (and on the
 //! segment's last), a homography is fitted on each such keyframe, a fit that jumps away from both its
 //! neighbours is dropped, each fit is smoothed with its neighbours', and frames between two calibrated
-//! keyframes get the blend of their homographies. A fixed camera is calibrated once instead (`fixed`).
+//! keyframes get the blend of their homographies. Once the camera's mount is learnt (`ptz`), each keyframe is
+//! fitted on it, turning and zooming only. A fixed camera is calibrated once instead (`fixed`).
 
+use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
-use super::keypoints::{self, Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
-use nalgebra::Vector3;
-
 use super::homography::Pair;
+use super::keypoints::{self, Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
 use super::ptz::{Mount, Pose, Principal};
 use super::{Homography, Lens, Pitch, fixed, residual};
 use crate::source::Frame;
@@ -152,7 +152,7 @@ fn pairs(kept: &[Keypoint], pitch: &Pitch) -> Vec<Pair> {
 }
 
 /// A keyframe's fit redone with the camera on its mount, turning and zooming only; `None` when the
-/// keypoints disagree with that (another camera: a cut to the reverse angle or a close-up).
+/// keypoints disagree with that (a wrong fit, or another camera: a cut to the reverse angle).
 fn on_mount(stand: Vector3<f64>, free: &Homography, pairs: &[Pair], principal: Principal) -> Option<Homography> {
     let guess = Pose { centre: stand, ..Pose::from_homography(free, principal)? };
     let pose = guess.refit(pairs, principal)?;
