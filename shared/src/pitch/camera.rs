@@ -56,7 +56,7 @@ pub struct CameraState {
     pub mount: Mount,
 }
 
-fn is_zero(n: &u32) -> bool {
+pub(super) fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 

@@ -6,10 +6,11 @@
 //! Camera model: square pixels, no skew, the principal point at the image centre. A pitch point
 //! `(x, y, 0)` is seen along `d = R (X - C)`, at `focal * (d.x / d.z, d.y / d.z)` from the image centre.
 
-use nalgebra::{Matrix3, Matrix4, Rotation3, Vector3, Vector4};
+use nalgebra::{Matrix3, Rotation3, SMatrix, SVector, Vector3, Vector4};
 use serde::{Deserialize, Serialize};
 
 use super::Homography;
+use super::camera::is_zero;
 use super::homography::Pair;
 
 /// The camera of one frame. Lengths are pitch metres; `focal` is in pixels.
@@ -100,16 +101,11 @@ impl Pose {
         let mut r = residuals(&p)?;
         for _ in 0..STEPS {
             let eps = 1e-7;
-            let columns: Vec<Vec<f64>> = (0..4)
-                .map(|i| {
-                    let mut q = p;
-                    q[i] += eps;
-                    residuals(&q).map(|rq| rq.iter().zip(&r).map(|(a, b)| (a - b) / eps).collect())
-                })
-                .collect::<Option<_>>()?;
-            let jtj = Matrix4::from_fn(|i, j| dot(&columns[i], &columns[j]));
-            let jtr = Vector4::from_fn(|i, _| dot(&columns[i], &r));
-            let step = (jtj + Matrix4::from_diagonal(&jtj.diagonal()) * 1e-6).try_inverse()? * -jtr;
+            let step: Vector4<f64> = damped_step(&r, eps, 1e-6, |i| {
+                let mut q = p;
+                q[i] += eps;
+                residuals(&q)
+            })?;
             let next = p + step;
             let Some(rn) = residuals(&next) else { break };
             if dot(&rn, &rn) >= dot(&r, &r) {
@@ -145,6 +141,22 @@ fn nearest_rotation(m: Matrix3<f64>) -> Option<Matrix3<f64>> {
     (r.determinant() > 0.0).then_some(r)
 }
 
+/// One damped Gauss-Newton (Levenberg-Marquardt) step for the misses `r` over N parameters: `nudged(i)`
+/// gives the misses with parameter i moved by `h` (a forward-difference Jacobian); `damping` scales the
+/// normal matrix's own diagonal added to it.
+fn damped_step<const N: usize>(
+    r: &[f64],
+    h: f64,
+    damping: f64,
+    nudged: impl Fn(usize) -> Option<Vec<f64>>,
+) -> Option<SVector<f64, N>> {
+    let columns: Vec<Vec<f64>> =
+        (0..N).map(|i| Some(nudged(i)?.iter().zip(r).map(|(a, b)| (a - b) / h).collect())).collect::<Option<_>>()?;
+    let jtj = SMatrix::<f64, N, N>::from_fn(|i, j| dot(&columns[i], &columns[j]));
+    let jtr = SVector::<f64, N>::from_fn(|i, _| dot(&columns[i], r));
+    Some((jtj + SMatrix::from_diagonal(&jtj.diagonal()) * damping).try_inverse()? * -jtr)
+}
+
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -164,10 +176,6 @@ pub struct Mount {
     /// Keyframes in a row since the last one seen from the mount.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub strays: u32,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }
 
 /// After this many keyframes in a row not seen from the mount (10 s), the camera is taken to have moved:
@@ -273,15 +281,8 @@ fn descend(mut centre: Vector3<f64>, keyframes: &mut [Keyframe], principal: Prin
     let mut damping = 1e-3;
     for _ in 0..MOUNT_STEPS {
         let h = 0.01;
-        let columns: Vec<Vec<f64>> = (0..3)
-            .map(|i| {
-                let (_, moved) = refitted(centre + Vector3::ith(i, h), &current, principal)?;
-                Some(moved.iter().zip(&r).map(|(a, b)| (a - b) / h).collect())
-            })
-            .collect::<Option<_>>()?;
-        let jtj = Matrix3::from_fn(|i, j| dot(&columns[i], &columns[j]));
-        let jtr = Vector3::from_fn(|i, _| dot(&columns[i], &r));
-        let step = (jtj + Matrix3::from_diagonal(&jtj.diagonal()) * damping).try_inverse()? * -jtr;
+        let step: Vector3<f64> =
+            damped_step(&r, h, damping, |i| Some(refitted(centre + Vector3::ith(i, h), &current, principal)?.1))?;
         match refitted(centre + step, &current, principal) {
             Some((next, rn)) if dot(&rn, &rn) < dot(&r, &r) => {
                 (centre, current, r) = (centre + step, next, rn);
