@@ -144,10 +144,11 @@ fn print_report(report: &eval::Report) {
             or_none(p.distance_bias_pct, " %"),
         );
         println!(
-            "top speed            error median {}, largest {}; {:.2} within 1 km/h",
+            "top speed            error median {}, largest {}; {:.2} within 1 km/h; bias {}",
             or_none(p.top_speed_error_kmh, " km/h"),
             or_none(p.top_speed_error_max_kmh, " km/h"),
-            p.top_speed_within_1kmh
+            p.top_speed_within_1kmh,
+            or_none(p.top_speed_bias_kmh, " km/h"),
         );
     }
 }

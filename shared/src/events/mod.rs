@@ -15,6 +15,8 @@ use crate::track::Tracked;
 /// A ball's radius (0.11 m) in a player's heights (about 1.8 m): how far above its image centre the ball
 /// touches the ground, where its pitch position is.
 const BALL_RADIUS_IN_HEIGHTS: f64 = 0.06;
+/// An owner further from the ball than this share of his reach is out of the duel for it.
+const AWAY: f64 = 1.25;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PossessionConfig {
@@ -86,6 +88,10 @@ pub struct Candidate {
     /// Frames he was nearest, from `since` on.
     pub frames: u32,
     pub since: u64,
+    /// Frames since `since` the ball was not seen: they neither count for him nor run his time out (a ball
+    /// hidden at his feet by the players around him is still his).
+    #[serde(default)]
+    pub hidden: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -220,7 +226,12 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         ball: view.ball.map(|b| (b.x, b.y)),
         feet: view.people.iter().map(|p| (p.track_id, p.bbox.feet())).collect(),
     });
-    let Some(ball) = view.ball else { return };
+    let Some(ball) = view.ball else {
+        if let Some(c) = &mut state.candidate {
+            c.hidden += 1;
+        }
+        return;
+    };
     let owner_id = state.owner.as_ref().map(|o| o.track_id);
     let Some(i) = nearest_in_reach(cfg, fps, view, &ball, previous.as_ref(), owner_id) else { return };
     let (player, pitch, team) =
@@ -244,18 +255,27 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     // Frames where the owner or nobody is nearest pause a candidacy, within twice the frames it needs, so
     // that a frame of noise in a tackle does not restart it.
     let candidate = match state.candidate.take() {
-        Some(c) if c.track_id == player.track_id && view.frame < c.since + 2 * needed as u64 => {
+        Some(c) if c.track_id == player.track_id && view.frame < c.since + (c.hidden + 2 * needed) as u64 => {
             Candidate { frames: c.frames + 1, ..c }
         }
-        _ => Candidate { track_id: player.track_id, frames: 1, since: view.frame },
+        _ => Candidate { track_id: player.track_id, frames: 1, since: view.frame, hidden: 0 },
     };
+    // An owner seen well out of reach has lost the ball: winning it then needs no more than a pass does.
+    let owner_away = state.owner.as_ref().is_some_and(|o| {
+        view.people
+            .iter()
+            .position(|p| p.track_id == o.track_id)
+            .is_some_and(|j| view.reach_share(cfg, j, &ball) > AWAY)
+    });
+    let needed = if owner_away { cfg.confirm_frames } else { needed };
     if candidate.frames < needed {
         state.candidate = Some(candidate);
         return;
     }
-    // He has had it for his frames nearest, and only since the owner last had it.
+    // He has had it for his frames nearest (from before the ball was hidden, if it was), and only since the
+    // owner last had it.
     let last_held = state.owner.as_ref().map_or(0, |o| o.last_frame + 1);
-    let received = (view.frame + 1 - candidate.frames as u64).max(last_held);
+    let received = (view.frame + 1 - (candidate.frames + candidate.hidden) as u64).max(last_held);
     let event = |kind, from: Option<&Owner>| Event {
         kind,
         frame: received,
@@ -350,21 +370,22 @@ mod tests {
         }
     }
 
-    /// One view a frame, the ball at `(x, y)` of each; people on the pitch where `pitch_of` places them.
+    /// One view a frame, the ball at `(x, y)` of each (unseen where none); people on the pitch where
+    /// `pitch_of` places them.
     fn views<'a>(
         people: &'a [Tracked],
         teams: &'a [Option<u8>],
-        balls: impl Iterator<Item = (f64, f64)>,
+        balls: impl Iterator<Item = Option<(f64, f64)>>,
         pitch_of: impl Fn(&Tracked) -> Option<[f64; 2]>,
         ground: Option<Ground>,
     ) -> Vec<FrameView<'a>> {
         balls
             .enumerate()
-            .map(|(i, (x, y))| FrameView {
+            .map(|(i, ball)| FrameView {
                 frame: i as u64,
                 people,
                 teams,
-                ball: Some(BallPosition { x, y, interpolated: false }),
+                ball: ball.map(|(x, y)| BallPosition { x, y, interpolated: false }),
                 people_pitch: people.iter().map(&pitch_of).collect(),
                 ground,
             })
@@ -375,7 +396,7 @@ mod tests {
         let people = [player(1, 100.0), player(2, 400.0), player(3, 700.0)];
         let teams = [Some(0), Some(0), Some(1)];
         let views =
-            views(&people, &teams, ball_x.iter().map(|&x| (x, 100.0)), |p| Some([p.bbox.x1 / 10.0, 30.0]), None);
+            views(&people, &teams, ball_x.iter().map(|&x| Some((x, 100.0))), |p| Some([p.bbox.x1 / 10.0, 30.0]), None);
         let (state, _, events) =
             possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views);
         (state, events)
@@ -412,7 +433,7 @@ mod tests {
         let xs = [100.0, 100.0, 100.0, 100.0, 130.0, 160.0, 160.0, 160.0, 160.0, 160.0];
         let passes = |apart: f64| {
             let at = |p: &Tracked| Some([if p.track_id == 1 { 10.0 } else { 10.0 + apart }, 30.0]);
-            let views = views(&people, &teams, xs.iter().map(|&x| (x, 100.0)), at, None);
+            let views = views(&people, &teams, xs.iter().map(|&x| Some((x, 100.0))), at, None);
             possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views).0.passes
         };
         assert_eq!(passes(6.0), [1, 0]);
@@ -432,6 +453,12 @@ mod tests {
     /// A carrier (team 0) at x = 300 and a defender (team 1) a stride goal-side at x = 315, on frames
     /// calibrated at `metres_per_px`; the ball's ground point at each x, for each frame.
     fn pressed(ball_x: &[f64], metres_per_px: Option<f64>) -> Vec<Event> {
+        let seen: Vec<Option<f64>> = ball_x.iter().copied().map(Some).collect();
+        pressed_seen(&seen, metres_per_px)
+    }
+
+    /// The same with the ball unseen on some frames.
+    fn pressed_seen(ball_x: &[Option<f64>], metres_per_px: Option<f64>) -> Vec<Event> {
         let people = [player(1, 300.0), player(2, 315.0)];
         let teams = [Some(0), Some(1)];
         // Pixel (250, 50) is at (0, 0) m: the feet are on the pitch at either scale.
@@ -441,7 +468,7 @@ mod tests {
             lens: None,
         });
         // The ball's centre is its radius above where it touches the ground, under the feet's row.
-        let balls = ball_x.iter().map(|&x| (x, 100.0 - BALL_RADIUS_IN_HEIGHTS * 60.0));
+        let balls = ball_x.iter().map(|x| x.map(|x| (x, 100.0 - BALL_RADIUS_IN_HEIGHTS * 60.0)));
         let views = views(&people, &teams, balls, |p| ground.and_then(|g| g.locate(p.bbox.feet())), ground);
         possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views).2
     }
@@ -466,6 +493,35 @@ mod tests {
         let events = pressed(&xs, Some(0.1));
         assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
         assert_eq!((events[1].frame, events[1].from_track, events[1].to_track), (42, Some(1), Some(2)));
+    }
+
+    #[test]
+    fn a_defender_who_takes_the_ball_clear_of_the_carrier_wins_it_without_holding_it_long() {
+        // The carrier has it; then the ball is at the defender's feet for 4 frames (0.16 s), 2.1 m from
+        // the carrier: he is out of the duel, and the defender has won it once the ball has stopped
+        // jumping (frame 11).
+        let mut xs = vec![306.0; 10];
+        xs.extend([321.0; 4]);
+        let events = pressed(&xs, Some(0.1));
+        assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!((events[1].frame, events[1].to_track), (11, Some(2)));
+        // 1.3 m from the carrier, who is still in the duel: not yet.
+        let mut xs = vec![306.0; 10];
+        xs.extend([313.0; 4]);
+        assert_eq!(kinds(&pressed(&xs, Some(0.1))), vec![EventKind::PossessionChange]);
+    }
+
+    #[test]
+    fn a_ball_hidden_at_a_challengers_feet_stays_his_and_he_has_it_from_before_it_was_hidden() {
+        // The defender takes it (1 frame seen), the ball is hidden behind the players for 20 frames, then
+        // seen at his feet again: one candidacy, which would have run out had the hidden frames counted.
+        let mut xs: Vec<Option<f64>> = vec![Some(306.0); 10];
+        xs.push(Some(313.0));
+        xs.extend([None; 20]);
+        xs.extend([Some(313.0); 9]);
+        let events = pressed_seen(&xs, Some(0.1));
+        assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!(events[1].frame, 10);
     }
 
     #[test]

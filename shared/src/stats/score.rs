@@ -36,6 +36,9 @@ pub struct PhysicalScore {
     pub top_speed_error_kmh: Option<f64>,
     pub top_speed_error_max_kmh: Option<f64>,
     pub top_speed_within_1kmh: f64,
+    /// The median of the signed errors, in km/h: above 0 when we read players as faster than they were.
+    #[serde(default)]
+    pub top_speed_bias_kmh: Option<f64>,
 }
 
 pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> PhysicalScore {
@@ -56,7 +59,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         }
     }
     let fps = truth.fps;
-    let (mut signed, mut speed) = (Vec::new(), Vec::new());
+    let (mut signed, mut speed_signed) = (Vec::new(), Vec::new());
     for (&id, positions) in &path {
         let best = pairs.iter().filter(|((p, _), _)| *p == id).max_by_key(|(_, frames)| frames.len());
         let Some(((_, track), frames)) = best else { continue };
@@ -66,13 +69,14 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         }
         let (truth_distance, truth_top) = truly(positions, frames, fps);
         signed.push(100.0 * (runner.distance() - truth_distance) / truth_distance.max(1.0));
-        speed.push((runner.top_speed - truth_top).abs() * 3.6);
+        speed_signed.push((runner.top_speed - truth_top) * 3.6);
     }
     let within = |v: &[f64], limit: f64| {
         if v.is_empty() { 0.0 } else { v.iter().filter(|&&e| e <= limit).count() as f64 / v.len() as f64 }
     };
     let largest = |v: &[f64]| v.iter().copied().reduce(f64::max);
     let mut distance: Vec<f64> = signed.iter().map(|e| e.abs()).collect();
+    let mut speed: Vec<f64> = speed_signed.iter().map(|e| e.abs()).collect();
     PhysicalScore {
         players: distance.len(),
         distance_within_3pct: within(&distance, 3.0),
@@ -82,6 +86,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         top_speed_within_1kmh: within(&speed, 1.0),
         top_speed_error_max_kmh: largest(&speed),
         top_speed_error_kmh: quantile(&mut speed, 0.5),
+        top_speed_bias_kmh: quantile(&mut speed_signed, 0.5),
     }
 }
 
