@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A box side within this many pixels of the picture's is cut by it.
+const EDGE_PX: f64 = 2.0;
+
 /// An axis-aligned box in pixels, `x1 <= x2`, `y1 <= y2`. Serialised as `[x1, y1, x2, y2]`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(from = "[f64; 4]", into = "[f64; 4]")]
@@ -50,6 +53,12 @@ impl BBox {
         ((self.x1 + self.x2) / 2.0, self.y2)
     }
 
+    /// Whether the left or right side of a picture `width` pixels wide cuts the box: only part of the person
+    /// is in it, and its bottom need not be his feet (a sliver of arm at the far side is 3-5 m off).
+    pub fn cut_by(&self, width: u32) -> bool {
+        self.x1 <= EDGE_PX || self.x2 >= width as f64 - EDGE_PX
+    }
+
     pub fn iou(&self, other: &BBox) -> f64 {
         let iw = (self.x2.min(other.x2) - self.x1.max(other.x1)).max(0.0);
         let ih = (self.y2.min(other.y2) - self.y1.max(other.y1)).max(0.0);
@@ -85,6 +94,14 @@ mod tests {
         assert_eq!(a.iou(&BBox::from([20.0, 20.0, 30.0, 30.0])), 0.0);
         let half = BBox::from([5.0, 0.0, 15.0, 10.0]);
         assert!((a.iou(&half) - 50.0 / 150.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_box_at_the_pictures_left_or_right_side_is_cut_and_one_at_its_top_or_bottom_is_not() {
+        assert!(BBox::from([0.0, 100.0, 5.0, 130.0]).cut_by(1280));
+        assert!(BBox::from([1260.0, 100.0, 1280.0, 150.0]).cut_by(1280));
+        assert!(!BBox::from([100.0, 0.0, 120.0, 50.0]).cut_by(1280));
+        assert!(!BBox::from([100.0, 670.0, 120.0, 720.0]).cut_by(1280));
     }
 
     #[test]

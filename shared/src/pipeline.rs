@@ -213,7 +213,7 @@ pub fn process_segment(
     let (frames, mut stats) = frame_outputs(found, first_frame, fps);
     stats.detections = detections.iter().map(|d| d.len() as u64).sum();
     let pitch_stats = match pitch {
-        Some(pitch) => stats::update(pitch_stats.clone(), pitch, fps, (&frames, &grounds), &events),
+        Some(pitch) => stats::update(pitch_stats.clone(), (pitch, first.width), fps, (&frames, &grounds), &events),
         None => pitch_stats.clone(),
     };
     lap(&mut times.stats);
@@ -249,6 +249,7 @@ fn people_of(frames: &[Frame], detections: &[Detections], grounds: &[Option<Grou
                     detection: d.clone(),
                     appearance: appearance::of_person(frame, &d.bbox),
                     pitch: ground.and_then(|g| g.locate(d.bbox.feet())),
+                    cut: d.bbox.cut_by(frame.width),
                 })
                 .collect()
         })

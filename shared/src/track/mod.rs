@@ -154,7 +154,7 @@ impl Track {
     fn observe(&mut self, frame: u64, seen: &PersonDetection, drift: [f64; 2]) {
         self.kalman.update(&seen.detection.bbox);
         self.last_frame = frame;
-        if seen.pitch.is_some() {
+        if seen.pitch.is_some() && !seen.cut {
             self.last_pitch = seen.pitch;
             self.drift_seen = drift;
         }
@@ -209,6 +209,9 @@ pub struct PersonDetection {
     pub detection: Detection,
     pub appearance: Appearance,
     pub pitch: Option<[f64; 2]>,
+    /// The picture's side cuts his box: its place is too rough for a track to remember him by or to move
+    /// the block with (a new track still starts from it: a player coming into view is a sliver first).
+    pub cut: bool,
 }
 
 /// A confirmed track seen on this frame.
@@ -411,7 +414,7 @@ fn drifted(state: &TrackerState, frame: u64, dets: &[PersonDetection], matched: 
         .iter()
         .filter_map(|&(t, d)| {
             let track = &state.tracks[t];
-            let (was, is) = (track.last_pitch?, dets[d].pitch?);
+            let (was, is) = (track.last_pitch?, dets[d].pitch.filter(|_| !dets[d].cut)?);
             (track.status == Status::Tracked && track.last_frame + 1 == frame).then(|| (is[0] - was[0], is[1] - was[1]))
         })
         .unzip();
@@ -515,6 +518,7 @@ mod tests {
             },
             appearance: Appearance { colour: [0.0; 3], hist, pixels: 100 },
             pitch: None,
+            cut: false,
         }
     }
 
@@ -652,6 +656,29 @@ mod tests {
         let a = out[3].tracked.iter().find(|t| t.detection == 0).unwrap().track_id;
         let back = out.last().unwrap().tracked.iter().find(|t| t.detection == 0).unwrap().track_id;
         assert_eq!(back, a, "A keeps his id, not C's");
+    }
+
+    #[test]
+    fn a_player_who_leaves_as_a_sliver_at_the_pictures_side_is_remembered_where_he_was_last_seen_whole() {
+        // A at (30, 20) m at the picture's left, then for 3 frames only a sliver of him, cut by the side,
+        // whose bottom reads 10 m off at (40, 20); B at (45, 20). Both leave the view for 20 s; a player
+        // comes back at (41, 20): B, who was 4 m from there, not A, whose sliver read 1 m.
+        let sliver = || {
+            let mut p = on_pitch(person(0.0, 0.9, 3), [40.0, 20.0]);
+            p.detection.bbox = BBox::from([0.0, 100.0, 8.0, 140.0]);
+            p.cut = true;
+            p
+        };
+        let b = || on_pitch(person(600.0, 0.9, 3), [45.0, 20.0]);
+        let mut frames: Vec<Vec<PersonDetection>> =
+            (0..5).map(|_| vec![on_pitch(person(3.0, 0.9, 3), [30.0, 20.0]), b()]).collect();
+        frames.extend((0..3).map(|_| vec![sliver(), b()]));
+        frames.extend(vec![vec![]; 500]);
+        frames.extend(vec![vec![on_pitch(person(700.0, 0.9, 3), [41.0, 20.0])]; 5]);
+        let out = run(frames);
+        let id_of_b = out[3].tracked.iter().find(|t| t.detection == 1).unwrap().track_id;
+        assert_eq!(out[6].tracked.iter().map(|t| t.track_id).collect::<Vec<_>>(), [0, 1], "the sliver is still A");
+        assert_eq!(out.last().unwrap().tracked[0].track_id, id_of_b);
     }
 
     #[test]
