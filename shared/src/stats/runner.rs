@@ -118,11 +118,7 @@ impl Runner {
     /// Takes a position too rough to be checked against the last second or averaged into speeds (a box the
     /// picture's side cuts, whose bottom is not his feet): it only steers the smoothed path, with its noise.
     pub fn glimpse(&mut self, frame: u64, at: [f64; 2], noise: [f64; 3], fps: f64) {
-        let time = frame as f64 / fps;
-        if self.smoother.last_time().is_some_and(|last| ((time - last) * fps).round() / fps > MAX_GAP_SECONDS) {
-            self.end_path();
-        }
-        self.settle(Reading { time, at, noise });
+        self.settle(Reading { time: frame as f64 / fps, at, noise }, fps);
     }
 
     /// Takes the position of `frame` with its noise covariance (m²: xx, xy, yy), and samples the speed on
@@ -143,12 +139,7 @@ impl Runner {
             }
         }
         self.rejected_in_a_row = 0;
-        let time = fix.frame / fps;
-        // In whole frames, as `step` counts a gap.
-        if self.smoother.last_time().is_some_and(|last| ((time - last) * fps).round() / fps > MAX_GAP_SECONDS) {
-            self.end_path();
-        }
-        self.settle(Reading { time, at, noise });
+        self.settle(Reading { time: fix.frame / fps, at, noise }, fps);
         self.window.push_back(fix);
         self.fixes += 1;
         self.sum = [self.sum[0] + at[0], self.sum[1] + at[1]];
@@ -160,8 +151,14 @@ impl Runner {
         }
     }
 
-    /// Pushes a reading through the smoother and adds the step to the position it settles.
-    fn settle(&mut self, reading: Reading) {
+    /// Pushes a reading through the smoother (a new path after a gap) and adds the step to the position it
+    /// settles.
+    fn settle(&mut self, reading: Reading, fps: f64) {
+        // In whole frames, as `step` counts a gap.
+        let gap = |last: f64| ((reading.time - last) * fps).round() / fps > MAX_GAP_SECONDS;
+        if self.smoother.last_time().is_some_and(gap) {
+            self.end_path();
+        }
         if let Some(now) = self.smoother.push(reading)
             && let Some(last) = self.last_settled.replace(now)
         {
