@@ -338,7 +338,7 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
     let off = (0..3).map(|i| (mount[i] - camera[i]).powi(2)).sum::<f64>().sqrt();
     eprintln!("mount {mount:?}, the renderer's camera {camera:?}: {off:.2} m apart");
     assert!(off < 1.0, "mount {mount:?} vs {camera:?}");
-    // Distance and top speed per player against the truth: 1.7 % and 0.55 km/h at the medians here, 8 of
+    // Distance and top speed per player against the truth: 1.8 % and 0.2 km/h at the medians here, 8 of
     // the 11 players within 3 % (a path sampled from quadratic fits: 3.3 %, 0.45; the smoother on keyframes
     // fitted freely, without the mount: 2.5 %, 0.73; on the mount before boxes cut by the picture's side
     // were glimpsed: 0.82, one player at -2.95 % now at -3.46 %, while four longer matches gained).

@@ -13,8 +13,9 @@ use nalgebra::{Matrix2, Matrix2x4, Matrix4, Vector2, Vector4};
 use serde::{Deserialize, Serialize};
 
 /// Spectral density of the random acceleration, m²/s³. Chosen on six synthetic matches: at 1.5 runs'
-/// corners are cut, at 5 more of the calibration's wobble reads as running.
-const ACCELERATION: f64 = 3.0;
+/// corners are cut, at 5 more of the calibration's wobble reads as running (with keyframes fitted freely;
+/// on the mount, 4 read distances closer than 3 on all six).
+const ACCELERATION: f64 = 4.0;
 /// Positions smoothed with this many newer ones (a second at 25 fps). The filter forgets in well under
 /// that: 12 was a little worse than 25 and 25 as good as the whole path (0.01-0.1 % of distance on our
 /// matches).
