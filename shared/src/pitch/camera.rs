@@ -128,7 +128,7 @@ pub fn calibrate_segment(
     let mut mount = state.mount;
     let mut fits = state.fits;
     for (frame, h, kept) in free {
-        let pairs = pairs(&kept, pitch);
+        let pairs = keypoints::pairs(&kept, pitch);
         // Once the mount is known, a keyframe it cannot see is a wrong fit (or a cut away): dropped.
         let fit = match mount.centre() {
             None => Some(h),
@@ -149,12 +149,6 @@ pub fn calibrate_segment(
     let horizon = anchors.last().map_or(0, |a| a.0.saturating_sub(SMOOTH_FRAMES));
     let fits = fits.into_iter().filter(|a| a.0 >= horizon).collect();
     Ok((CameraState { last: anchors.last().copied(), fits, mount, ..CameraState::default() }, per_frame))
-}
-
-/// Keypoints as (image pixels, pitch metres).
-fn pairs(kept: &[Keypoint], pitch: &Pitch) -> Vec<Pair> {
-    let at = pitch.keypoints();
-    kept.iter().map(|k| ((k.x, k.y), at[k.index])).collect()
 }
 
 /// A keyframe's fit redone with the camera on its mount, turning and zooming only; `None` when the
@@ -244,18 +238,10 @@ fn blend(a: &Homography, b: &Homography, t: f64) -> Homography {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pitch::ptz::tests::camera;
 
     fn shift(dx: f64) -> Homography {
         Homography([[0.1, 0.0, dx], [0.0, 0.1, 0.0], [0.0, 0.0, 1.0]])
-    }
-
-    /// A camera 30 m behind the near touchline and 17 m up, turned to `(x, y)` on the pitch.
-    fn camera(x: f64, y: f64, focal: f64) -> Pose {
-        let centre = Vector3::new(52.5, 98.0, -17.0);
-        let forward = (Vector3::new(x, y, 0.0) - centre).normalize();
-        let right = forward.cross(&Vector3::new(0.0, 0.0, -1.0)).normalize();
-        let rows = [right.transpose(), forward.cross(&right).transpose(), forward.transpose()];
-        Pose { centre, rotation: nalgebra::Matrix3::from_rows(&rows), focal }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use serde::{Deserialize, Serialize};
 
+use super::homography::Pair;
 use super::{CalibrationMode, Homography, KEYPOINTS, Pitch};
 use crate::detect::onnx::{MAX_BATCH, fill, own_metadata, session};
 use crate::detect::yolo::Placement;
@@ -139,12 +140,16 @@ fn decode(maps: ArrayView3<f32>, at: &Placement, stride: f64, threshold: f32) ->
         .collect()
 }
 
+/// Keypoints as (image pixels, pitch metres).
+pub(super) fn pairs(found: &[Keypoint], pitch: &Pitch) -> Vec<Pair> {
+    let at = pitch.keypoints();
+    found.iter().map(|k| ((k.x, k.y), at[k.index])).collect()
+}
+
 /// The frame's homography from the keypoints found, with the ones it agrees with; `None` when fewer than
 /// `MIN_INLIERS` agree on one.
 pub fn calibrate(found: &[Keypoint], pitch: &Pitch) -> Option<(Homography, Vec<Keypoint>)> {
-    let at = pitch.keypoints();
-    let pairs: Vec<_> = found.iter().map(|k| ((k.x, k.y), at[k.index])).collect();
-    let (h, inliers) = Homography::ransac(&pairs, TOLERANCE_M, RANSAC_ROUNDS)?;
+    let (h, inliers) = Homography::ransac(&pairs(found, pitch), TOLERANCE_M, RANSAC_ROUNDS)?;
     let kept: Vec<Keypoint> = found.iter().zip(&inliers).filter(|(_, i)| **i).map(|(k, _)| *k).collect();
     (kept.len() >= MIN_INLIERS).then_some((h, kept))
 }

@@ -318,7 +318,7 @@ fn refitted<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(in crate::pitch) mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -327,7 +327,7 @@ mod tests {
     const PRINCIPAL: Principal = (640.0, 360.0);
 
     /// A broadcast camera 30 m behind the near touchline and 17 m up, looking at `(x, y)` on the pitch.
-    fn camera(x: f64, y: f64, focal: f64) -> Pose {
+    pub(in crate::pitch) fn camera(x: f64, y: f64, focal: f64) -> Pose {
         camera_at(Vector3::new(52.5, 98.0, -17.0), x, y, focal)
     }
 
