@@ -4,11 +4,13 @@
 //! keyframes get the blend of their homographies. Once the camera's mount is learnt (`ptz`), each keyframe is
 //! fitted on it, turning and zooming only. A fixed camera is calibrated once instead (`fixed`).
 
+use fast_image_resize::Resizer;
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
 use super::homography::Pair;
 use super::keypoints::{self, Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
+use super::motion::{self, Picture, Turn};
 use super::ptz::{Mount, Pose, Principal};
 use super::{Homography, Lens, Pitch, fixed, residual};
 use crate::source::Frame;
@@ -40,6 +42,9 @@ const MIN_ON_MOUNT: usize = 4;
 const FIXED_FRAMES: usize = 5;
 /// ...in each of the match's first this many segments; one not found by then stays in pixels.
 const FIXED_SEARCHES: u32 = 3;
+
+/// The grass beyond the lines this far still turns with the camera (the boards and stands may not look it).
+const PITCH_MARGIN_M: f64 = 3.0;
 
 /// What a segment hands the next: the last calibrated keyframe as smoothed, to blend from, and the
 /// keyframes' own fits of the last `SMOOTH_FRAMES`, to smooth the next segment's first with.
@@ -127,15 +132,18 @@ pub fn calibrate_segment(
         .collect();
     let mut mount = state.mount;
     let mut fits = state.fits;
+    // The keyframes fitted on the mount, and where it stood then.
+    let mut mounted = Vec::new();
     for (frame, h, kept) in free {
         let pairs = keypoints::pairs(&kept, pitch);
         // Once the mount is known, a keyframe it cannot see is a wrong fit (or a cut away): dropped.
         let fit = match mount.centre() {
             None => Some(h),
             Some(stand) => {
-                let mounted = on_mount(stand, &h, &pairs, centre);
-                mount.seen(mounted.is_some());
-                mounted
+                let fit = on_mount(stand, &h, &pairs, centre);
+                mount.seen(fit.is_some());
+                mounted.extend(fit.map(|_| (frame, stand)));
+                fit
             }
         };
         mount.learn(&pairs, centre);
@@ -145,10 +153,69 @@ pub fn calibrate_segment(
     let first = frames.first().map_or(0, |f| f.index);
     let mut anchors: Vec<(u64, Homography)> = state.last.into_iter().collect();
     anchors.extend(fits.iter().filter(|a| a.0 >= first).map(|&(frame, _)| (frame, smooth(&fits, frame))));
-    let per_frame = frames.iter().map(|f| at(&anchors, f.index)).collect();
+    let carried = match mount.centre() {
+        Some(stand) => {
+            let on_it = |f: &&(u64, Homography)| mounted.contains(&(f.0, stand));
+            let fits: Vec<(u64, Homography)> = fits.iter().filter(on_it).copied().collect();
+            carried(pitch, stand, &fits, frames, centre)?
+        }
+        None => vec![None; frames.len()],
+    };
+    let per_frame: Vec<Option<Homography>> =
+        frames.iter().zip(&carried).map(|(f, c)| c.or_else(|| at(&anchors, f.index))).collect();
+    // The next segment goes on from this one's last frame as it was carried, where it was.
+    let last = match (frames.last(), carried.last()) {
+        (Some(f), Some(Some(h))) => Some((f.index, *h)),
+        _ => anchors.last().copied(),
+    };
     let horizon = anchors.last().map_or(0, |a| a.0.saturating_sub(SMOOTH_FRAMES));
     let fits = fits.into_iter().filter(|a| a.0 >= horizon).collect();
-    Ok((CameraState { last: anchors.last().copied(), fits, mount, ..CameraState::default() }, per_frame))
+    Ok((CameraState { last, fits, mount, ..CameraState::default() }, per_frame))
+}
+
+/// Each frame's camera from this segment's keyframe `fits` on the mount at `stand`, carried along the
+/// camera's turns between frames (`motion`); `None` for a frame none reaches.
+fn carried(
+    pitch: &Pitch,
+    stand: Vector3<f64>,
+    fits: &[(u64, Homography)],
+    frames: &[Frame],
+    principal: Principal,
+) -> anyhow::Result<Vec<Option<Homography>>> {
+    let first = frames.first().map_or(0, |f| f.index);
+    let poses: Vec<(u64, Pose)> = fits
+        .iter()
+        .filter(|f| f.0 >= first)
+        .filter_map(|&(f, h)| Some((f, Pose { centre: stand, ..Pose::from_homography(&h, principal)? })))
+        .collect();
+    // The turns join frame to frame: a segment with frames missing is blended between keyframes instead.
+    let whole = frames.windows(2).all(|w| w[0].index + 1 == w[1].index);
+    if poses.is_empty() || !whole {
+        return Ok(vec![None; frames.len()]);
+    }
+    let mut resizer = Resizer::new();
+    let (mut turns, mut before, mut guess) = (Vec::with_capacity(frames.len()), None, Turn::default());
+    for f in frames {
+        let picture = Picture::of(&mut resizer, f)?;
+        // The turn needs the camera only roughly: the nearest fit's focal length and pitch.
+        let near = poses.iter().min_by_key(|p| p.0.abs_diff(f.index)).map(|p| p.1).expect("a fit");
+        let seen = near.homography(principal);
+        let on_pitch = |p: (f64, f64)| {
+            let at = seen.as_ref().and_then(|h| h.apply(p));
+            at.is_some_and(|(x, y)| {
+                x > -PITCH_MARGIN_M
+                    && y > -PITCH_MARGIN_M
+                    && x < pitch.length + PITCH_MARGIN_M
+                    && y < pitch.width + PITCH_MARGIN_M
+            })
+        };
+        let t = before.as_ref().and_then(|b| motion::turn(b, &picture, (&near, principal), on_pitch, guess));
+        guess = t.unwrap_or_default();
+        turns.push(t);
+        before = Some(picture);
+    }
+    let carried = motion::carry(&poses, &turns, first);
+    Ok(carried.into_iter().map(|p| p.and_then(|p| p.homography(principal))).collect())
 }
 
 /// A keyframe's fit redone with the camera on its mount, turning and zooming only; `None` when the

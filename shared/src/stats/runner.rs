@@ -1,11 +1,10 @@
 //! One tracked person's running figures: distance, speeds, time in speed bands and sprints, from his
 //! pitch positions frame by frame.
 //!
-//! Distance is the length of his path as the `smoother` settles it, position by position. Speeds are
-//! taken between averages of the last 0.8 s sampled every fifth of a second, which are steadier; top speed
-//! is the fastest such mean over a second (averages over a whole second flatten the peak: 1 km/h low on a
-//! fixed camera). A position further than a human can run from the average of the last second is dropped,
-//! and a track that stays there (another person under the same id) starts a new path.
+//! Distance is the length of his path as the `smoother` settles it, position by position, and top speed
+//! its fastest second. The speed bands are taken between averages of the last 0.8 s sampled every fifth
+//! of a second, which are steadier. A position further than a human can run from the average of the last
+//! second is dropped, and a track that stays there (another person under the same id) starts a new path.
 
 use std::collections::VecDeque;
 
@@ -72,6 +71,9 @@ pub struct Runner {
     sampled: Option<Fix>,
     /// Averaged samples of the last `TOP_SPEED_SECONDS`, the newest last.
     samples: VecDeque<Fix>,
+    /// Settled positions (seconds, metres) of the last `TOP_SPEED_SECONDS`, the newest last.
+    #[serde(default)]
+    settled: VecDeque<(f64, [f64; 2])>,
 }
 
 /// Frames between samples at `fps`.
@@ -105,6 +107,7 @@ impl Runner {
 
     /// Settles the path measured so far: the next position starts a new one, not joined to it.
     fn end_path(&mut self) {
+        self.settled.clear();
         self.settled_distance = self.distance();
         self.smoother.clear();
         self.last_settled = None;
@@ -159,10 +162,22 @@ impl Runner {
         if self.smoother.last_time().is_some_and(gap) {
             self.end_path();
         }
-        if let Some(now) = self.smoother.push(reading)
-            && let Some(last) = self.last_settled.replace(now)
-        {
+        let Some((time, now)) = self.smoother.push(reading) else { return };
+        if let Some(last) = self.last_settled.replace(now) {
             self.settled_distance += distance(last, now);
+        }
+        // Top speed: the fastest second of the settled path, as a second's run is measured.
+        self.settled.push_back((time, now));
+        while self.settled.front().is_some_and(|f| time - f.0 > TOP_SPEED_SECONDS + 1e-6) {
+            self.settled.pop_front();
+        }
+        if let Some(&(then, at)) = self.settled.front()
+            && time - then >= TOP_SPEED_SECONDS - 1e-6
+        {
+            let speed = distance(at, now) / (time - then);
+            if speed <= MAX_SPEED {
+                self.top_speed = self.top_speed.max(speed);
+            }
         }
     }
 
@@ -191,7 +206,7 @@ impl Runner {
         }
     }
 
-    /// The mean speed over the last `TOP_SPEED_SECONDS`, from averaged samples; the fastest is the top speed.
+    /// The mean speed over the last `TOP_SPEED_SECONDS`, from averaged samples.
     fn steady_speed(&mut self, now: Fix, fps: f64) -> Option<f64> {
         if self.samples.back().is_some_and(|last| (now.frame - last.frame) / fps > MAX_GAP_SECONDS) {
             self.samples.clear();
@@ -206,7 +221,6 @@ impl Runner {
         if span < TOP_SPEED_SECONDS * 0.999 || speed > MAX_SPEED {
             return None;
         }
-        self.top_speed = self.top_speed.max(speed);
         Some(speed)
     }
 
@@ -247,7 +261,7 @@ mod tests {
         // 6 m/s (21.6 km/h) along the touchline for 20 s: 119.76 m from the first position to the last.
         let r = run(|t| [10.0 + 6.0 * t, 30.0], 500);
         assert!((r.distance() - 6.0 * 499.0 / 25.0).abs() < 0.05, "{}", r.distance());
-        assert!((r.top_speed - 6.0).abs() < 1e-6, "{}", r.top_speed);
+        assert!((r.top_speed - 6.0).abs() < 0.01, "{}", r.top_speed);
         assert!(r.bands[2] > 18.0 && r.bands[3] == 0.0, "{:?}", r.bands);
         assert_eq!(r.sprints, 0);
     }
@@ -337,7 +351,7 @@ mod tests {
             r.observe(f, [x, 10.0], NOISE, 25.0);
         }
         assert_eq!(r.sprints, 1);
-        assert!((r.top_speed * 3.6 - 28.8).abs() < 0.1, "{}", r.top_speed * 3.6);
+        assert!((r.top_speed * 3.6 - 28.8).abs() < 0.3, "{}", r.top_speed * 3.6);
     }
 
     #[test]

@@ -50,16 +50,17 @@ pub struct Smoother {
 }
 
 impl Smoother {
-    /// Takes a reading; returns the oldest pending position, smoothed, once it has `LAG` newer ones.
-    pub fn push(&mut self, reading: Reading) -> Option<[f64; 2]> {
+    /// Takes a reading; returns the oldest pending reading's time and position, smoothed, once it has `LAG`
+    /// newer ones.
+    pub fn push(&mut self, reading: Reading) -> Option<(f64, [f64; 2])> {
         self.pending.push_back(reading);
         if self.pending.len() <= LAG {
             return None;
         }
         let (filtered, smoothed) = self.pass();
         self.filtered = Some(filtered[0]);
-        self.pending.pop_front();
-        Some(position(&smoothed[0]))
+        let settled = self.pending.pop_front()?;
+        Some((settled.time, position(&smoothed[0])))
     }
 
     /// The pending positions, smoothed with what is known now (the path's end as far as it has been seen).
@@ -167,7 +168,7 @@ mod tests {
 
     fn smooth(readings: impl Iterator<Item = Reading>) -> Vec<[f64; 2]> {
         let mut s = Smoother::default();
-        let mut out: Vec<[f64; 2]> = readings.filter_map(|r| s.push(r)).collect();
+        let mut out: Vec<[f64; 2]> = readings.filter_map(|r| s.push(r).map(|(_, at)| at)).collect();
         out.extend(s.tail());
         out
     }
