@@ -2,7 +2,8 @@
 //! segment's last), a homography is fitted on each such keyframe, a fit that jumps away from both its
 //! neighbours is dropped, each fit is smoothed with its neighbours', and frames between two calibrated
 //! keyframes get the blend of their homographies. Once the camera's mount is learnt (`ptz`), each keyframe is
-//! fitted on it, turning and zooming only. A fixed camera is calibrated once instead (`fixed`).
+//! fitted on it, turning and zooming only, and each frame's camera is the keyframes' fits carried to it along
+//! the turns read off the pictures (`motion`). A fixed camera is calibrated once instead (`fixed`).
 
 use fast_image_resize::Resizer;
 use nalgebra::Vector3;
