@@ -82,7 +82,7 @@ impl Level {
     fn new(width: usize, height: usize, scale: f64, grey: Vec<f32>) -> Level {
         let (mut gx, mut gy) = (vec![0.0; grey.len()], vec![0.0; grey.len()]);
         for y in 1..height.saturating_sub(1) {
-            for x in 1..width - 1 {
+            for x in 1..width.saturating_sub(1) {
                 let i = y * width + x;
                 gx[i] = (grey[i + 1] - grey[i - 1]) / 2.0;
                 gy[i] = (grey[i + width] - grey[i - width]) / 2.0;
@@ -111,7 +111,8 @@ impl Level {
     /// The grey level at a point in frame pixels (bilinear); `None` off the picture.
     fn sample_of(&self, g: &[f32], (x, y): (f64, f64)) -> Option<f32> {
         let (u, v) = (x / self.scale - 0.5, y / self.scale - 0.5);
-        if !(u >= 0.0 && v >= 0.0 && u < (self.width - 1) as f64 && v < (self.height - 1) as f64) {
+        let (right, bottom) = (self.width.saturating_sub(1) as f64, self.height.saturating_sub(1) as f64);
+        if !(u >= 0.0 && v >= 0.0 && u < right && v < bottom) {
             return None;
         }
         let (x0, y0) = (u as usize, v as usize);
@@ -353,6 +354,14 @@ mod tests {
         // In pixels at the picture's edge: well under a pixel.
         let off = (found.rotation - truth.rotation).norm() * before.focal + (found.zoom - truth.zoom).abs() * 640.0;
         assert!(off < 0.5, "{found:?} for {truth:?}: {off} px");
+    }
+
+    #[test]
+    fn frames_too_small_to_align_give_no_turn_rather_than_a_crash() {
+        let mut resizer = Resizer::new();
+        let tiny = Frame { index: 0, width: 3, height: 2, rgb: vec![90; 18] };
+        let (a, b) = (Picture::of(&mut resizer, &tiny).unwrap(), Picture::of(&mut resizer, &tiny).unwrap());
+        assert_eq!(turn(&a, &b, (&camera(52.5, 34.0, 3.0), (1.5, 1.0)), |_| true, Turn::default()), None);
     }
 
     #[test]
