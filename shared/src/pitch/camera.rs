@@ -133,7 +133,7 @@ pub fn calibrate_segment(
         .collect();
     let mut mount = state.mount;
     let mut fits = state.fits;
-    // The keyframes fitted on the mount, and where it stood then.
+    // The keyframes fitted on the mount, as cameras on it.
     let mut mounted = Vec::new();
     for (frame, h, kept) in free {
         let pairs = keypoints::pairs(&kept, pitch);
@@ -143,8 +143,8 @@ pub fn calibrate_segment(
             Some(stand) => {
                 let fit = on_mount(stand, &h, &pairs, centre);
                 mount.seen(fit.is_some());
-                mounted.extend(fit.map(|_| (frame, stand)));
-                fit
+                mounted.extend(fit.map(|(_, pose)| (frame, pose)));
+                fit.map(|(h, _)| h)
             }
         };
         mount.learn(&pairs, centre);
@@ -154,14 +154,9 @@ pub fn calibrate_segment(
     let first = frames.first().map_or(0, |f| f.index);
     let mut anchors: Vec<(u64, Homography)> = state.last.into_iter().collect();
     anchors.extend(fits.iter().filter(|a| a.0 >= first).map(|&(frame, _)| (frame, smooth(&fits, frame))));
-    let carried = match mount.centre() {
-        Some(stand) => {
-            let on_it = |f: &&(u64, Homography)| mounted.contains(&(f.0, stand));
-            let fits: Vec<(u64, Homography)> = fits.iter().filter(on_it).copied().collect();
-            carried(pitch, stand, &fits, frames, centre)?
-        }
-        None => vec![None; frames.len()],
-    };
+    // Those still on the mount now (it may have been learnt again), and not dropped as jumps.
+    mounted.retain(|(f, pose)| mount.centre() == Some(pose.centre) && fits.iter().any(|a| a.0 == *f));
+    let carried = carried(pitch, &mounted, frames, centre)?;
     let per_frame: Vec<Option<Homography>> =
         frames.iter().zip(&carried).map(|(f, c)| c.or_else(|| at(&anchors, f.index))).collect();
     // The next segment goes on from this one's last frame as it was carried, where it was.
@@ -174,21 +169,15 @@ pub fn calibrate_segment(
     Ok((CameraState { last, fits, mount, ..CameraState::default() }, per_frame))
 }
 
-/// Each frame's camera from this segment's keyframe `fits` on the mount at `stand`, carried along the
+/// Each frame's camera from this segment's keyframe fits on the mount (`poses`), carried along the
 /// camera's turns between frames (`motion`); `None` for a frame none reaches.
 fn carried(
     pitch: &Pitch,
-    stand: Vector3<f64>,
-    fits: &[(u64, Homography)],
+    poses: &[(u64, Pose)],
     frames: &[Frame],
     principal: Principal,
 ) -> anyhow::Result<Vec<Option<Homography>>> {
     let first = frames.first().map_or(0, |f| f.index);
-    let poses: Vec<(u64, Pose)> = fits
-        .iter()
-        .filter(|f| f.0 >= first)
-        .filter_map(|&(f, h)| Some((f, Pose { centre: stand, ..Pose::from_homography(&h, principal)? })))
-        .collect();
     // The turns join frame to frame: a segment with frames missing is blended between keyframes instead.
     let whole = frames.windows(2).all(|w| w[0].index + 1 == w[1].index);
     if poses.is_empty() || !whole {
@@ -215,17 +204,22 @@ fn carried(
         turns.push(t);
         before = Some(picture);
     }
-    let carried = motion::carry(&poses, &turns, first);
+    let carried = motion::carry(poses, &turns, first);
     Ok(carried.into_iter().map(|p| p.and_then(|p| p.homography(principal))).collect())
 }
 
-/// A keyframe's fit redone with the camera on its mount, turning and zooming only; `None` when the
+/// A keyframe's fit redone with the camera on its mount, turning and zooming only (and that camera); `None` when the
 /// keypoints disagree with that (a wrong fit, or another camera: a cut to the reverse angle). A keyframe
 /// that misses its keypoints by more than `MISREAD_MISS` is refitted without each in turn: the one whose
 /// absence leaves the rest fitting within it, and at under half the miss, was misread (a keypoint taken
 /// for a look-alike elsewhere on the pitch, which a free homography of 8 degrees of freedom bends to fit
 /// from 5 points, but a camera that only turns and zooms cannot).
-fn on_mount(stand: Vector3<f64>, free: &Homography, pairs: &[Pair], principal: Principal) -> Option<Homography> {
+fn on_mount(
+    stand: Vector3<f64>,
+    free: &Homography,
+    pairs: &[Pair],
+    principal: Principal,
+) -> Option<(Homography, Pose)> {
     let guess = Pose { centre: stand, ..Pose::from_homography(free, principal)? };
     let width = 2.0 * principal.0;
     let fit = |pairs: Vec<Pair>| {
@@ -243,7 +237,7 @@ fn on_mount(stand: Vector3<f64>, free: &Homography, pairs: &[Pair], principal: P
     let h = pose.homography(principal)?;
     let agree = used.iter().filter(|&&(p, m)| residual(&h, p, m) <= TOLERANCE_M).count();
     let needed = MIN_INLIERS.min(used.len());
-    (miss <= MOUNT_MISS * width && agree >= needed && 5 * agree >= 4 * used.len()).then_some(h)
+    (miss <= MOUNT_MISS * width && agree >= needed && 5 * agree >= 4 * used.len()).then_some((h, pose))
 }
 
 /// The keyframe fit at `frame` smoothed with its neighbours' within `SMOOTH_FRAMES`: a straight line
@@ -326,7 +320,8 @@ mod tests {
             [(52.5, 0.0), (52.5, 24.85), (52.5, 43.15), (43.35, 34.0)].map(|p| (seen(p), p)).to_vec();
         pairs.push((seen((61.65, 34.0)), (88.5, 13.84)));
         let free = camera(56.0, 31.0, 1400.0).homography(principal).unwrap();
-        let mounted = on_mount(truth.centre, &free, &pairs, principal).expect("fitted without the misread keypoint");
+        let (mounted, _) =
+            on_mount(truth.centre, &free, &pairs, principal).expect("fitted without the misread keypoint");
         let truly = truth.homography(principal).unwrap();
         for corner in [(0.0, 0.0), (1280.0, 720.0), (640.0, 360.0)] {
             let (a, b) = (mounted.apply(corner).unwrap(), truly.apply(corner).unwrap());

@@ -108,6 +108,11 @@ impl Level {
         self.sample_of(&self.grey, p)
     }
 
+    /// The centre of this level's pixel `(x, y)`, in frame pixels.
+    fn centre(&self, x: usize, y: usize) -> (f64, f64) {
+        ((x as f64 + 0.5) * self.scale, (y as f64 + 0.5) * self.scale)
+    }
+
     /// The grey level at a point in frame pixels (bilinear); `None` off the picture.
     fn sample_of(&self, g: &[f32], (x, y): (f64, f64)) -> Option<f32> {
         let (u, v) = (x / self.scale - 0.5, y / self.scale - 0.5);
@@ -164,7 +169,7 @@ pub fn turn(
                     continue;
                 }
                 let (gx, gy) = (b.gx[i] as f64 / b.scale, b.gy[i] as f64 / b.scale);
-                let at = ((x as f64 + 0.5) * b.scale, (y as f64 + 0.5) * b.scale);
+                let at = b.centre(x, y);
                 if !on_pitch(at) {
                     continue;
                 }
@@ -218,7 +223,7 @@ fn misfit(
         .step_by(2)
         .flat_map(|y| (0..b.width).step_by(2).map(move |x| (x, y)))
         .filter_map(|(x, y)| {
-            let at = ((x as f64 + 0.5) * b.scale, (y as f64 + 0.5) * b.scale);
+            let at = b.centre(x, y);
             if !on_pitch(at) {
                 return None;
             }
