@@ -1,9 +1,12 @@
 //! A moving camera's calibration through a segment: keypoints are looked for every few frames (and on the
 //! segment's last), a homography is fitted on each such keyframe, a fit that jumps away from both its
 //! neighbours is dropped, each fit is smoothed with its neighbours', and frames between two calibrated
-//! keyframes get the blend of their homographies. Once the camera's mount is learnt (`ptz`), each keyframe is
-//! fitted on it, turning and zooming only, and each frame's camera is the keyframes' fits carried to it along
-//! the turns read off the pictures (`motion`). A fixed camera is calibrated once instead (`fixed`).
+//! keyframes get the blend of their homographies. Once the camera's mount is learnt (`ptz`; before that, where
+//! it provisionally stands), each keyframe is fitted on it, turning and zooming only, and each frame's camera
+//! is the keyframes' fits carried to it along the turns read off the pictures (`motion`). A fixed camera is
+//! calibrated once instead (`fixed`).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fast_image_resize::Resizer;
 use nalgebra::Vector3;
@@ -46,6 +49,9 @@ const FIXED_SEARCHES: u32 = 3;
 
 /// The grass beyond the lines this far still turns with the camera (the boards and stands may not look it).
 const PITCH_MARGIN_M: f64 = 3.0;
+/// The turns are read in runs of this many frames, each on whichever core is free, each run's first
+/// started from no turn (the others from the turn before): the same whatever the number of cores.
+const TURN_RUN: usize = 15;
 
 /// What a segment hands the next: the last calibrated keyframe as smoothed, to blend from, and the
 /// keyframes' own fits of the last `SMOOTH_FRAMES`, to smooth the next segment's first with.
@@ -133,18 +139,26 @@ pub fn calibrate_segment(
         .collect();
     let mut mount = state.mount;
     let mut fits = state.fits;
+    // While the mount is learnt, the segment's keyframes are fitted on where it provisionally stands, and
+    // one that does not fit there keeps its free fit.
+    let provisional = mount.centre().is_none();
+    let pairs: Vec<Vec<Pair>> = free.iter().map(|(_, _, kept)| keypoints::pairs(kept, pitch)).collect();
+    let stand = mount.centre().or_else(|| mount.provisional(&pairs, centre));
     // The keyframes fitted on the mount, as cameras on it.
     let mut mounted = Vec::new();
-    for (frame, h, kept) in free {
-        let pairs = keypoints::pairs(&kept, pitch);
+    for ((frame, h, _), pairs) in free.into_iter().zip(pairs) {
         // Once the mount is known, a keyframe it cannot see is a wrong fit (or a cut away): dropped.
-        let fit = match mount.centre() {
+        let fit = match stand {
             None => Some(h),
             Some(stand) => {
                 let fit = on_mount(stand, &h, &pairs, centre);
-                mount.seen(fit.is_some());
                 mounted.extend(fit.map(|(_, pose)| (frame, pose)));
-                fit.map(|(h, _)| h)
+                if provisional {
+                    Some(fit.map_or(h, |(h, _)| h))
+                } else {
+                    mount.seen(fit.is_some());
+                    fit.map(|(h, _)| h)
+                }
             }
         };
         mount.learn(&pairs, centre);
@@ -154,8 +168,9 @@ pub fn calibrate_segment(
     let first = frames.first().map_or(0, |f| f.index);
     let mut anchors: Vec<(u64, Homography)> = state.last.into_iter().collect();
     anchors.extend(fits.iter().filter(|a| a.0 >= first).map(|&(frame, _)| (frame, smooth(&fits, frame))));
-    // Those still on the mount now (it may have been learnt again), and not dropped as jumps.
-    mounted.retain(|(f, pose)| mount.centre() == Some(pose.centre) && fits.iter().any(|a| a.0 == *f));
+    // Those still on the mount now (it may have been forgotten), and not dropped as jumps.
+    let on = if provisional { stand } else { mount.centre() };
+    mounted.retain(|(f, pose)| on == Some(pose.centre) && fits.iter().any(|a| a.0 == *f));
     let carried = carried(pitch, &mounted, frames, centre)?;
     let per_frame: Vec<Option<Homography>> =
         frames.iter().zip(&carried).map(|(f, c)| c.or_else(|| at(&anchors, f.index))).collect();
@@ -183,6 +198,42 @@ fn carried(
     if poses.is_empty() || !whole {
         return Ok(vec![None; frames.len()]);
     }
+    let runs = frames.len().div_ceil(TURN_RUN);
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(runs);
+    // Each worker takes the next run until none is left; a run reads from the frame before it, if any.
+    let work = || -> anyhow::Result<Vec<(usize, Vec<Option<Turn>>)>> {
+        let mut done = Vec::new();
+        loop {
+            let run = next.fetch_add(1, Ordering::Relaxed);
+            if run >= runs {
+                return Ok(done);
+            }
+            let (start, end) = (run * TURN_RUN, ((run + 1) * TURN_RUN).min(frames.len()));
+            let lead = start.saturating_sub(1);
+            done.push((run, turns(pitch, poses, &frames[lead..end], start > lead, principal)?));
+        }
+    };
+    let mut done: Vec<(usize, Vec<Option<Turn>>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+        workers.into_iter().map(|w| w.join().expect("a turn worker panicked")).collect::<anyhow::Result<Vec<_>>>()
+    })?
+    .concat();
+    done.sort_by_key(|d| d.0);
+    let turns: Vec<Option<Turn>> = done.into_iter().flat_map(|d| d.1).collect();
+    let carried = motion::carry(poses, &turns, first);
+    Ok(carried.into_iter().map(|p| p.and_then(|p| p.homography(principal))).collect())
+}
+
+/// The camera's turn into each of `frames` from the frame before (`None` for the first, or for the first
+/// after `lead`, which is only the earlier picture of the first turn).
+fn turns(
+    pitch: &Pitch,
+    poses: &[(u64, Pose)],
+    frames: &[Frame],
+    lead: bool,
+    principal: Principal,
+) -> anyhow::Result<Vec<Option<Turn>>> {
     let mut resizer = Resizer::new();
     let (mut turns, mut before, mut guess) = (Vec::with_capacity(frames.len()), None, Turn::default());
     for f in frames {
@@ -204,8 +255,10 @@ fn carried(
         turns.push(t);
         before = Some(picture);
     }
-    let carried = motion::carry(poses, &turns, first);
-    Ok(carried.into_iter().map(|p| p.and_then(|p| p.homography(principal))).collect())
+    if lead {
+        turns.remove(0);
+    }
+    Ok(turns)
 }
 
 /// A keyframe's fit redone with the camera on its mount, turning and zooming only (and that camera); `None` when the

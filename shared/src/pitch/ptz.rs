@@ -184,6 +184,10 @@ const STRAYS_BEFORE_RELEARNING: u32 = 50;
 
 /// Keyframes the mount is learnt from (8 s of play at 5 keyframes a second).
 pub const LEARNING_KEYFRAMES: usize = 40;
+/// Keyframes a provisional mount is found from while the mount is learnt (2 s): the camera's turns can be
+/// read from the match's first segment, and the fits carried along them, instead of each keyframe standing
+/// alone for 8 s.
+const PROVISIONAL_KEYFRAMES: usize = 10;
 /// Steps of the search for the mount.
 const MOUNT_STEPS: usize = 30;
 /// A learning keyframe whose keypoints miss by this many times the usual is of another camera.
@@ -215,26 +219,40 @@ impl Mount {
         let round = |v: f64| (v * 100.0).round() / 100.0;
         self.learning.push(pairs.iter().map(|&(p, m)| ((round(p.0), round(p.1)), m)).collect());
         if self.learning.len() >= LEARNING_KEYFRAMES {
-            let found = find_mount(&self.learning, principal);
-            // Millimetres: what the data can tell, and short in the checkpoint.
-            self.centre = found.map(|c| c.map(|v| (v * 1000.0).round() / 1000.0).into());
+            let found = find_mount(&self.learning, LEARNING_KEYFRAMES / 2, principal);
+            self.centre = found.map(|c| millimetres(c).into());
             self.learning.clear();
             if found.is_none() {
                 tracing::warn!("the camera's mount could not be found from its keyframes; learning again");
             }
         }
     }
+
+    /// Where the camera stands as far as the keyframes learnt so far and `more` tell, while the mount is
+    /// still learnt; `None` before `PROVISIONAL_KEYFRAMES` agree on one.
+    pub fn provisional(&self, more: &[Vec<Pair>], principal: Principal) -> Option<Vector3<f64>> {
+        let keyframes: Vec<Vec<Pair>> = self.learning.iter().chain(more).cloned().collect();
+        (keyframes.len() >= PROVISIONAL_KEYFRAMES)
+            .then(|| find_mount(&keyframes, PROVISIONAL_KEYFRAMES, principal))
+            .flatten()
+            .map(millimetres)
+    }
+}
+
+/// Millimetres: what the data can tell, and short in the checkpoint.
+fn millimetres(c: Vector3<f64>) -> Vector3<f64> {
+    c.map(|v| (v * 1000.0).round() / 1000.0)
 }
 
 /// The camera centre from which the keyframes' keypoints are best seen, each keyframe turning and
 /// zooming freely: Levenberg-Marquardt over the centre, each keyframe refitted at every trial; keyframes
-/// of another camera (far worse fits than the rest) set aside once.
-fn find_mount(keyframes: &[Vec<Pair>], principal: Principal) -> Option<Vector3<f64>> {
+/// of another camera (far worse fits than the rest) set aside once. `None` unless `least` keyframes agree.
+fn find_mount(keyframes: &[Vec<Pair>], least: usize, principal: Principal) -> Option<Vector3<f64>> {
     let poses: Vec<Keyframe> = keyframes
         .iter()
         .filter_map(|pairs| Some((Pose::from_homography(&Homography::fit(pairs)?, principal)?, &pairs[..])))
         .collect();
-    if poses.len() < LEARNING_KEYFRAMES / 2 {
+    if poses.len() < least {
         return None;
     }
     let median = |i: usize| {
@@ -246,7 +264,7 @@ fn find_mount(keyframes: &[Vec<Pair>], principal: Principal) -> Option<Vector3<f
     let mut kept = poses;
     for _ in 0..2 {
         kept = agreeing(centre, kept, principal);
-        if kept.len() < LEARNING_KEYFRAMES / 2 {
+        if kept.len() < least {
             return None;
         }
         centre = descend(centre, &mut kept, principal)?;
@@ -415,6 +433,29 @@ pub(in crate::pitch) mod tests {
         let centre = mount.centre().unwrap();
         assert!((centre - truth).norm() < 0.5, "{centre:?} for {truth:?}");
         assert!(mount.learning.is_empty());
+    }
+
+    #[test]
+    fn while_the_mount_is_learnt_a_provisional_one_is_found_from_ten_keyframes_and_none_from_fewer() {
+        let truth = camera(52.5, 34.0, 1900.0).centre;
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        let keyframes: Vec<Vec<Pair>> = (0..PROVISIONAL_KEYFRAMES)
+            .map(|i| {
+                let pose = camera(14.0 + i as f64 * 0.6, 30.0 + (i % 5) as f64, 1800.0 + i as f64 * 15.0);
+                seen(&pose, &PENALTY_AREA)
+                    .into_iter()
+                    .map(|(p, at)| ((p.0 + rng.random_range(-1.5..1.5), p.1 + rng.random_range(-1.5..1.5)), at))
+                    .collect()
+            })
+            .collect();
+        let mut mount = Mount::default();
+        for pairs in &keyframes[..4] {
+            mount.learn(pairs, PRINCIPAL);
+        }
+        assert_eq!(mount.provisional(&keyframes[4..PROVISIONAL_KEYFRAMES - 1], PRINCIPAL), None);
+        let centre = mount.provisional(&keyframes[4..], PRINCIPAL).unwrap();
+        assert!((centre - truth).norm() < 1.0, "{centre:?} for {truth:?}");
+        assert_eq!(mount.centre(), None, "a provisional mount is not learnt");
     }
 
     #[test]
