@@ -196,7 +196,7 @@ pub async fn stats<S: ObjectStore>(store: &S, match_id: &MatchId) -> Result<Stat
 pub fn stats_of(state: &MatchState) -> Result<StatsReport, ResultsError> {
     let calibration = state.config.calibration.as_ref();
     let pitch = calibration.ok_or_else(|| ResultsError::NotCalibrated(state.match_id.clone()))?.pitch();
-    Ok(stats::report(&state.stats, pitch))
+    Ok(stats::report(&state.stats, pitch, state.fps))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

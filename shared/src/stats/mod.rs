@@ -92,7 +92,7 @@ pub fn update(
     }
     if let Some(last) = frames.last() {
         let horizon = last.frame as f64 - RETIRE_SECONDS * fps;
-        state.runners.values_mut().filter(|r| r.last_frame().is_some_and(|f| f < horizon)).for_each(Runner::retire);
+        state.runners.values_mut().filter(|r| r.last_frame().is_some_and(|f| f < horizon)).for_each(|r| r.retire(fps));
     }
     state
 }

@@ -71,9 +71,13 @@ pub struct Heatmap {
     pub counts: Vec<u64>,
 }
 
-pub fn report(state: &StatsState, pitch: Pitch) -> StatsReport {
-    let players =
-        state.runners.iter().filter(|(_, r)| r.seconds >= MIN_PLAYER_SECONDS).map(|(&id, r)| player(id, r)).collect();
+pub fn report(state: &StatsState, pitch: Pitch, fps: f64) -> StatsReport {
+    let players = state
+        .runners
+        .iter()
+        .filter(|(_, r)| r.seconds >= MIN_PLAYER_SECONDS)
+        .map(|(&id, r)| player(id, r, fps))
+        .collect();
     let grid = Grid::of(pitch);
     let centre = |t: &TeamStats| centroid_x(t, &grid);
     let attacks = match (centre(&state.teams[0]), centre(&state.teams[1])) {
@@ -84,7 +88,7 @@ pub fn report(state: &StatsState, pitch: Pitch) -> StatsReport {
     StatsReport { pitch, players, teams }
 }
 
-fn player(track_id: u64, r: &Runner) -> PlayerReport {
+fn player(track_id: u64, r: &Runner, fps: f64) -> PlayerReport {
     let round = |v: f64, places: i32| (v * 10f64.powi(places)).round() / 10f64.powi(places);
     let [walking_s, jogging_s, running_s, sprinting_s] = r.bands.map(|s| round(s, 1));
     PlayerReport {
@@ -93,7 +97,7 @@ fn player(track_id: u64, r: &Runner) -> PlayerReport {
         role: r.role,
         seconds: round(r.seconds, 1),
         distance_m: round(r.distance(), 1),
-        top_speed_kmh: round(r.top_speed * 3.6, 1),
+        top_speed_kmh: round(r.top_speed(fps) * 3.6, 1),
         walking_s,
         jogging_s,
         running_s,
@@ -165,7 +169,7 @@ mod tests {
         state.teams[0].own(pitch, [90.0, 30.0]);
         state.teams[1].own(pitch, [90.0, 30.0]);
         state.teams[1].passes.add(Some(1), Some(2), Some(([60.0, 30.0], [40.0, 30.0])));
-        let r = report(&state, pitch);
+        let r = report(&state, pitch, 25.0);
         assert_eq!((r.teams[0].attacks, r.teams[1].attacks), (Some(1), Some(-1)));
         assert_eq!(r.teams[0].possession_by_third, Some([0.0, 0.0, 100.0]));
         assert_eq!(r.teams[1].possession_by_third, Some([100.0, 0.0, 0.0]));

@@ -50,8 +50,8 @@ pub struct Runner {
     pub sum: [f64; 2],
     /// Metres along the settled path; `distance()` adds the part not settled yet.
     settled_distance: f64,
-    /// Metres per second.
-    pub top_speed: f64,
+    /// Metres per second over the settled path; `top_speed()` adds the part not settled yet.
+    top_speed: f64,
     /// Seconds walking, jogging, running, sprinting.
     pub bands: [f64; 4],
     pub sprints: u32,
@@ -93,20 +93,30 @@ impl Runner {
 
     /// Metres covered, the path's part not settled yet included.
     pub fn distance(&self) -> f64 {
-        let tail: Vec<[f64; 2]> = self.last_settled.into_iter().chain(self.smoother.tail()).collect();
-        self.settled_distance + tail.windows(2).map(|w| distance(w[0], w[1])).sum::<f64>()
+        let tail = self.smoother.tail().into_iter().map(|(_, at)| at);
+        let path: Vec<[f64; 2]> = self.last_settled.into_iter().chain(tail).collect();
+        self.settled_distance + path.windows(2).map(|w| distance(w[0], w[1])).sum::<f64>()
+    }
+
+    /// Metres per second over the fastest second, the path's part not settled yet included (a match's
+    /// last second, a run the camera leaves).
+    pub fn top_speed(&self, fps: f64) -> f64 {
+        let mut settled = self.settled.clone();
+        let tail = self.smoother.tail().into_iter();
+        tail.fold(self.top_speed, |top, reading| top.max(second_speed(&mut settled, reading, fps)))
     }
 
     /// Frees the buffers of a track that is gone; its figures stay.
-    pub fn retire(&mut self) {
-        self.end_path();
+    pub fn retire(&mut self, fps: f64) {
+        self.end_path(fps);
         self.window = VecDeque::new();
         self.samples = VecDeque::new();
         self.sampled = None;
     }
 
     /// Settles the path measured so far: the next position starts a new one, not joined to it.
-    fn end_path(&mut self) {
+    fn end_path(&mut self, fps: f64) {
+        self.top_speed = self.top_speed(fps);
         self.settled.clear();
         self.settled_distance = self.distance();
         self.smoother.clear();
@@ -138,7 +148,7 @@ impl Runner {
                 if self.rejected_in_a_row < MAX_REJECTED_IN_A_ROW {
                     return;
                 }
-                self.retire();
+                self.retire(fps);
             }
         }
         self.rejected_in_a_row = 0;
@@ -160,27 +170,13 @@ impl Runner {
         // In whole frames, as `step` counts a gap.
         let gap = |last: f64| ((reading.time - last) * fps).round() / fps > MAX_GAP_SECONDS;
         if self.smoother.last_time().is_some_and(gap) {
-            self.end_path();
+            self.end_path(fps);
         }
         let Some((time, now)) = self.smoother.push(reading) else { return };
         if let Some(last) = self.last_settled.replace(now) {
             self.settled_distance += distance(last, now);
         }
-        // Top speed: the fastest second of the settled path (to the nearest frame), as a second's run is
-        // measured.
-        let half_frame = 0.5 / fps;
-        self.settled.push_back((time, now));
-        while self.settled.front().is_some_and(|f| time - f.0 > TOP_SPEED_SECONDS + half_frame) {
-            self.settled.pop_front();
-        }
-        if let Some(&(then, at)) = self.settled.front()
-            && time - then >= TOP_SPEED_SECONDS - half_frame
-        {
-            let speed = distance(at, now) / (time - then);
-            if speed <= MAX_SPEED {
-                self.top_speed = self.top_speed.max(speed);
-            }
-        }
+        self.top_speed = self.top_speed.max(second_speed(&mut self.settled, (time, now), fps));
     }
 
     /// The time since the last sample in the band of `steady`, the speed over the last second (the step's
@@ -236,6 +232,24 @@ impl Runner {
 }
 
 /// The mean position and time of some fixes: under steady motion, where the person was at that time.
+/// Adds a position (seconds, metres) to the path's last second (`path`, the newest last) and gives the speed
+/// over that second, to the nearest frame, as a second's run is measured (0 before a second is seen, or
+/// when faster than anyone runs).
+fn second_speed(path: &mut VecDeque<(f64, [f64; 2])>, (time, now): (f64, [f64; 2]), fps: f64) -> f64 {
+    let half_frame = 0.5 / fps;
+    path.push_back((time, now));
+    while path.front().is_some_and(|f| time - f.0 > TOP_SPEED_SECONDS + half_frame) {
+        path.pop_front();
+    }
+    match path.front() {
+        Some(&(then, at)) if time - then >= TOP_SPEED_SECONDS - half_frame => {
+            let speed = distance(at, now) / (time - then);
+            if speed <= MAX_SPEED { speed } else { 0.0 }
+        }
+        _ => 0.0,
+    }
+}
+
 fn mean<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Option<Fix> {
     let (n, f, x, y) = fixes
         .into_iter()
@@ -263,7 +277,7 @@ mod tests {
         // 6 m/s (21.6 km/h) along the touchline for 20 s: 119.76 m from the first position to the last.
         let r = run(|t| [10.0 + 6.0 * t, 30.0], 500);
         assert!((r.distance() - 6.0 * 499.0 / 25.0).abs() < 0.05, "{}", r.distance());
-        assert!((r.top_speed - 6.0).abs() < 0.01, "{}", r.top_speed);
+        assert!((r.top_speed(25.0) - 6.0).abs() < 0.01, "{}", r.top_speed(25.0));
         assert!(r.bands[2] > 18.0 && r.bands[3] == 0.0, "{:?}", r.bands);
         assert_eq!(r.sprints, 0);
     }
@@ -276,7 +290,7 @@ mod tests {
         for f in 0..300u64 {
             r.observe(f, [10.0 + 6.0 * f as f64 / fps, 30.0], NOISE, fps);
         }
-        assert!((r.top_speed - 6.0).abs() < 0.01, "{}", r.top_speed);
+        assert!((r.top_speed(25.0) - 6.0).abs() < 0.01, "{}", r.top_speed(25.0));
     }
 
     #[test]
@@ -291,7 +305,7 @@ mod tests {
         // +-0.5 m of deterministic jitter each frame, standing still for 20 s.
         let r = run(|t| [50.0 + 0.5 * (t * 97.0).sin(), 30.0 + 0.5 * (t * 61.0).cos()], 500);
         assert!(r.distance() < 10.0, "{}", r.distance());
-        assert!(r.top_speed * 3.6 < 2.0, "{}", r.top_speed);
+        assert!(r.top_speed(25.0) * 3.6 < 2.0, "{}", r.top_speed(25.0));
         assert!(r.bands[0] > 19.0);
     }
 
@@ -299,10 +313,10 @@ mod tests {
     fn a_jump_of_another_person_under_the_id_is_never_counted_as_running() {
         // Jogging, then for a tenth of a second a detection 30 m away, then back: never 36 km/h.
         let r = run(|t| if (10.0..10.1).contains(&t) { [80.0, 30.0] } else { [10.0 + 3.0 * t, 30.0] }, 500);
-        assert!(r.rejected >= 2 && r.top_speed < 3.1, "{} {}", r.rejected, r.top_speed);
+        assert!(r.rejected >= 2 && r.top_speed(25.0) < 3.1, "{} {}", r.rejected, r.top_speed(25.0));
         // Moved for good: a new path starts there, and the jump itself adds nothing.
         let r = run(|t| if t >= 10.0 { [80.0, 30.0] } else { [10.0, 30.0] }, 500);
-        assert!(r.distance() < 2.0 && r.top_speed < 1.0, "{} {}", r.distance(), r.top_speed);
+        assert!(r.distance() < 2.0 && r.top_speed(25.0) < 1.0, "{} {}", r.distance(), r.top_speed(25.0));
     }
 
     #[test]
@@ -354,6 +368,17 @@ mod tests {
     }
 
     #[test]
+    fn a_burst_in_the_paths_last_second_counts_before_it_settles_and_once_the_track_is_retired() {
+        // 2 m/s for 4 s, then 7 m/s for the last second seen (the match ends, or he runs out of the picture).
+        let path = |t: f64| [if t < 4.0 { 2.0 * t } else { 8.0 + 7.0 * (t - 4.0) }, 30.0];
+        let mut r = run(path, 126);
+        let top = r.top_speed(25.0);
+        assert!(top > 6.3, "{top}");
+        r.retire(25.0);
+        assert_eq!(r.top_speed(25.0), top);
+    }
+
+    #[test]
     fn a_sprint_is_a_second_above_25_kmh() {
         // 8 m/s for 3 s, then walking, then 8 m/s for 0.6 s (too short), then walking.
         let speed = |t: f64| if t < 3.0 || (6.0..6.6).contains(&t) { 8.0 } else { 1.0 };
@@ -364,7 +389,7 @@ mod tests {
             r.observe(f, [x, 10.0], NOISE, 25.0);
         }
         assert_eq!(r.sprints, 1);
-        assert!((r.top_speed * 3.6 - 28.8).abs() < 0.3, "{}", r.top_speed * 3.6);
+        assert!((r.top_speed(25.0) * 3.6 - 28.8).abs() < 0.3, "{}", r.top_speed(25.0) * 3.6);
     }
 
     #[test]
@@ -378,7 +403,7 @@ mod tests {
             x += speed(f as f64 / 25.0) / 25.0;
             r.observe(f, [x, 10.0], NOISE, 25.0);
         }
-        assert!(r.top_speed > 6.7 && r.top_speed < 8.0, "{}", r.top_speed);
+        assert!(r.top_speed(25.0) > 6.7 && r.top_speed(25.0) < 8.0, "{}", r.top_speed(25.0));
     }
 
     #[test]

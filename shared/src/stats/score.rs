@@ -69,7 +69,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         }
         let (truth_distance, truth_top) = truly(positions, frames, fps);
         signed.push(100.0 * (runner.distance() - truth_distance) / truth_distance.max(1.0));
-        speed_signed.push((runner.top_speed - truth_top) * 3.6);
+        speed_signed.push((runner.top_speed(fps) - truth_top) * 3.6);
     }
     let within = |v: &[f64], limit: f64| {
         if v.is_empty() { 0.0 } else { v.iter().filter(|&&e| e <= limit).count() as f64 / v.len() as f64 }

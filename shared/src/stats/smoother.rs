@@ -63,12 +63,13 @@ impl Smoother {
         Some((settled.time, position(&smoothed[0])))
     }
 
-    /// The pending positions, smoothed with what is known now (the path's end as far as it has been seen).
-    pub fn tail(&self) -> Vec<[f64; 2]> {
+    /// The pending readings' times and positions, smoothed with what is known now (the path's end as far as
+    /// it has been seen).
+    pub fn tail(&self) -> Vec<(f64, [f64; 2])> {
         if self.pending.is_empty() {
             return Vec::new();
         }
-        self.pass().1.iter().map(position).collect()
+        self.pending.iter().zip(self.pass().1).map(|(r, s)| (r.time, position(&s))).collect()
     }
 
     /// The time of the newest reading, if the path has begun.
@@ -169,7 +170,7 @@ mod tests {
     fn smooth(readings: impl Iterator<Item = Reading>) -> Vec<[f64; 2]> {
         let mut s = Smoother::default();
         let mut out: Vec<[f64; 2]> = readings.filter_map(|r| s.push(r).map(|(_, at)| at)).collect();
-        out.extend(s.tail());
+        out.extend(s.tail().into_iter().map(|(_, at)| at));
         out
     }
 
