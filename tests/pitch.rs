@@ -140,8 +140,9 @@ fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
 
 #[test]
 fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_exactly() {
-    // A match seen by a fixed wide camera on the centre spot: fitted frame by frame (`auto`) the far
-    // side wobbles by metres; one fit from the keypoints' steady places does not.
+    // A match seen by a fixed wide camera on the centre spot: fitted keyframe by keyframe (`auto`, on a
+    // mount it learns, carried along turns of next to nothing) the fits still wobble, which reads as speed;
+    // one fit from the keypoints' steady places does not.
     let video = fixed_camera_clip(20, 7, 1280, 720);
     let dir = tempfile::tempdir().unwrap();
     let analyze = |data: &Path, mode: &str| {
@@ -156,9 +157,9 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
     eprintln!("fixed camera, found once: {report}\nfitted frame by frame: {per_frame}");
     assert!(report["placed"].as_f64().unwrap() >= 0.95, "{report}");
     assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
-    let p90 = |r: &serde_json::Value| r["position_error_p90_m"].as_f64().unwrap();
-    assert!(p90(&report) < p90(&per_frame), "{} vs {}", p90(&report), p90(&per_frame));
-    // Distance per player, smoothed by each position's own noise: 0.6 % at the median, 0.94 within 3 %
+    let top = |r: &serde_json::Value| r["physical"]["top_speed_error_kmh"].as_f64().unwrap();
+    assert!(top(&report) < top(&per_frame) / 2.0, "{} vs {} km/h", top(&report), top(&per_frame));
+    // Distance per player, smoothed by each position's own noise: 0.6 % at the median, 1.00 within 3 %
     // (a path sampled from quadratic fits: 1.35 % at the median).
     let physical = &report["physical"];
     assert!(physical["distance_error_pct"].as_f64().unwrap() <= 1.5, "{physical}");

@@ -213,7 +213,10 @@ pub fn process_segment(
     let (frames, mut stats) = frame_outputs(found, first_frame, fps);
     stats.detections = detections.iter().map(|d| d.len() as u64).sum();
     let pitch_stats = match pitch {
-        Some(pitch) => stats::update(pitch_stats.clone(), (pitch, first.width), fps, (&frames, &grounds), &events),
+        Some(pitch) => {
+            let moving = matches!(config.calibration, Some(CalibrationMode::Keypoints { fixed: false, .. }));
+            stats::update(pitch_stats.clone(), (pitch, first.width, moving), fps, (&frames, &grounds), &events)
+        }
         None => pitch_stats.clone(),
     };
     lap(&mut times.stats);
