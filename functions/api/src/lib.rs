@@ -102,8 +102,11 @@ pub enum Starts {
     /// A segmenter listening to `requests/` (the cloud).
     Segmenter,
     /// `tacticeye serve`'s own analysis slots, told of each request; a file on its machine may be named.
-    Local(tokio::sync::mpsc::UnboundedSender<MatchId>),
+    Local(tokio::sync::mpsc::UnboundedSender<Admission>),
 }
+
+/// A match for the local server's slots, and who to tell once it has its place in the line (if anyone).
+pub type Admission = (MatchId, Option<tokio::sync::oneshot::Sender<()>>);
 
 struct AppState<S> {
     store: S,
@@ -443,7 +446,11 @@ async fn start_match<S: ObjectStore>(
     let body = serde_json::to_vec(&request).map_err(|e| internal(e.into()))?;
     app.store.put(&id.request_key(), body, tacticeye::storage::Condition::Always).await?;
     if let Starts::Local(slots) = &app.config.starts {
-        slots.send(id.clone()).map_err(|_| internal(anyhow::anyhow!("the analysis slots have stopped")))?;
+        let (told, placed) = tokio::sync::oneshot::channel();
+        let stopped = || internal(anyhow::anyhow!("the analysis slots have stopped"));
+        slots.send((id.clone(), Some(told))).map_err(|_| stopped())?;
+        // Answered once the match has its place in the line, so its summary says it from the first read.
+        placed.await.map_err(|_| stopped())?;
     }
     let summary = format!("/matches/{id}/summary");
     Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "match_id": id, "summary": summary }))).into_response())

@@ -12,6 +12,7 @@ use tacticeye::ids::MatchId;
 use tacticeye::jobs::{self, Job};
 use tacticeye::segment::SegmentRequest;
 use tacticeye::storage::{LocalStore, ObjectStore};
+use tacticeye_api::Admission;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::{Mutex, Semaphore};
 
@@ -26,9 +27,9 @@ pub struct Slots {
     waiting: Mutex<(VecDeque<MatchId>, HashSet<MatchId>)>,
 }
 
-/// Starts the slots; each id sent names a match whose request is in `requests/`. Requests a stopped
-/// server left behind are taken up first.
-pub async fn start(data_dir: &Path, options: Vec<String>, max: usize) -> anyhow::Result<UnboundedSender<MatchId>> {
+/// Starts the slots; each id sent names a match whose request is in `requests/`, and is told back once
+/// the match has its place in the line. Requests a stopped server left behind are taken up first.
+pub async fn start(data_dir: &Path, options: Vec<String>, max: usize) -> anyhow::Result<UnboundedSender<Admission>> {
     let store = LocalStore::new(data_dir);
     let left: Vec<MatchId> =
         store.list("requests/").await?.iter().filter_map(|key| MatchId::from_request_key(key).ok()).collect();
@@ -39,15 +40,19 @@ pub async fn start(data_dir: &Path, options: Vec<String>, max: usize) -> anyhow:
         free: Semaphore::new(max.max(1)),
         waiting: Mutex::default(),
     });
-    let (tx, mut rx) = unbounded_channel::<MatchId>();
+    let (tx, mut rx) = unbounded_channel::<Admission>();
     for id in left {
-        tx.send(id)?;
+        tx.send((id, None))?;
     }
     tokio::spawn(async move {
-        while let Some(id) = rx.recv().await {
+        while let Some((id, told)) = rx.recv().await {
             let slots = slots.clone();
             if slots.admit(&id).await {
                 tokio::spawn(async move { slots.run(id).await });
+            }
+            // The one who asked may have gone: nothing to tell then.
+            if let Some(told) = told {
+                let _ = told.send(());
             }
         }
     });

@@ -231,7 +231,6 @@ impl Runner {
     }
 }
 
-/// The mean position and time of some fixes: under steady motion, where the person was at that time.
 /// Adds a position (seconds, metres) to the path's last second (`path`, the newest last) and gives the speed
 /// over that second, to the nearest frame, as a second's run is measured (0 before a second is seen, or
 /// when faster than anyone runs).
@@ -250,6 +249,7 @@ fn second_speed(path: &mut VecDeque<(f64, [f64; 2])>, (time, now): (f64, [f64; 2
     }
 }
 
+/// The mean position and time of some fixes: under steady motion, where the person was at that time.
 fn mean<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Option<Fix> {
     let (n, f, x, y) = fixes
         .into_iter()
