@@ -241,15 +241,8 @@ fn turns(
         // The turn needs the camera only roughly: the nearest fit's focal length and pitch.
         let near = poses.iter().min_by_key(|p| p.0.abs_diff(f.index)).map(|p| p.1).expect("a fit");
         let seen = near.homography(principal);
-        let on_pitch = |p: (f64, f64)| {
-            let at = seen.as_ref().and_then(|h| h.apply(p));
-            at.is_some_and(|(x, y)| {
-                x > -PITCH_MARGIN_M
-                    && y > -PITCH_MARGIN_M
-                    && x < pitch.length + PITCH_MARGIN_M
-                    && y < pitch.width + PITCH_MARGIN_M
-            })
-        };
+        let on_pitch =
+            |p: (f64, f64)| seen.as_ref().and_then(|h| h.apply(p)).is_some_and(|at| pitch.holds(at, PITCH_MARGIN_M));
         let t = before.as_ref().and_then(|b| motion::turn(b, &picture, (&near, principal), on_pitch, guess));
         guess = t.unwrap_or_default();
         turns.push(t);

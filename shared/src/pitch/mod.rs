@@ -122,10 +122,13 @@ impl Pitch {
     /// Where an image point on the ground is on this pitch, in metres, through `h`; `None` far off it.
     pub fn locate(&self, h: &Homography, (x, y): (f64, f64)) -> Option<[f64; 2]> {
         let (px, py) = h.apply((x, y))?;
-        let inside =
-            (-MARGIN_M..=self.length + MARGIN_M).contains(&px) && (-MARGIN_M..=self.width + MARGIN_M).contains(&py);
         // Centimetres: finer is noise, and it keeps the outputs short.
-        inside.then(|| [(px * 100.0).round() / 100.0, (py * 100.0).round() / 100.0])
+        self.holds((px, py), MARGIN_M).then(|| [(px * 100.0).round() / 100.0, (py * 100.0).round() / 100.0])
+    }
+
+    /// Whether a point (metres) is on this pitch or within `margin` of its lines.
+    pub fn holds(&self, (x, y): (f64, f64), margin: f64) -> bool {
+        (-margin..=self.length + margin).contains(&x) && (-margin..=self.width + margin).contains(&y)
     }
 }
 
