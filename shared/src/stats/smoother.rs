@@ -14,10 +14,11 @@ use serde::{Deserialize, Serialize};
 
 /// Spectral density of the random acceleration, m²/s³. Chosen on six synthetic matches: at 1.5 runs'
 /// corners are cut, at 5 more of the calibration's wobble reads as running (with keyframes fitted freely;
-/// on the mount, 4 read distances closer than 3 on all six; with the camera carried along its turns, 6
-/// closer than 4 on four, and 8 lost a player on one). A fixed camera reads better at 4: its positions are
-/// weighed as noisier instead (`stats::FIXED_CAMERA_NOISE`), which is the same.
-const ACCELERATION: f64 = 6.0;
+/// on the mount, 4 read distances closer than 3 on all six; with the camera carried along its turns, 8
+/// closer than 6 on all six, top speeds as close; 10 closer still but a top speed 1.5 km/h high). A fixed
+/// camera reads better at 4: its positions are weighed as noisier instead (`stats::FIXED_CAMERA_NOISE`),
+/// which is the same.
+const ACCELERATION: f64 = 8.0;
 /// Positions smoothed with this many newer ones (a second at 25 fps). The filter forgets in well under
 /// that: 12 was a little worse than 25 and 25 as good as the whole path (0.01-0.1 % of distance on our
 /// matches).
