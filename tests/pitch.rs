@@ -403,6 +403,15 @@ fn players_keep_their_identities_and_the_ball_changes_hands_in_metres_through_a_
     assert!(physical["distance_within_3pct"].as_f64().unwrap() >= 0.9, "{physical}");
     assert!(physical["top_speed_error_kmh"].as_f64().unwrap() <= 0.5, "{physical}");
     assert!(physical["top_speed_within_1kmh"].as_f64().unwrap() >= 0.9, "{physical}");
+    // Each player compared is listed with his track: the share within 3 % is theirs.
+    let compared = physical["compared"].as_array().unwrap();
+    assert_eq!(compared.len() as u64, physical["players"].as_u64().unwrap());
+    let error = |c: &serde_json::Value| {
+        let (truth, measured) = (c["truth_m"].as_f64().unwrap(), c["measured_m"].as_f64().unwrap());
+        100.0 * (measured - truth).abs() / truth
+    };
+    let within = compared.iter().filter(|c| error(c) <= 3.0).count() as f64 / compared.len() as f64;
+    assert!((within - physical["distance_within_3pct"].as_f64().unwrap()).abs() < 1e-9, "{physical}");
     // Before possession was decided in metres, the defender pressing a stride from the carrier made 4
     // turnovers of the 2 true ones.
     for kind in ["passes", "turnovers"] {

@@ -39,6 +39,34 @@ pub struct PhysicalScore {
     /// The median of the signed errors, in km/h: above 0 when we read players as faster than they were.
     #[serde(default)]
     pub top_speed_bias_kmh: Option<f64>,
+    /// Each player compared, by truth id: which of them the figures above come from.
+    #[serde(default)]
+    pub compared: Vec<PlayerScore>,
+}
+
+/// One truth player against the track that followed him most, over the stretches it did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlayerScore {
+    pub truth_id: u32,
+    pub track: u64,
+    /// Seconds the track followed him.
+    pub seconds: f64,
+    pub truth_m: f64,
+    pub measured_m: f64,
+    pub truth_top_kmh: f64,
+    pub measured_top_kmh: f64,
+}
+
+impl PlayerScore {
+    /// Signed, in percent of the truth: above 0 when read as running farther.
+    pub fn distance_error_pct(&self) -> f64 {
+        100.0 * (self.measured_m - self.truth_m) / self.truth_m.max(1.0)
+    }
+
+    /// Signed: above 0 when read as faster.
+    pub fn top_speed_error_kmh(&self) -> f64 {
+        self.measured_top_kmh - self.truth_top_kmh
+    }
 }
 
 pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> PhysicalScore {
@@ -59,7 +87,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         }
     }
     let fps = truth.fps;
-    let (mut signed, mut speed_signed) = (Vec::new(), Vec::new());
+    let mut compared = Vec::new();
     for (&id, positions) in &path {
         let best = pairs.iter().filter(|((p, _), _)| *p == id).max_by_key(|(_, frames)| frames.len());
         let Some(((_, track), frames)) = best else { continue };
@@ -67,10 +95,19 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         if (frames.len() as f64) < MIN_SECONDS * fps || (frames.len() as f64) < MIN_PURITY * seen as f64 {
             continue;
         }
-        let (truth_distance, truth_top) = truly(positions, frames, fps);
-        signed.push(100.0 * (runner.distance() - truth_distance) / truth_distance.max(1.0));
-        speed_signed.push((runner.top_speed(fps) - truth_top) * 3.6);
+        let (truth_m, truth_top) = truly(positions, frames, fps);
+        compared.push(PlayerScore {
+            truth_id: id,
+            track: *track,
+            seconds: frames.len() as f64 / fps,
+            truth_m,
+            measured_m: runner.distance(),
+            truth_top_kmh: truth_top * 3.6,
+            measured_top_kmh: runner.top_speed(fps) * 3.6,
+        });
     }
+    let mut signed: Vec<f64> = compared.iter().map(PlayerScore::distance_error_pct).collect();
+    let mut speed_signed: Vec<f64> = compared.iter().map(PlayerScore::top_speed_error_kmh).collect();
     let within = |v: &[f64], limit: f64| {
         if v.is_empty() { 0.0 } else { v.iter().filter(|&&e| e <= limit).count() as f64 / v.len() as f64 }
     };
@@ -87,15 +124,15 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
         top_speed_error_max_kmh: largest(&speed),
         top_speed_error_kmh: quantile(&mut speed, 0.5),
         top_speed_bias_kmh: quantile(&mut speed_signed, 0.5),
+        compared,
     }
 }
 
 /// The true distance over the stretches of `held` frames (joined across gaps up to `MAX_GAP_SECONDS`),
-/// and the fastest one-second mean speed within a stretch.
+/// and the fastest one-second mean speed within a stretch. `positions` holds the frames he is in the picture.
 fn truly(positions: &BTreeMap<u64, [f64; 2]>, held: &[u64], fps: f64) -> (f64, f64) {
     let second = fps.round() as u64;
     let gap = (MAX_GAP_SECONDS * fps) as u64;
-    let step = |f: u64| Some(distance(*positions.get(&f.checked_sub(1)?)?, *positions.get(&f)?));
     let (mut total, mut top) = (0.0, 0.0f64);
     let mut start = held.first().copied().unwrap_or_default();
     for pair in held.windows(2) {
