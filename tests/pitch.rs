@@ -1,6 +1,6 @@
 //! The pitch: a fixed camera's calibration puts positions in metres, and bad calibrations are refused.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tacticeye::pitch::Homography;
 use tacticeye::truth::Truth;
@@ -9,7 +9,7 @@ use tacticeye_tests::{
 };
 
 /// A calibration file of image points and their pitch metres, through the clip's true homography.
-fn calibration_file(dir: &Path, h: &Homography, width: f64, height: f64) -> std::path::PathBuf {
+fn calibration_file(dir: &Path, h: &Homography, width: f64, height: f64) -> PathBuf {
     let points: Vec<serde_json::Value> = [(0.1, 0.5), (0.9, 0.5), (0.2, 0.95), (0.8, 0.95), (0.5, 0.7), (0.5, 0.4)]
         .iter()
         .map(|&(fx, fy)| {
@@ -176,16 +176,22 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
     assert!(exported(&fixed) == exported(&killed), "a resumed fixed-camera analysis differs from an uninterrupted one");
 }
 
+/// The labelled broadcast frames the pitch model was not trained on (images, labels), if the data is here.
+fn valid_keypoints() -> Option<(PathBuf, PathBuf)> {
+    Some((shared_data("pitch-keypoints/valid/images")?, shared_data("pitch-keypoints/valid/labels")?))
+}
+
+/// `eval-calibration --json` of a folder of frames and their labels.
+fn eval_calibration(data: &Path, images: &Path, labels: &Path) -> serde_json::Value {
+    let out = ok(tacticeye(data).arg("eval-calibration").arg(images).arg(labels).arg("--json"));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn broadcast_frames_calibrate_to_within_a_metre_and_the_dfl_clip_lands_on_the_pitch() {
-    let (Some(images), Some(labels)) =
-        (shared_data("pitch-keypoints/valid/images"), shared_data("pitch-keypoints/valid/labels"))
-    else {
-        return;
-    };
+    let Some((images, labels)) = valid_keypoints() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let out = ok(tacticeye(dir.path()).arg("eval-calibration").arg(&images).arg(&labels).arg("--json"));
-    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = eval_calibration(dir.path(), &images, &labels);
     eprintln!("pitch-keypoints/valid: {s}");
     assert!(s["calibrated_share"].as_f64().unwrap() >= 0.9, "{s}");
     assert!(s["median_m"].as_f64().unwrap() <= 0.6 && s["p90_m"].as_f64().unwrap() <= 2.2, "{s}");
@@ -232,11 +238,7 @@ fn the_pitch_model_keeps_its_targets_on_broadcast_frames_mirrored_shrunk_and_rec
     // Frames it was not trained on, as another broadcast would give them: mirrored, at the DFL clip's
     // 848x478, JPEG at ffmpeg's quality 10. Measured: 33 of 34 calibrated, 0.36 m / 1.85 m (as they come:
     // 34, 0.33 / 1.64).
-    let (Some(images), Some(labels)) =
-        (shared_data("pitch-keypoints/valid/images"), shared_data("pitch-keypoints/valid/labels"))
-    else {
-        return;
-    };
+    let Some((images, labels)) = valid_keypoints() else { return };
     let pitch = tacticeye::pitch::Pitch::default();
     let k = pitch.keypoints();
     let flip: Vec<usize> = k
@@ -261,8 +263,7 @@ fn the_pitch_model_keeps_its_targets_on_broadcast_frames_mirrored_shrunk_and_rec
             label.lines().filter(|l| !l.trim().is_empty()).map(|l| mirrored_label(l, &flip)).collect();
         std::fs::write(out_labels.join(format!("{stem}.txt")), mirrored).unwrap();
     }
-    let out = ok(tacticeye(dir.path()).arg("eval-calibration").arg(&out_images).arg(&out_labels).arg("--json"));
-    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = eval_calibration(dir.path(), &out_images, &out_labels);
     eprintln!("pitch-keypoints/valid mirrored, 848x478, JPEG q 10: {s}");
     assert!(s["calibrated_share"].as_f64().unwrap() >= 0.9, "{s}");
     assert!(s["median_m"].as_f64().unwrap() <= 1.0 && s["p90_m"].as_f64().unwrap() <= 2.5, "{s}");
