@@ -129,7 +129,7 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
 }
 
 /// The true distance over the stretches of `held` frames (joined across gaps up to `MAX_GAP_SECONDS`),
-/// and the fastest one-second mean speed within a stretch. `positions` holds the frames he is in the picture.
+/// and the fastest one-second mean speed within a stretch. `positions` holds the frames he is seen in.
 fn truly(positions: &BTreeMap<u64, [f64; 2]>, held: &[u64], fps: f64) -> (f64, f64) {
     let second = fps.round() as u64;
     let gap = (MAX_GAP_SECONDS * fps) as u64;
@@ -141,8 +141,8 @@ fn truly(positions: &BTreeMap<u64, [f64; 2]>, held: &[u64], fps: f64) -> (f64, f
             start = f;
             continue;
         }
-        // The truth has no place for him on frames he is out of the picture: there the straight line between
-        // the places it has, the least he ran and what the runner draws.
+        // The truth has no place for him on frames he is out of the picture (or wholly hidden): there the
+        // straight line between the places it has, the least he ran and what the runner draws.
         let known: Vec<[f64; 2]> = positions.range(before..=f).map(|(_, &at)| at).collect();
         total += known.windows(2).map(|w| distance(w[0], w[1])).sum::<f64>();
         let earlier = f.checked_sub(second).filter(|&b| b >= start).and_then(|b| positions.get(&b));
