@@ -214,7 +214,7 @@ pub fn process_segment(
     stats.detections = detections.iter().map(|d| d.len() as u64).sum();
     let pitch_stats = match pitch {
         Some(pitch) => {
-            let moving = matches!(config.calibration, Some(CalibrationMode::Keypoints { fixed: false, .. }));
+            let moving = config.calibration.as_ref().is_some_and(CalibrationMode::moves);
             stats::update(pitch_stats.clone(), (pitch, first.width, moving), fps, (&frames, &grounds), &events)
         }
         None => pitch_stats.clone(),

@@ -151,14 +151,12 @@ fn print_report(report: &eval::Report) {
             or_none(p.top_speed_bias_kmh, " km/h"),
         );
         // Who is outside the targets, so a figure can be followed to a player and his track.
-        for c in &p.compared {
+        for c in p.compared.iter().filter(|c| !c.within_targets()) {
             let (d, v) = (c.distance_error_pct(), c.top_speed_error_kmh());
-            if d.abs() > 3.0 || v.abs() > 1.0 {
-                println!(
-                    "{:<20} player {} (track {}, {:.0} s): {:.1} m read {:.1} ({d:+.1} %), top {:.1} km/h read {:.1} ({v:+.2})",
-                    "", c.truth_id, c.track, c.seconds, c.truth_m, c.measured_m, c.truth_top_kmh, c.measured_top_kmh
-                );
-            }
+            println!(
+                "{:<20} player {} (track {}, {:.0} s): {:.1} m read {:.1} ({d:+.1} %), top {:.1} km/h read {:.1} ({v:+.2})",
+                "", c.truth_id, c.track, c.seconds, c.truth_m, c.measured_m, c.truth_top_kmh, c.measured_top_kmh
+            );
         }
     }
 }

@@ -107,6 +107,11 @@ impl CalibrationMode {
             CalibrationMode::Keypoints { pitch, .. } => *pitch,
         }
     }
+
+    /// Whether the camera is taken to move: calibrated keyframe by keyframe, not once for the match.
+    pub fn moves(&self) -> bool {
+        matches!(self, CalibrationMode::Keypoints { fixed: false, .. })
+    }
 }
 
 /// The distance between two points on the pitch, in metres.

@@ -93,17 +93,25 @@ impl Runner {
 
     /// Metres covered, the path's part not settled yet included.
     pub fn distance(&self) -> f64 {
-        let tail = self.smoother.tail().into_iter().map(|(_, at)| at);
-        let path: Vec<[f64; 2]> = self.last_settled.into_iter().chain(tail).collect();
-        self.settled_distance + path.windows(2).map(|w| distance(w[0], w[1])).sum::<f64>()
+        self.distance_with(&self.smoother.tail())
     }
 
     /// Metres per second over the fastest second, the path's part not settled yet included (a match's
     /// last second, a run the camera leaves).
     pub fn top_speed(&self, fps: f64) -> f64 {
+        self.top_speed_with(&self.smoother.tail(), fps)
+    }
+
+    /// `distance` with the unsettled part (`Smoother::tail`) given.
+    fn distance_with(&self, tail: &[(f64, [f64; 2])]) -> f64 {
+        let path: Vec<[f64; 2]> = self.last_settled.into_iter().chain(tail.iter().map(|&(_, at)| at)).collect();
+        self.settled_distance + path.windows(2).map(|w| distance(w[0], w[1])).sum::<f64>()
+    }
+
+    /// `top_speed` with the unsettled part given.
+    fn top_speed_with(&self, tail: &[(f64, [f64; 2])], fps: f64) -> f64 {
         let mut settled = self.settled.clone();
-        let tail = self.smoother.tail().into_iter();
-        tail.fold(self.top_speed, |top, reading| top.max(second_speed(&mut settled, reading, fps)))
+        tail.iter().fold(self.top_speed, |top, &reading| top.max(second_speed(&mut settled, reading, fps)))
     }
 
     /// Frees the buffers of a track that is gone; its figures stay.
@@ -116,9 +124,10 @@ impl Runner {
 
     /// Settles the path measured so far: the next position starts a new one, not joined to it.
     fn end_path(&mut self, fps: f64) {
-        self.top_speed = self.top_speed(fps);
+        let tail = self.smoother.tail();
+        self.top_speed = self.top_speed_with(&tail, fps);
         self.settled.clear();
-        self.settled_distance = self.distance();
+        self.settled_distance = self.distance_with(&tail);
         self.smoother.clear();
         self.last_settled = None;
     }

@@ -20,6 +20,10 @@ use crate::truth::Truth;
 
 const MIN_SECONDS: f64 = 10.0;
 const MIN_PURITY: f64 = 0.9;
+/// The targets a player's figures are held to: distance within this share of the truth's, in percent...
+pub const DISTANCE_WITHIN_PCT: f64 = 3.0;
+/// ...and top speed within this, in km/h.
+pub const TOP_SPEED_WITHIN_KMH: f64 = 1.0;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PhysicalScore {
@@ -66,6 +70,12 @@ impl PlayerScore {
     /// Signed: above 0 when read as faster.
     pub fn top_speed_error_kmh(&self) -> f64 {
         self.measured_top_kmh - self.truth_top_kmh
+    }
+
+    /// Whether both figures meet their targets.
+    pub fn within_targets(&self) -> bool {
+        self.distance_error_pct().abs() <= DISTANCE_WITHIN_PCT
+            && self.top_speed_error_kmh().abs() <= TOP_SPEED_WITHIN_KMH
     }
 }
 
@@ -116,11 +126,11 @@ pub fn score(truth: &Truth, outputs: &[SegmentOutput], stats: &StatsState) -> Ph
     let mut speed: Vec<f64> = speed_signed.iter().map(|e| e.abs()).collect();
     PhysicalScore {
         players: distance.len(),
-        distance_within_3pct: within(&distance, 3.0),
+        distance_within_3pct: within(&distance, DISTANCE_WITHIN_PCT),
         distance_error_max_pct: largest(&distance),
         distance_error_pct: quantile(&mut distance, 0.5),
         distance_bias_pct: quantile(&mut signed, 0.5),
-        top_speed_within_1kmh: within(&speed, 1.0),
+        top_speed_within_1kmh: within(&speed, TOP_SPEED_WITHIN_KMH),
         top_speed_error_max_kmh: largest(&speed),
         top_speed_error_kmh: quantile(&mut speed, 0.5),
         top_speed_bias_kmh: quantile(&mut speed_signed, 0.5),
