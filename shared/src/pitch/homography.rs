@@ -14,11 +14,11 @@ pub type Pair = (Point, Point);
 pub struct Homography(pub [[f64; 3]; 3]);
 
 impl Homography {
-    fn matrix(&self) -> Matrix3<f64> {
+    pub(super) fn matrix(&self) -> Matrix3<f64> {
         Matrix3::from_fn(|r, c| self.0[r][c])
     }
 
-    fn from_matrix(m: &Matrix3<f64>) -> Homography {
+    pub(super) fn from_matrix(m: &Matrix3<f64>) -> Homography {
         // Scaled so the bottom-right entry is 1 where it can be: the same map, written one way.
         let s = if m[(2, 2)].abs() > 1e-12 { m[(2, 2)] } else { m.norm() };
         Homography(std::array::from_fn(|r| std::array::from_fn(|c| m[(r, c)] / s)))

@@ -11,6 +11,7 @@ pub mod fixed;
 mod homography;
 pub mod keypoints;
 mod lens;
+mod lines;
 pub mod motion;
 pub mod ptz;
 pub mod score;

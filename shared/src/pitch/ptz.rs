@@ -144,7 +144,7 @@ fn nearest_rotation(m: Matrix3<f64>) -> Option<Matrix3<f64>> {
 /// One damped Gauss-Newton (Levenberg-Marquardt) step for the misses `r` over N parameters: `nudged(i)`
 /// gives the misses with parameter i moved by `h` (a forward-difference Jacobian); `damping` scales the
 /// normal matrix's own diagonal added to it.
-fn damped_step<const N: usize>(
+pub(super) fn damped_step<const N: usize>(
     r: &[f64],
     h: f64,
     damping: f64,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// corners are cut, at 5 more of the calibration's wobble reads as running (with keyframes fitted freely;
 /// on the mount, 4 read distances closer than 3 on all six; with the camera carried along its turns, 8
 /// closer than 6 on all six, top speeds as close; 10 closer still but a top speed 1.5 km/h high). A fixed
-/// camera reads better at 4: its positions are weighed as noisier instead (`stats::FIXED_CAMERA_NOISE`),
+/// camera reads better at 5.3: its positions are weighed as noisier instead (`stats::FIXED_CAMERA_NOISE`),
 /// which is the same.
 const ACCELERATION: f64 = 8.0;
 /// Positions smoothed with this many newer ones (a second at 25 fps). The filter forgets in well under
