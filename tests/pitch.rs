@@ -129,7 +129,8 @@ fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
     let report = evaluated(&whole, &video);
     eprintln!("synthetic 1280x720 with the pitch model: {report}");
     assert!(report["placed"].as_f64().unwrap() >= 0.9, "{report}");
-    assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
+    // Sharpened on the pitch's lines: 0.19 m at the median (0.35 m from its keypoints alone).
+    assert!(report["position_error_m"].as_f64().unwrap() <= 0.3, "{report}");
     assert!(report["position_error_p90_m"].as_f64().unwrap() <= 1.5, "{report}");
 
     // Killed after the second segment and run again: the same bytes, calibration included.
@@ -156,13 +157,14 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
     let (report, per_frame) = (evaluated(&fixed, &video), evaluated(&auto, &video));
     eprintln!("fixed camera, found once: {report}\nfitted frame by frame: {per_frame}");
     assert!(report["placed"].as_f64().unwrap() >= 0.95, "{report}");
-    assert!(report["position_error_m"].as_f64().unwrap() <= 0.5, "{report}");
+    // Sharpened on the pitch's lines: 0.19 m at the median (0.35 m from its keypoints alone).
+    assert!(report["position_error_m"].as_f64().unwrap() <= 0.3, "{report}");
     let top = |r: &serde_json::Value| r["physical"]["top_speed_error_kmh"].as_f64().unwrap();
     assert!(top(&report) < top(&per_frame) / 2.0, "{} vs {} km/h", top(&report), top(&per_frame));
-    // Distance per player, smoothed by each position's own noise: 0.6 % at the median, 1.00 within 3 %
+    // Distance per player, smoothed by each position's own noise: 0.33 % at the median, 0.94 within 3 %
     // (a path sampled from quadratic fits: 1.35 % at the median).
     let physical = &report["physical"];
-    assert!(physical["distance_error_pct"].as_f64().unwrap() <= 1.5, "{physical}");
+    assert!(physical["distance_error_pct"].as_f64().unwrap() <= 1.0, "{physical}");
     assert!(physical["distance_within_3pct"].as_f64().unwrap() >= 0.85, "{physical}");
     assert!(physical["distance_bias_pct"].as_f64().unwrap().abs() <= 1.0, "{physical}");
     assert!(physical["top_speed_error_kmh"].as_f64().unwrap() <= 1.0, "{physical}");
