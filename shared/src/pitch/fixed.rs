@@ -53,13 +53,16 @@ fn sharpened(frames: &[&Frame], (camera, file): (Calibration, CalibrationFile)) 
     let keypoints: Vec<_> =
         file.points.iter().filter_map(|p| Some(((p.image[0], p.image[1]), at[p.keypoint?]))).collect();
     let rewritten = || {
-        let g = lines::refine(frames, &camera, &keypoints)?.inverse()?;
+        let (sharp, line_points) = lines::refine(frames, &camera, &keypoints)?;
+        let g = sharp.inverse()?;
         let points = file.points.iter().map(|p| {
             let (x, y) = g.apply(at[p.keypoint?])?;
             Some(PointPair { image: [x, y], ..p.clone() })
         });
         let file = CalibrationFile { points: points.collect::<Option<_>>()?, ..file.clone() };
-        Some((file.calibration(camera.pitch).ok()?, file))
+        let camera = file.calibration(camera.pitch).ok()?;
+        tracing::info!(line_points, "the fixed camera is sharpened on the pitch's lines");
+        Some((camera, file))
     };
     rewritten().unwrap_or((camera, file))
 }

@@ -225,13 +225,14 @@ fn look(picture: &Whiteness, camera: &Homography, samples: &[Sample], reach: f64
 }
 
 /// The homography (image to pitch) the lines and keypoints (image pixel, pitch point) agree on best, from
-/// `camera`'s; `None` when too few line points are seen or the keypoints would no longer agree.
+/// `camera`'s, and how many line points it rests on; `None` when too few line points are seen or the
+/// keypoints would no longer agree.
 ///
 /// A camera without a lens only: on the university clip, with its lens fitted (k = -0.3) and held or
 /// refitted too, the lines moved its clicked keypoints off (the farthest 2.3 -> 4.3 m, the next 1.0 ->
 /// 1.7 m): the one-parameter lens does not bend the picture exactly as the lens does, and lines across the
 /// whole picture find that out.
-pub fn refine(frames: &[&Frame], camera: &Calibration, keypoints: &[(Point, Point)]) -> Option<Homography> {
+pub fn refine(frames: &[&Frame], camera: &Calibration, keypoints: &[(Point, Point)]) -> Option<(Homography, usize)> {
     let first = frames.first()?;
     if camera.lens.is_some() {
         return None;
@@ -264,7 +265,7 @@ pub fn refine(frames: &[&Frame], camera: &Calibration, keypoints: &[(Point, Poin
         .iter()
         .all(|&(pixel, at)| g.apply(at).is_some_and(|q| (q.0 - pixel.0).hypot(q.1 - pixel.1) <= KEYPOINT_MISS_PX * px));
     let better = misses_px(&current, &found) < misses_px(&camera.homography, &found);
-    (agree && better).then_some(current)
+    (agree && better).then_some((current, found.len()))
 }
 
 /// The points a camera is fitted to, and how far a miss counts in full.
@@ -433,7 +434,7 @@ pub(super) mod tests {
         let players =
             [[(640.0, 300.0), (300.0, 650.0)], [(175.0, 292.0), (900.0, 655.0)], [(640.0, 500.0), (1000.0, 294.0)]];
         let frames: Vec<Frame> = players.iter().map(|p| painted(&truth, size, p)).collect();
-        let sharp = refine(&frames.iter().collect::<Vec<_>>(), &start, &keypoints).expect("the lines are seen");
+        let (sharp, _) = refine(&frames.iter().collect::<Vec<_>>(), &start, &keypoints).expect("the lines are seen");
         let (before, after) = (apart(&SEEN, &start.homography, size), apart(&SEEN, &sharp, size));
         assert!(after.0 < 0.08 && after.1 < 0.15, "sharpened {after:?}, from {before:?}");
         assert!(after.0 < before.0 / 4.0, "sharpened {after:?}, from {before:?}");
