@@ -10,7 +10,7 @@
 use nalgebra::{Matrix3, SVector};
 
 use super::homography::Point;
-use super::ptz::damped_step;
+use super::lsq::damped_step;
 use super::{
     CENTRE_CIRCLE, Calibration, GOAL_AREA_DEPTH, GOAL_AREA_WIDTH, Homography, PENALTY_AREA_DEPTH, PENALTY_AREA_WIDTH,
     PENALTY_SPOT, Pitch,

@@ -12,6 +12,7 @@ mod homography;
 pub mod keypoints;
 mod lens;
 mod lines;
+mod lsq;
 pub mod motion;
 pub mod ptz;
 pub mod score;

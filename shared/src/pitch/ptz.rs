@@ -6,12 +6,13 @@
 //! Camera model: square pixels, no skew, the principal point at the image centre. A pitch point
 //! `(x, y, 0)` is seen along `d = R (X - C)`, at `focal * (d.x / d.z, d.y / d.z)` from the image centre.
 
-use nalgebra::{Matrix3, Rotation3, SMatrix, SVector, Vector3, Vector4};
+use nalgebra::{Matrix3, Rotation3, Vector3, Vector4};
 use serde::{Deserialize, Serialize};
 
 use super::Homography;
 use super::camera::is_zero;
 use super::homography::Pair;
+use super::lsq::{damped_step, dot};
 
 /// The camera of one frame. Lengths are pitch metres; `focal` is in pixels.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -139,26 +140,6 @@ fn nearest_rotation(m: Matrix3<f64>) -> Option<Matrix3<f64>> {
     let (u, v_t) = (svd.u?, svd.v_t?);
     let r = u * v_t;
     (r.determinant() > 0.0).then_some(r)
-}
-
-/// One damped Gauss-Newton (Levenberg-Marquardt) step for the misses `r` over N parameters: `nudged(i)`
-/// gives the misses with parameter i moved by `h` (a forward-difference Jacobian); `damping` scales the
-/// normal matrix's own diagonal added to it.
-pub(super) fn damped_step<const N: usize>(
-    r: &[f64],
-    h: f64,
-    damping: f64,
-    nudged: impl Fn(usize) -> Option<Vec<f64>>,
-) -> Option<SVector<f64, N>> {
-    let columns: Vec<Vec<f64>> =
-        (0..N).map(|i| Some(nudged(i)?.iter().zip(r).map(|(a, b)| (a - b) / h).collect())).collect::<Option<_>>()?;
-    let jtj = SMatrix::<f64, N, N>::from_fn(|i, j| dot(&columns[i], &columns[j]));
-    let jtr = SVector::<f64, N>::from_fn(|i, _| dot(&columns[i], r));
-    Some((jtj + SMatrix::from_diagonal(&jtj.diagonal()) * damping).try_inverse()? * -jtr)
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// The camera's mount: where it stands, found once from the match's first keyframes. Each keyframe's
