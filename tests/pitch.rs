@@ -196,7 +196,8 @@ fn broadcast_frames_calibrate_to_within_a_metre_and_the_dfl_clip_lands_on_the_pi
     let s = eval_calibration(dir.path(), &images, &labels);
     eprintln!("pitch-keypoints/valid: {s}");
     assert!(s["calibrated_share"].as_f64().unwrap() >= 0.9, "{s}");
-    assert!(s["median_m"].as_f64().unwrap() <= 0.6 && s["p90_m"].as_f64().unwrap() <= 2.2, "{s}");
+    // Measured 0.29 / 0.69 m (0.33 / 1.64 while the penalty arcs' ends were placed level with the goal areas).
+    assert!(s["median_m"].as_f64().unwrap() <= 0.4 && s["p90_m"].as_f64().unwrap() <= 1.0, "{s}");
 
     let first = std::fs::read_dir(&images).unwrap().next().unwrap().unwrap().path();
     let line = stdout(&ok(tacticeye(dir.path()).arg("calibrate").arg(&first).arg("--json")));

@@ -158,13 +158,20 @@ impl Pitch {
 
     /// Where each keypoint is, in the order of the roboflow/sports layout the labels use: the left goal
     /// line top to bottom (0-5), the left goal area (6, 7), the left penalty spot (8), the left penalty
-    /// area (9-12), the halfway line (13-16), then the right side mirrored (17-29), and the centre
-    /// circle's left and right ends (30, 31).
+    /// area's corners (9, 12) and where the penalty arc meets its line (10, 11), the halfway line (13-16),
+    /// then the right side mirrored (17-29), and the centre circle's left and right ends (30, 31).
+    ///
+    /// 10, 11, 18 and 19 are where the labels put them: measured through the frames' calibrations, the 61
+    /// labelled on the valid frames land 0.1-0.4 m from the arc's ends, and 1.5-2.0 m from the area's line
+    /// level with the goal area's sides (where no line meets it, and where we had them before).
     pub fn keypoints(&self) -> [(f64, f64); KEYPOINTS] {
         let (l, w) = (self.length, self.width);
-        let (pa, ga) = ((w - PENALTY_AREA_WIDTH) / 2.0, (w - GOAL_AREA_WIDTH) / 2.0);
-        let (pb, gb) = ((w + PENALTY_AREA_WIDTH) / 2.0, (w + GOAL_AREA_WIDTH) / 2.0);
+        let (pa, pb) = ((w - PENALTY_AREA_WIDTH) / 2.0, (w + PENALTY_AREA_WIDTH) / 2.0);
+        let (ga, gb) = ((w - GOAL_AREA_WIDTH) / 2.0, (w + GOAL_AREA_WIDTH) / 2.0);
         let (mid, half) = (l / 2.0, w / 2.0);
+        // The penalty arc's ends on the area's line, either side of the middle.
+        let arc = (CENTRE_CIRCLE * CENTRE_CIRCLE - (PENALTY_AREA_DEPTH - PENALTY_SPOT).powi(2)).sqrt();
+        let (aa, ab) = (half - arc, half + arc);
         [
             (0.0, 0.0),
             (0.0, pa),
@@ -176,16 +183,16 @@ impl Pitch {
             (GOAL_AREA_DEPTH, gb),
             (PENALTY_SPOT, half),
             (PENALTY_AREA_DEPTH, pa),
-            (PENALTY_AREA_DEPTH, ga),
-            (PENALTY_AREA_DEPTH, gb),
+            (PENALTY_AREA_DEPTH, aa),
+            (PENALTY_AREA_DEPTH, ab),
             (PENALTY_AREA_DEPTH, pb),
             (mid, 0.0),
             (mid, half - CENTRE_CIRCLE),
             (mid, half + CENTRE_CIRCLE),
             (mid, w),
             (l - PENALTY_AREA_DEPTH, pa),
-            (l - PENALTY_AREA_DEPTH, ga),
-            (l - PENALTY_AREA_DEPTH, gb),
+            (l - PENALTY_AREA_DEPTH, aa),
+            (l - PENALTY_AREA_DEPTH, ab),
             (l - PENALTY_AREA_DEPTH, pb),
             (l - PENALTY_SPOT, half),
             (l - GOAL_AREA_DEPTH, ga),
@@ -219,6 +226,19 @@ mod tests {
         for (i, &j) in FLIP.iter().enumerate() {
             assert!((k[i].0 - (pitch.length - k[j].0)).abs() < 1e-9 && (k[i].1 - k[j].1).abs() < 1e-9, "{i} <-> {j}");
         }
+    }
+
+    #[test]
+    fn the_penalty_areas_inner_keypoints_are_where_the_penalty_arcs_meet_their_lines() {
+        let pitch = Pitch::default();
+        let k = pitch.keypoints();
+        for (i, spot) in [(10, k[8]), (11, k[8]), (18, k[21]), (19, k[21])] {
+            let from_spot = (k[i].0 - spot.0).hypot(k[i].1 - spot.1);
+            assert!((from_spot - CENTRE_CIRCLE).abs() < 1e-9, "{i}: {from_spot} m from its spot");
+            assert!((k[i].0 - k[9].0).abs() < 1e-9 || (k[i].0 - k[17].0).abs() < 1e-9, "{i} is on an area's line");
+        }
+        // Not level with the goal area's sides (6, 7), where no line meets the area's.
+        assert!((k[10].1 - k[6].1).abs() > 1.5 && (k[11].1 - k[7].1).abs() > 1.5);
     }
 
     #[test]
