@@ -11,10 +11,7 @@ use nalgebra::{Matrix3, SVector};
 
 use super::homography::Point;
 use super::lsq::damped_step;
-use super::{
-    CENTRE_CIRCLE, Calibration, GOAL_AREA_DEPTH, GOAL_AREA_WIDTH, Homography, PENALTY_AREA_DEPTH, PENALTY_AREA_WIDTH,
-    PENALTY_SPOT, Pitch,
-};
+use super::{CENTRE_CIRCLE, Calibration, Homography, PENALTY_AREA_DEPTH, PENALTY_SPOT, Pitch};
 use crate::source::Frame;
 
 /// A point along the lines every this many metres.
@@ -85,19 +82,32 @@ struct Sample {
     mark: Mark,
 }
 
+/// The painted straight lines, as the keypoints at their ends: touchlines, halfway line, goal lines, then
+/// each penalty area's and goal area's three sides.
+const LINES: [(usize, usize); 17] = [
+    (0, 24),
+    (5, 29),
+    (13, 16),
+    (0, 5),
+    (24, 29),
+    (1, 9),
+    (9, 12),
+    (12, 4),
+    (2, 6),
+    (6, 7),
+    (7, 3),
+    (25, 17),
+    (17, 20),
+    (20, 28),
+    (26, 22),
+    (22, 23),
+    (23, 27),
+];
+
 /// Points every `STEP_M` along the pitch's lines, circle and penalty arcs (corner arcs are too small).
 fn samples(pitch: Pitch) -> Vec<Sample> {
-    let (l, w) = (pitch.length, pitch.width);
-    let (pa, pb) = ((w - PENALTY_AREA_WIDTH) / 2.0, (w + PENALTY_AREA_WIDTH) / 2.0);
-    let (ga, gb) = ((w - GOAL_AREA_WIDTH) / 2.0, (w + GOAL_AREA_WIDTH) / 2.0);
-    let mut lines = vec![((0.0, 0.0), (l, 0.0)), ((0.0, w), (l, w)), ((l / 2.0, 0.0), (l / 2.0, w))];
-    for (goal, inward) in [(0.0, 1.0), (l, -1.0)] {
-        let x = |d: f64| goal + inward * d;
-        lines.push(((goal, 0.0), (goal, w)));
-        for (depth, a, b) in [(PENALTY_AREA_DEPTH, pa, pb), (GOAL_AREA_DEPTH, ga, gb)] {
-            lines.extend([((x(depth), a), (x(depth), b)), ((goal, a), (x(depth), a)), ((goal, b), (x(depth), b))]);
-        }
-    }
+    let k = pitch.keypoints();
+    let lines = LINES.map(|(a, b)| (k[a], k[b]));
     let mut samples = Vec::new();
     for (a, b) in lines {
         let n = ((b.0 - a.0).hypot(b.1 - a.1) / STEP_M).round() as usize;
@@ -107,8 +117,8 @@ fn samples(pitch: Pitch) -> Vec<Sample> {
             Sample { at: (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t), mark: Mark::Line(a, b) }
         }));
     }
-    let spot = |x: f64| (x, w / 2.0);
-    let arcs = [(spot(l / 2.0), None), (spot(PENALTY_SPOT), Some(1.0)), (spot(l - PENALTY_SPOT), Some(-1.0))];
+    let centre = ((k[30].0 + k[31].0) / 2.0, k[30].1);
+    let arcs = [(centre, None), (k[8], Some(1.0)), (k[21], Some(-1.0))];
     let n = (std::f64::consts::TAU * CENTRE_CIRCLE / STEP_M).round() as usize;
     for (centre, outward) in arcs {
         let mark = Mark::Arc { centre, radius: CENTRE_CIRCLE };
@@ -344,19 +354,6 @@ pub(super) mod tests {
         [0.0, -0.0205700848124621, 1.0],
     ]);
 
-    /// The pitch's straight lines.
-    fn lines(pitch: Pitch) -> Vec<(Point, Point)> {
-        let mut lines: Vec<(Point, Point)> = Vec::new();
-        for s in samples(pitch) {
-            if let Mark::Line(a, b) = s.mark
-                && !lines.contains(&(a, b))
-            {
-                lines.push((a, b));
-            }
-        }
-        lines
-    }
-
     /// How far (m) a pitch point is from the painted `lines` and centre circle.
     fn from_paint(p: Point, pitch: Pitch, lines: &[(Point, Point)]) -> f64 {
         let segment = |(a, b): (Point, Point)| {
@@ -372,7 +369,8 @@ pub(super) mod tests {
     /// player (12 x 36 pixels) at each of `players`.
     pub(in crate::pitch) fn painted(camera: &Calibration, (width, height): (u32, u32), players: &[Point]) -> Frame {
         let mut rgb = Vec::with_capacity((width * height * 3) as usize);
-        let lines = lines(camera.pitch);
+        let k = camera.pitch.keypoints();
+        let lines = LINES.map(|(a, b)| (k[a], k[b]));
         for y in 0..height {
             for x in 0..width {
                 let mut paint = 0.0;
