@@ -78,7 +78,7 @@ impl CalibrationFile {
     }
 
     /// Each point's image pixel and its place on the pitch.
-    fn pairs(&self, pitch: &Pitch) -> Result<Vec<Pair>, CalibrationError> {
+    pub(super) fn pairs(&self, pitch: &Pitch) -> Result<Vec<Pair>, CalibrationError> {
         if self.points.len() < 4 {
             return Err(CalibrationError::TooFew(self.points.len()));
         }

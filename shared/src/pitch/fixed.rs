@@ -50,9 +50,8 @@ pub fn find(
 /// used); else as it was.
 fn sharpened(frames: &[&Frame], (camera, file): (Calibration, CalibrationFile)) -> (Calibration, CalibrationFile) {
     let at = camera.pitch.keypoints();
-    let keypoints: Vec<_> =
-        file.points.iter().filter_map(|p| Some(((p.image[0], p.image[1]), at[p.keypoint?]))).collect();
     let rewritten = || {
+        let keypoints = file.pairs(&camera.pitch).ok()?;
         let (sharp, line_points) = lines::refine(frames, &camera, &keypoints)?;
         let g = sharp.inverse()?;
         let points = file.points.iter().map(|p| {
