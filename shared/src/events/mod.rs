@@ -104,6 +104,17 @@ pub struct PossessionState {
     pub turnovers: [u64; 2],
     /// The previous frame's ball and feet, for speeds.
     pub previous: Option<Previous>,
+    /// On the last frame the ball was seen, had nobody under control and was in this player's reach (a
+    /// tackled or passed ball reaching him fast): if it is hidden next and seen again at his feet, it has
+    /// been his since that frame.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub touched: Option<Touch>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Touch {
+    pub track_id: u64,
+    pub frame: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -172,6 +183,7 @@ impl PossessionState {
         self.owner = None;
         self.candidate = None;
         self.previous = None;
+        self.touched = None;
     }
 }
 
@@ -233,7 +245,13 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         return;
     };
     let owner_id = state.owner.as_ref().map(|o| o.track_id);
-    let Some(i) = nearest_in_reach(cfg, fps, view, &ball, previous.as_ref(), owner_id) else { return };
+    let touched = state.touched.take();
+    let Some(i) = nearest_in_reach(cfg, fps, view, &ball, previous.as_ref(), owner_id) else {
+        // Without the ball's speed every ball in reach counts as controlled.
+        state.touched = nearest_in_reach(cfg, fps, view, &ball, None, owner_id)
+            .map(|i| Touch { track_id: view.people[i].track_id, frame: view.frame });
+        return;
+    };
     let (player, pitch, team) =
         (&view.people[i], view.people_pitch.get(i).copied().flatten(), view.teams[i].unwrap_or(0));
     let here = |p: &Tracked| Owner {
@@ -258,7 +276,17 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         Some(c) if c.track_id == player.track_id && view.frame < c.since + (c.hidden + 2 * needed) as u64 => {
             Candidate { frames: c.frames + 1, ..c }
         }
-        _ => Candidate { track_id: player.track_id, frames: 1, since: view.frame, hidden: 0 },
+        // The ball reached him fast and was hidden since: he has had it from then, as if it had been hidden
+        // at his feet.
+        _ => match touched {
+            Some(t) if t.track_id == player.track_id && t.frame + 1 < view.frame => Candidate {
+                track_id: player.track_id,
+                frames: 1,
+                since: t.frame,
+                hidden: (view.frame - t.frame) as u32,
+            },
+            _ => Candidate { track_id: player.track_id, frames: 1, since: view.frame, hidden: 0 },
+        },
     };
     // An owner seen well out of reach has lost the ball: winning it then needs no more than a pass does.
     let owner_away = state.owner.as_ref().is_some_and(|o| {
@@ -519,6 +547,20 @@ mod tests {
         xs.push(Some(313.0));
         xs.extend([None; 20]);
         xs.extend([Some(313.0); 9]);
+        let events = pressed_seen(&xs, Some(0.1));
+        assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!(events[1].frame, 10);
+    }
+
+    #[test]
+    fn a_ball_that_reaches_a_challenger_too_fast_to_control_and_is_hidden_is_his_from_when_it_reached_him() {
+        // The defender's tackle: the ball jumps 1.2 m to his feet (too fast to be under control), is
+        // hidden behind the two for 15 frames, then seen at his feet: he has had it from frame 10, not from
+        // when it was seen again.
+        let mut xs: Vec<Option<f64>> = vec![Some(306.0); 10];
+        xs.push(Some(318.0));
+        xs.extend([None; 15]);
+        xs.extend([Some(313.0); 10]);
         let events = pressed_seen(&xs, Some(0.1));
         assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
         assert_eq!(events[1].frame, 10);
