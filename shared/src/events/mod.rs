@@ -34,7 +34,8 @@ pub struct PossessionConfig {
     /// distances between two frames of a panning camera carry the pan).
     pub min_pass_m: f64,
     /// A ball moving faster than this relative to a player, in his box heights per second, is going past
-    /// him, not under his control.
+    /// him, not under his control. (At 4 a misplaced ball rolling past a team-mate within reach was his
+    /// seconds before the truth's receiver stopped it; at 2.5 and 2 tackles were missed.)
     pub max_control_speed: f64,
     /// Image distances across the pitch (vertical) are foreshortened by the camera's tilt; this stretches
     /// them back before comparing with the reach.
@@ -54,7 +55,7 @@ impl Default for PossessionConfig {
             confirm_turnover_frames: 10,
             min_pass_distance: 1.5,
             min_pass_m: 2.0,
-            max_control_speed: 4.0,
+            max_control_speed: 3.0,
             depth_stretch: 2.5,
             reach_m: 1.2,
             owner_margin: 0.25,
@@ -450,6 +451,18 @@ mod tests {
         assert_eq!(events[1].start_frame, Some(4));
         // On the pitch it runs from the passer's feet to the receiver's.
         assert_eq!((events[1].from_pitch, events[1].to_pitch), (Some([9.0, 30.0]), Some([39.0, 30.0])));
+    }
+
+    #[test]
+    fn a_ball_rolling_past_a_team_mate_within_reach_is_not_his() {
+        // Kicked from player 1 at 3.5 box heights a second (about 6 m/s), it runs past his team-mate at
+        // x = 400 (within reach for 9 frames) and stops at the opponent at x = 700: a turnover, no pass.
+        let mut xs = vec![100.0; 5];
+        xs.extend((0..70).map(|i| 110.0 + 8.4 * i as f64));
+        xs.extend(vec![700.0; 12]);
+        let (state, events) = run(&xs);
+        assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!((state.passes, state.turnovers), ([0, 0], [0, 1]));
     }
 
     #[test]
