@@ -5,6 +5,8 @@
 
 pub mod log;
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ball::BallPosition;
@@ -17,6 +19,10 @@ use crate::track::Tracked;
 const BALL_RADIUS_IN_HEIGHTS: f64 = 0.06;
 /// An owner further from the ball than this share of his reach is out of the duel for it.
 const AWAY: f64 = 1.25;
+/// On the pitch the ball is rolling past a player if it was too fast relative to him over the last this
+/// many frames (over one, a far ball's jitter in depth would read as rolling) and still is over the last
+/// one (a tackled ball that jumped to the tackler and stopped is his).
+const PITCH_SPEED_FRAMES: u64 = 5;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PossessionConfig {
@@ -45,6 +51,15 @@ pub struct PossessionConfig {
     /// The owner keeps the ball while in reach unless a challenger is nearer by this share of the reach:
     /// a defender pressing a stride from the carrier is not given the ball by a few centimetres of noise.
     pub owner_margin: f64,
+    /// On calibrated frames, a ball moving faster than this relative to a player, in m/s on the pitch,
+    /// is going past him too: in the picture a ball rolling across the pitch, away from the camera, looks
+    /// slow.
+    #[serde(default = "default_max_control_mps")]
+    pub max_control_mps: f64,
+}
+
+fn default_max_control_mps() -> f64 {
+    4.0
 }
 
 impl Default for PossessionConfig {
@@ -59,6 +74,7 @@ impl Default for PossessionConfig {
             depth_stretch: 2.5,
             reach_m: 1.2,
             owner_margin: 0.25,
+            max_control_mps: default_max_control_mps(),
         }
     }
 }
@@ -110,6 +126,17 @@ pub struct PossessionState {
     /// been his since that frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub touched: Option<Touch>,
+    /// The last `PITCH_SPEED_FRAMES` frames' ball and feet on the pitch, oldest first.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    pub on_pitch: VecDeque<OnPitch>,
+}
+
+/// A calibrated frame's ball and feet (by track) on the pitch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OnPitch {
+    pub frame: u64,
+    pub ball: [f64; 2],
+    pub feet: Vec<(u64, [f64; 2])>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -185,6 +212,7 @@ impl PossessionState {
         self.candidate = None;
         self.previous = None;
         self.touched = None;
+        self.on_pitch.clear();
     }
 }
 
@@ -245,9 +273,17 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
         }
         return;
     };
+    let now = view.ground.and_then(|g| g.locate((ball.x, ball.y))).map(|at| OnPitch {
+        frame: view.frame,
+        ball: at,
+        feet: view.people.iter().zip(&view.people_pitch).filter_map(|(p, at)| Some((p.track_id, (*at)?))).collect(),
+    });
+    state.on_pitch.retain(|o| o.frame + PITCH_SPEED_FRAMES >= view.frame);
+    state.on_pitch.extend(now);
+    let moves = Moves { previous: previous.as_ref(), on_pitch: &state.on_pitch };
     let owner_id = state.owner.as_ref().map(|o| o.track_id);
     let touched = state.touched.take();
-    let Some(i) = nearest_in_reach(cfg, fps, view, &ball, previous.as_ref(), owner_id) else {
+    let Some(i) = nearest_in_reach(cfg, fps, view, &ball, Some(moves), owner_id) else {
         // Without the ball's speed every ball in reach counts as controlled.
         state.touched = nearest_in_reach(cfg, fps, view, &ball, None, owner_id)
             .map(|i| Touch { track_id: view.people[i].track_id, frame: view.frame });
@@ -342,6 +378,14 @@ fn step(state: &mut PossessionState, cfg: &PossessionConfig, fps: f64, view: &Fr
     state.candidate = None;
 }
 
+/// How the ball moved past the people: since the previous frame in the picture, and on the pitch over the
+/// last `PITCH_SPEED_FRAMES` (oldest first, this frame's last where it was calibrated).
+#[derive(Clone, Copy)]
+struct Moves<'a> {
+    previous: Option<&'a Previous>,
+    on_pitch: &'a VecDeque<OnPitch>,
+}
+
 /// The person who has the ball on this frame, if any: of those in reach with the ball under control, the
 /// nearest, unless the owner is among them and the nearest is not nearer by the owner's margin.
 fn nearest_in_reach(
@@ -349,10 +393,26 @@ fn nearest_in_reach(
     fps: f64,
     view: &FrameView,
     ball: &BallPosition,
-    previous: Option<&Previous>,
+    moves: Option<Moves>,
     owner_id: Option<u64>,
 ) -> Option<usize> {
+    let previous = moves.and_then(|m| m.previous);
     let ball_step = previous.and_then(|p| p.ball).map(|(x, y)| (ball.x - x, ball.y - y));
+    // The ball's speed relative to a player on the pitch from `from` frames ago to `to` frames ago.
+    let pitch_speed = |track_id: u64, from: u64, to: u64| {
+        let history = moves?.on_pitch;
+        let at = |back: u64| history.iter().find(|o| o.frame + back == view.frame);
+        let (then, now) = (at(from)?, at(to)?);
+        let feet = |o: &OnPitch| o.feet.iter().find(|(id, _)| *id == track_id).map(|&(_, at)| at);
+        let (a, b) = (feet(then)?, feet(now)?);
+        let moved = [now.ball[0] - then.ball[0] - (b[0] - a[0]), now.ball[1] - then.ball[1] - (b[1] - a[1])];
+        Some(moved[0].hypot(moved[1]) * fps / (from - to) as f64)
+    };
+    let rolling = |track_id: u64| {
+        [PITCH_SPEED_FRAMES, 1]
+            .into_iter()
+            .all(|from| pitch_speed(track_id, from, 0).is_some_and(|v| v > cfg.max_control_mps))
+    };
     // (person, share of the reach)
     let in_reach: Vec<(usize, f64)> = view
         .people
@@ -370,7 +430,7 @@ fn nearest_in_reach(
                     .map_or((0.0, 0.0), |(_, (x, y))| (fx - x, fy - y));
                 (bx - px).hypot(by - py) / h * fps
             });
-            let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed);
+            let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed) && !rolling(p.track_id);
             let share = view.reach_share(cfg, i, ball);
             (share <= 1.0 && controlled).then_some((i, share))
         })
@@ -461,6 +521,28 @@ mod tests {
         xs.extend((0..70).map(|i| 110.0 + 8.4 * i as f64));
         xs.extend(vec![700.0; 12]);
         let (state, events) = run(&xs);
+        assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
+        assert_eq!((state.passes, state.turnovers), ([0, 0], [0, 1]));
+    }
+
+    #[test]
+    fn a_ball_rolling_away_from_the_camera_past_a_team_mate_is_not_his() {
+        // A pixel is 0.1 m across the picture and 0.25 m in depth. Player 1 has the ball, then it runs in
+        // depth past his team-mate at x = 400 at a pixel a frame: slow in the picture (0.4 of his heights a
+        // second) but 6.25 m/s on the pitch, in his reach for 10 frames; then it stops at the opponent.
+        let people = [player(1, 100.0), player(2, 400.0), player(3, 700.0)];
+        let teams = [Some(0), Some(0), Some(1)];
+        let ground = Ground {
+            pitch: Pitch::default(),
+            homography: Homography([[0.1, 0.0, 0.0], [0.0, 0.25, 0.0], [0.0, 0.0, 1.0]]),
+            lens: None,
+        };
+        let mut balls = vec![(100.0, 100.0); 5];
+        balls.extend((0..80).map(|k| (400.0, 60.0 + k as f64)));
+        balls.extend(vec![(700.0, 100.0); 12]);
+        let views = views(&people, &teams, balls.into_iter().map(Some), |p| ground.locate(p.bbox.feet()), Some(ground));
+        let (state, _, events) =
+            possession_segment(PossessionState::default(), &PossessionConfig::default(), 25.0, &views);
         assert_eq!(kinds(&events), vec![EventKind::PossessionChange, EventKind::Turnover, EventKind::PossessionChange]);
         assert_eq!((state.passes, state.turnovers), ([0, 0], [0, 1]));
     }
