@@ -19,9 +19,9 @@ use crate::track::Tracked;
 const BALL_RADIUS_IN_HEIGHTS: f64 = 0.06;
 /// An owner further from the ball than this share of his reach is out of the duel for it.
 const AWAY: f64 = 1.25;
-/// On the pitch the ball is rolling past a player if it was too fast relative to him over the last this
-/// many frames (over one, a far ball's jitter in depth would read as rolling) and still is over the last
-/// one (a tackled ball that jumped to the tackler and stopped is his).
+/// On the pitch the ball is rolling past a player if it was too fast relative to him over the last
+/// `PITCH_SPEED_FRAMES` frames (over one, a far ball's jitter in depth would read as rolling) and still is
+/// over the last one (a tackled ball that jumped to the tackler and stopped is his).
 const PITCH_SPEED_FRAMES: u64 = 5;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -421,6 +421,11 @@ fn nearest_in_reach(
         .enumerate()
         .filter(|(_, (p, team))| matches!(p.role, Class::Player | Class::Goalkeeper) && team.is_some())
         .filter_map(|(i, (p, _))| {
+            // Only those in reach need the ball's speeds past them.
+            let share = view.reach_share(cfg, i, ball);
+            if share > 1.0 {
+                return None;
+            }
             let h = p.bbox.height().max(1.0);
             let (fx, fy) = p.bbox.feet();
             // Speed of the ball relative to the player: fast means it is rolling past him.
@@ -431,8 +436,7 @@ fn nearest_in_reach(
                 (bx - px).hypot(by - py) / h * fps
             });
             let controlled = relative.is_none_or(|v| v <= cfg.max_control_speed) && !rolling(p.track_id);
-            let share = view.reach_share(cfg, i, ball);
-            (share <= 1.0 && controlled).then_some((i, share))
+            controlled.then_some((i, share))
         })
         .collect();
     let held = in_reach.iter().find(|(i, _)| Some(view.people[*i].track_id) == owner_id).copied();
