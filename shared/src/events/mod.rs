@@ -398,20 +398,20 @@ fn nearest_in_reach(
 ) -> Option<usize> {
     let previous = moves.and_then(|m| m.previous);
     let ball_step = previous.and_then(|p| p.ball).map(|(x, y)| (ball.x - x, ball.y - y));
-    // The ball's speed relative to a player on the pitch from `from` frames ago to `to` frames ago.
-    let pitch_speed = |track_id: u64, from: u64, to: u64| {
+    // The ball's speed relative to a player on the pitch over the last `back` frames.
+    let pitch_speed = |track_id: u64, back: u64| {
         let history = moves?.on_pitch;
-        let at = |back: u64| history.iter().find(|o| o.frame + back == view.frame);
-        let (then, now) = (at(from)?, at(to)?);
+        let at = |ago: u64| history.iter().find(|o| o.frame + ago == view.frame);
+        let (then, now) = (at(back)?, at(0)?);
         let feet = |o: &OnPitch| o.feet.iter().find(|(id, _)| *id == track_id).map(|&(_, at)| at);
         let (a, b) = (feet(then)?, feet(now)?);
         let moved = [now.ball[0] - then.ball[0] - (b[0] - a[0]), now.ball[1] - then.ball[1] - (b[1] - a[1])];
-        Some(moved[0].hypot(moved[1]) * fps / (from - to) as f64)
+        Some(moved[0].hypot(moved[1]) * fps / back as f64)
     };
     let rolling = |track_id: u64| {
         [PITCH_SPEED_FRAMES, 1]
             .into_iter()
-            .all(|from| pitch_speed(track_id, from, 0).is_some_and(|v| v > cfg.max_control_mps))
+            .all(|back| pitch_speed(track_id, back).is_some_and(|v| v > cfg.max_control_mps))
     };
     // (person, share of the reach)
     let in_reach: Vec<(usize, f64)> = view
