@@ -30,6 +30,8 @@ pub fn ok(cmd: &mut Command) -> Output {
 
 /// Bumped when the truth file gains fields (3: the camera's homography and pitch positions).
 const TRUTH_FORMAT: u32 = 3;
+/// Bumped when the renderer draws other pixels for the same match (2: four rays a pixel).
+const RENDERER: u32 = 2;
 
 /// Renders a synthetic clip once per (seconds, seed, size) into a shared cache folder and returns its path.
 pub fn synthetic_clip(seconds: u32, seed: u64, width: u32, height: u32) -> PathBuf {
@@ -47,9 +49,11 @@ fn render_clip(seconds: u32, seed: u64, width: u32, height: u32, fixed: bool) ->
     let _guard = RENDERING.lock().unwrap_or_else(|p| p.into_inner());
     let dir = std::env::temp_dir().join("tacticeye-test-clips");
     std::fs::create_dir_all(&dir).unwrap();
-    // The truth format's version is in the name: a clip cached by an older build lacks newer fields.
+    // The truth format's and the renderer's versions are in the name: a clip cached by an older build
+    // lacks newer fields, or looks otherwise.
     let camera = if fixed { "-fixed" } else { "" };
-    let video = dir.join(format!("s{seconds}-seed{seed}-{width}x{height}{camera}-truth{TRUTH_FORMAT}.mp4"));
+    let video =
+        dir.join(format!("s{seconds}-seed{seed}-{width}x{height}{camera}-truth{TRUTH_FORMAT}-render{RENDERER}.mp4"));
     let truth = video.with_extension("truth.json");
     if !(video.is_file() && truth.is_file()) {
         // Render under a temporary name and rename, so that parallel tests never see half a clip.

@@ -165,7 +165,8 @@ pub fn process_segment(
     let detections = models.detector.detect(segment.frames).map_err(PipelineError::Detect)?;
     lap(&mut times.detect);
 
-    let (camera, homographies) = calibrate(models.pitch.as_mut(), config.calibration.as_ref(), camera, segment.frames)?;
+    let (camera, homographies) =
+        calibrate(models.pitch.as_mut(), config.calibration.as_ref(), camera, (segment.frames, &detections))?;
     let pitch = config.calibration.as_ref().map(|c| c.pitch());
     let lens = match &config.calibration {
         Some(CalibrationMode::Fixed(c)) => c.lens,
@@ -294,15 +295,21 @@ fn calibrate(
     model: Option<&mut KeypointModel>,
     mode: Option<&CalibrationMode>,
     camera: &CameraState,
-    frames: &[Frame],
+    (frames, detections): (&[Frame], &[Detections]),
 ) -> Result<(CameraState, Vec<Option<Homography>>), PipelineError> {
     Ok(match mode {
         None => (camera.clone(), vec![None; frames.len()]),
         Some(CalibrationMode::Fixed(c)) => (camera.clone(), vec![Some(c.homography); frames.len()]),
         Some(CalibrationMode::Keypoints { pitch, fixed, .. }) => {
             let model = model.ok_or(PipelineError::NoPitchModel)?;
-            let calibrate = if *fixed { camera::calibrate_fixed } else { camera::calibrate_segment };
-            calibrate(camera.clone(), model, pitch, frames).map_err(PipelineError::Calibrate)?
+            let calibrated = if *fixed {
+                camera::calibrate_fixed(camera.clone(), model, pitch, frames)
+            } else {
+                // Whatever was detected moves on its own, not with the camera.
+                let movers: Vec<Vec<BBox>> = detections.iter().map(|d| d.iter().map(|d| d.bbox).collect()).collect();
+                camera::calibrate_segment(camera.clone(), model, pitch, (frames, &movers))
+            };
+            calibrated.map_err(PipelineError::Calibrate)?
         }
     })
 }

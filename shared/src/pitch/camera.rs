@@ -17,6 +17,7 @@ use super::keypoints::{self, Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
 use super::motion::{self, Picture, Turn};
 use super::ptz::{Mount, Pose, Principal};
 use super::{Homography, Lens, Pitch, fixed, residual};
+use crate::geometry::BBox;
 use crate::source::Frame;
 
 /// Keypoints are looked for on every `EVERY`-th frame of the match (0.2 s at 25 fps): the camera pans
@@ -117,12 +118,13 @@ pub fn calibrate_fixed(
     Ok((state, per_frame))
 }
 
-/// The homography of each frame of the segment (`None` where it cannot be calibrated).
+/// The homography of each frame of the segment (`None` where it cannot be calibrated). `movers` are each
+/// frame's boxes of what moves on its own (people, the ball), which the camera's turns leave out.
 pub fn calibrate_segment(
     state: CameraState,
     model: &mut KeypointModel,
     pitch: &Pitch,
-    frames: &[Frame],
+    (frames, movers): (&[Frame], &[Vec<BBox>]),
 ) -> anyhow::Result<(CameraState, Vec<Option<Homography>>)> {
     let keys: Vec<&Frame> = frames
         .iter()
@@ -171,7 +173,7 @@ pub fn calibrate_segment(
     // Those still on the mount now (it may have been forgotten), and not dropped as jumps.
     let on = if provisional { stand } else { mount.centre() };
     mounted.retain(|(f, pose)| on == Some(pose.centre) && fits.iter().any(|a| a.0 == *f));
-    let carried = carried(pitch, &mounted, frames, centre)?;
+    let carried = carried(pitch, &mounted, (frames, movers), centre)?;
     let per_frame: Vec<Option<Homography>> =
         frames.iter().zip(&carried).map(|(f, c)| c.or_else(|| at(&anchors, f.index))).collect();
     // The next segment goes on from this one's last frame as it was carried, where it was.
@@ -189,7 +191,7 @@ pub fn calibrate_segment(
 fn carried(
     pitch: &Pitch,
     poses: &[(u64, Pose)],
-    frames: &[Frame],
+    (frames, movers): (&[Frame], &[Vec<BBox>]),
     principal: Principal,
 ) -> anyhow::Result<Vec<Option<Homography>>> {
     let first = frames.first().map_or(0, |f| f.index);
@@ -211,7 +213,7 @@ fn carried(
             }
             let (start, end) = (run * TURN_RUN, ((run + 1) * TURN_RUN).min(frames.len()));
             let lead = start.saturating_sub(1);
-            done.push((run, turns(pitch, poses, &frames[lead..end], start > lead, principal)?));
+            done.push((run, turns(pitch, poses, (&frames[lead..end], &movers[lead..end]), start > lead, principal)?));
         }
     };
     let mut done: Vec<(usize, Vec<Option<Turn>>)> = std::thread::scope(|s| {
@@ -226,24 +228,28 @@ fn carried(
 }
 
 /// The camera's turn into each of `frames` from the frame before (`None` for the first, or for the first
-/// after `lead`, which is only the earlier picture of the first turn).
+/// after `lead`, which is only the earlier picture of the first turn), read off the grass clear of both
+/// frames' `movers`.
 fn turns(
     pitch: &Pitch,
     poses: &[(u64, Pose)],
-    frames: &[Frame],
+    (frames, movers): (&[Frame], &[Vec<BBox>]),
     lead: bool,
     principal: Principal,
 ) -> anyhow::Result<Vec<Option<Turn>>> {
     let mut resizer = Resizer::new();
     let (mut turns, mut before, mut guess) = (Vec::with_capacity(frames.len()), None, Turn::default());
-    for f in frames {
+    for (i, f) in frames.iter().enumerate() {
         let picture = Picture::of(&mut resizer, f)?;
         // The turn needs the camera only roughly: the nearest fit's focal length and pitch.
         let near = poses.iter().min_by_key(|p| p.0.abs_diff(f.index)).map(|p| p.1).expect("a fit");
         let seen = near.homography(principal);
-        let on_pitch =
-            |p: (f64, f64)| seen.as_ref().and_then(|h| h.apply(p)).is_some_and(|at| pitch.holds(at, PITCH_MARGIN_M));
-        let t = before.as_ref().and_then(|b| motion::turn(b, &picture, (&near, principal), on_pitch, guess));
+        let moving = &movers[i.saturating_sub(1)..=i];
+        let on_grass = |p: (f64, f64)| {
+            seen.as_ref().and_then(|h| h.apply(p)).is_some_and(|at| pitch.holds(at, PITCH_MARGIN_M))
+                && moving.iter().all(|boxes| motion::still(boxes, p))
+        };
+        let t = before.as_ref().and_then(|b| motion::turn(b, &picture, (&near, principal), on_grass, guess));
         guess = t.unwrap_or_default();
         turns.push(t);
         before = Some(picture);

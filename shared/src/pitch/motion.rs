@@ -3,9 +3,10 @@
 //!
 //! On its mount a camera only turns and zooms, so all that stands still (the grass and its lines, the
 //! boards, the stands) moves from one frame to the next by one map, `K' R K^-1`, whatever its depth; the
-//! players and the ball, which move on their own, are outvoted. A keyframe's fit is a pixel or two off,
-//! afresh each keyframe, which reads as every player stepping together; a turn between two frames is
-//! about 0.3 px off in the picture's middle and 0.4-0.5 px at its corners. So each frame's camera is its
+//! players and the ball, which move on their own, are left out where the detector boxed them (outvoted
+//! only, they pulled the turns toward a zoom the camera does not make). A keyframe's fit is a pixel or two
+//! off, afresh each keyframe, which reads as every player stepping together; a turn between two frames is
+//! about 0.1 px off in the picture's middle and 0.1-0.2 px at its corners. So each frame's camera is its
 //! neighbouring keyframes' fits carried to it along the turns and averaged: the fits' error averages out,
 //! the camera's own motion is kept.
 
@@ -14,6 +15,7 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use nalgebra::{Matrix3, Rotation3, Vector3, Vector4};
 
 use super::ptz::{Pose, Principal};
+use crate::geometry::BBox;
 use crate::source::Frame;
 
 /// Pictures are compared this many pixels wide (half of 1280), after a half and a quarter of that.
@@ -34,6 +36,9 @@ const ROBUST_GREY: f32 = 8.0;
 const CUT_GREY: f32 = 12.0;
 /// Faster than this (radians a frame, 30 degrees a second at 25 fps) no broadcast camera turns.
 const MAX_TURN: f64 = 0.02;
+/// Pixels this close to a detected box may still be the one in it (a box is drawn a pixel or two tight,
+/// and a pixel's gradient reaches its neighbours).
+const MOVER_MARGIN: f64 = 4.0;
 /// A keyframe's fit counts for a frame by a Gaussian of this many frames of their distance...
 const CARRY_FRAMES: f64 = 10.0;
 /// ...up to this far: farther, the turns chained between them have drifted.
@@ -131,6 +136,12 @@ impl Level {
         let bottom = g[i + self.width] + (g[i + self.width + 1] - g[i + self.width]) * fx;
         Some(top + (bottom - top) * fy)
     }
+}
+
+/// Whether frame point `p` is clear of all `movers` (boxes of what moves on its own: people, the ball).
+pub fn still(movers: &[BBox], (x, y): (f64, f64)) -> bool {
+    let m = MOVER_MARGIN;
+    !movers.iter().any(|b| x > b.x1 - m && x < b.x2 + m && y > b.y1 - m && y < b.y2 + m)
 }
 
 /// Where a point of the earlier frame (frame pixels) is seen in the later one after `turn`, for a camera of

@@ -72,44 +72,86 @@ fn line_distance(x: f64, y: f64) -> f64 {
     d
 }
 
+/// Each pixel's colour is the mean of this many by this many rays through it, as a camera's sensor
+/// gathers the light over its pixel: one ray a pixel draws far grass and thin lines aliased, patterns that
+/// move otherwise than the pitch as the camera turns.
+const RAYS: usize = 2;
+
+/// Where a ray meets the grass (pitch metres) and how far along it, or `None` beyond the grass.
+fn on_grass(cam: &Camera, (u, v): (f64, f64)) -> Option<(f64, f64, f64)> {
+    let (c, d) = (cam.position(), cam.ray(u, v));
+    let t = if d[2] < -1e-6 { -c[2] / d[2] } else { return None };
+    let (x, y) = (c[0] + t * d[0], c[1] + t * d[1]);
+    ((-5.0..=LENGTH + 5.0).contains(&x) && (-4.0..=WIDTH + 6.0).contains(&y)).then_some((x, y, t))
+}
+
+/// A painted line's half width at depth `t`: wider far off, so that it still shows.
+fn line_width(t: f64) -> f64 {
+    0.06f64.max(0.6 * t / 1500.0)
+}
+
+fn grass((x, y): (f64, f64)) -> [u8; 3] {
+    let stripe = ((x / (LENGTH / 20.0)).floor() as i64).rem_euclid(2);
+    let base = if stripe == 0 { [50.0, 124.0, 56.0] } else { [60.0, 140.0, 66.0] };
+    let n = 6.0 * hash((x * 8.0) as i64, (y * 8.0) as i64, 17) + 4.0 * (x * 0.11 + y * 0.07).sin();
+    [(base[0] + n) as u8, (base[1] + n * 1.4) as u8, (base[2] + n) as u8]
+}
+
 /// Pitch, boards and stands for rows `rows` into `buf` (which holds exactly those rows).
 fn background(buf: &mut [u8], width: u32, rows: std::ops::Range<u32>, cam: &Camera, frame: u64) {
-    let c = cam.position();
-    let board_colours = [[200, 40, 40], [30, 60, 170], [240, 240, 240], [240, 200, 30], [20, 20, 20]];
+    let step = 1.0 / RAYS as f64;
     for (r, v) in rows.enumerate() {
         for u in 0..width {
-            let i = (r * width as usize + u as usize) * 3;
-            let d = cam.ray(u as f64 + 0.5, v as f64 + 0.5);
-            let t = if d[2] < -1e-6 { -c[2] / d[2] } else { f64::INFINITY };
-            let (x, y) = (c[0] + t * d[0], c[1] + t * d[1]);
-            let px = if t.is_finite() && (-5.0..=LENGTH + 5.0).contains(&x) && (-4.0..=WIDTH + 6.0).contains(&y) {
-                let stripe = ((x / (LENGTH / 20.0)).floor() as i64).rem_euclid(2);
-                let base = if stripe == 0 { [50.0, 124.0, 56.0] } else { [60.0, 140.0, 66.0] };
-                let n = 6.0 * hash((x * 8.0) as i64, (y * 8.0) as i64, 17) + 4.0 * (x * 0.11 + y * 0.07).sin();
-                let grass = [(base[0] + n) as u8, (base[1] + n * 1.4) as u8, (base[2] + n) as u8];
-                let footprint = t / 1500.0;
-                if line_distance(x, y) < 0.06f64.max(0.6 * footprint) { LINE } else { grass }
-            } else {
-                // Beyond the far touchline: an advertising board, then the crowd.
-                let tb = (-4.0 - c[1]) / d[1];
-                let z = c[2] + tb * d[2];
-                let bx = c[0] + tb * d[0];
-                if d[1] < 0.0 && (0.0..1.0).contains(&z) {
-                    board_colours[((bx / 7.0).floor() as i64).rem_euclid(5) as usize]
-                } else {
-                    let n = hash((u / 3) as i64, (v / 3) as i64, frame / 50);
-                    let k = 60.0 + 40.0 * n;
-                    if n > 0.85 {
-                        [200, 60, 60]
-                    } else if n < -0.9 {
-                        [220, 220, 220]
-                    } else {
-                        [k as u8, (k * 0.95) as u8, (k * 1.1) as u8]
-                    }
-                }
+            let at: [(f64, f64); RAYS * RAYS] = std::array::from_fn(|k| {
+                let (su, sv) = ((k % RAYS) as f64, (k / RAYS) as f64);
+                (u as f64 + (su + 0.5) * step, v as f64 + (sv + 0.5) * step)
+            });
+            let ground = at.map(|p| on_grass(cam, p));
+            // All on the grass and the nearest line farther than they spread: one look for the lines does.
+            let clear = ground.iter().all(Option::is_some) && {
+                let centre = on_grass(cam, (u as f64 + 0.5, v as f64 + 0.5));
+                centre.is_some_and(|(cx, cy, _)| {
+                    let (spread, widest) = ground.iter().flatten().fold((0.0f64, 0.0f64), |(s, w), &(x, y, t)| {
+                        (s.max((x - cx).hypot(y - cy)), w.max(line_width(t)))
+                    });
+                    line_distance(cx, cy) - spread >= widest
+                })
             };
-            buf[i..i + 3].copy_from_slice(&px);
+            let colours: [[u8; 3]; RAYS * RAYS] = std::array::from_fn(|k| match ground[k] {
+                Some((x, y, _)) if clear => grass((x, y)),
+                Some((x, y, t)) if line_distance(x, y) < line_width(t) => LINE,
+                Some((x, y, _)) => grass((x, y)),
+                None => beyond(cam, at[k], (u, v), frame),
+            });
+            let mut sum = [0u32; 3];
+            for c in colours {
+                sum = std::array::from_fn(|k| sum[k] + c[k] as u32);
+            }
+            let n = (RAYS * RAYS) as u32;
+            let i = (r * width as usize + u as usize) * 3;
+            buf[i..i + 3].copy_from_slice(&sum.map(|s| ((s + n / 2) / n) as u8));
         }
+    }
+}
+
+/// Beyond the far touchline, along the ray through `(u, v)` (of pixel `pixel`): an advertising board, then
+/// the crowd (which stirs every 2 s).
+fn beyond(cam: &Camera, (u, v): (f64, f64), pixel: (u32, u32), frame: u64) -> [u8; 3] {
+    const BOARDS: [[u8; 3]; 5] = [[200, 40, 40], [30, 60, 170], [240, 240, 240], [240, 200, 30], [20, 20, 20]];
+    let (c, d) = (cam.position(), cam.ray(u, v));
+    let tb = (-4.0 - c[1]) / d[1];
+    let z = c[2] + tb * d[2];
+    if d[1] < 0.0 && (0.0..1.0).contains(&z) {
+        return BOARDS[(((c[0] + tb * d[0]) / 7.0).floor() as i64).rem_euclid(5) as usize];
+    }
+    let n = hash((pixel.0 / 3) as i64, (pixel.1 / 3) as i64, frame / 50);
+    let k = 60.0 + 40.0 * n;
+    if n > 0.85 {
+        [200, 60, 60]
+    } else if n < -0.9 {
+        [220, 220, 220]
+    } else {
+        [k as u8, (k * 0.95) as u8, (k * 1.1) as u8]
     }
 }
 
