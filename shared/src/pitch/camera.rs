@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::homography::Pair;
 use super::keypoints::{self, Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
-use super::motion::{self, Picture, Turn};
+use super::motion::{self, Movers, Picture, Turn};
 use super::ptz::{Mount, Pose, Principal};
 use super::{Homography, Lens, Pitch, fixed, residual};
 use crate::geometry::BBox;
@@ -244,10 +244,9 @@ fn turns(
         // The turn needs the camera only roughly: the nearest fit's focal length and pitch.
         let near = poses.iter().min_by_key(|p| p.0.abs_diff(f.index)).map(|p| p.1).expect("a fit");
         let seen = near.homography(principal);
-        let moving = &movers[i.saturating_sub(1)..=i];
+        let moving = Movers::new((f.width, f.height), movers[i.saturating_sub(1)..=i].iter().flatten());
         let on_grass = |p: (f64, f64)| {
-            seen.as_ref().and_then(|h| h.apply(p)).is_some_and(|at| pitch.holds(at, PITCH_MARGIN_M))
-                && moving.iter().all(|boxes| motion::still(boxes, p))
+            moving.still(p) && seen.as_ref().and_then(|h| h.apply(p)).is_some_and(|at| pitch.holds(at, PITCH_MARGIN_M))
         };
         let t = before.as_ref().and_then(|b| motion::turn(b, &picture, (&near, principal), on_grass, guess));
         guess = t.unwrap_or_default();

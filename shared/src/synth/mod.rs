@@ -230,7 +230,7 @@ mod tests {
     use super::*;
     use crate::geometry::BBox;
     use crate::pitch::Homography;
-    use crate::pitch::motion::{Picture, Turn, still, turn};
+    use crate::pitch::motion::{Movers, Picture, Turn, turn};
     use crate::pitch::ptz::Pose;
     use crate::source::Frame;
     use nalgebra::{Rotation3, Vector3};
@@ -266,10 +266,10 @@ mod tests {
         for (i, pair) in frames.windows(2).enumerate() {
             let ((_, h0, boxes0), (_, h1, boxes1)) = (&pair[0], &pair[1]);
             let pose = Pose::from_homography(h0, principal).unwrap();
+            let moving = Movers::new((1280, 720), boxes0.iter().chain(boxes1));
             let grass = |p| {
-                h0.apply(p).is_some_and(|(x, y)| (-3.0..108.0).contains(&x) && (-3.0..71.0).contains(&y))
-                    && still(boxes0, p)
-                    && still(boxes1, p)
+                moving.still(p)
+                    && h0.apply(p).is_some_and(|(x, y)| (-3.0..108.0).contains(&x) && (-3.0..71.0).contains(&y))
             };
             let found = turn(&pictures[i], &pictures[i + 1], (&pose, principal), grass, Turn::default()).unwrap();
             let (rotation, focal) = (Rotation3::new(found.rotation), pose.focal * found.zoom.exp());
