@@ -88,7 +88,8 @@ bench-long: deps build
 	BIN=$(BIN) benchmarks/long_match.sh
 
 # Export sizes, times and peak memory for a 10-minute synthetic match and the same tiled to 90 minutes
-# (the clip renders in about 8 minutes the first time, then is kept in .cache/bench).
+# (the clip renders in about 8 minutes the first time with one ray a pixel, so about 1.7 times that with the
+# four rays drawn now, then is kept in .cache/bench).
 bench-export: deps build pytools
 	BIN=$(BIN) benchmarks/export.sh
 

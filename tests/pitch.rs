@@ -142,8 +142,10 @@ fn the_pitch_model_follows_a_panning_camera_and_resumes_exactly_after_a_kill() {
 #[test]
 fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_exactly() {
     // A match seen by a fixed wide camera on the centre spot: fitted keyframe by keyframe (`auto`, on a
-    // mount it learns, carried along turns of next to nothing) the fits still wobble, which reads as speed;
-    // one fit from the keypoints' steady places does not.
+    // mount it learns, carried along turns of next to nothing) the fits still wobble, which reads as
+    // distance run; one fit from the keypoints' steady places does not. (Measured: 0.30 % against 0.64 % at
+    // the median, positions 0.19 m against 0.25; top speeds alike, 0.19 and 0.20 km/h, since the fits are
+    // averaged over 30 frames: over 10, the fitted camera's were more than twice the fixed one's.)
     let video = fixed_camera_clip(20, 7, 1280, 720);
     let dir = tempfile::tempdir().unwrap();
     let analyze = |data: &Path, mode: &str| {
@@ -159,9 +161,11 @@ fn a_fixed_camera_is_calibrated_once_from_where_its_keypoints_stay_and_resumes_e
     assert!(report["placed"].as_f64().unwrap() >= 0.95, "{report}");
     // Sharpened on the pitch's lines: 0.19 m at the median (0.35 m from its keypoints alone).
     assert!(report["position_error_m"].as_f64().unwrap() <= 0.3, "{report}");
-    let top = |r: &serde_json::Value| r["physical"]["top_speed_error_kmh"].as_f64().unwrap();
-    assert!(top(&report) < top(&per_frame) / 2.0, "{} vs {} km/h", top(&report), top(&per_frame));
-    // Distance per player, smoothed by each position's own noise: 0.33 % at the median, 0.94 within 3 %
+    let distance = |r: &serde_json::Value| r["physical"]["distance_error_pct"].as_f64().unwrap();
+    assert!(distance(&report) < distance(&per_frame) / 1.5, "{} vs {} %", distance(&report), distance(&per_frame));
+    let position = |r: &serde_json::Value| r["position_error_m"].as_f64().unwrap();
+    assert!(position(&report) < position(&per_frame), "{} vs {} m", position(&report), position(&per_frame));
+    // Distance per player, smoothed by each position's own noise: 0.30 % at the median, 0.94 within 3 %
     // (a path sampled from quadratic fits: 1.35 % at the median).
     let physical = &report["physical"];
     assert!(physical["distance_error_pct"].as_f64().unwrap() <= 1.0, "{physical}");

@@ -25,9 +25,10 @@ const WIDTH: u32 = 640;
 const MIN_GRADIENT: f32 = 3.0;
 /// Gauss-Newton steps at most at each scale, finest first (each starts where the coarser one ended); a
 /// step this small (radians, log zoom) has converged. The Jacobian is held from the earlier picture, so
-/// the steps close in slowly: against the renderer's camera (60 s synthetic match) a turn carried the
-/// picture's far corners 0.84 px off (rms) with 3 and 4 steps at the two finer scales, 0.59 with 6 and 4,
-/// 0.53 with 8 and 4, 0.48 with 12 and 6 (distances and top speeds as with 8 and 4, the turns slower).
+/// the steps close in slowly: against the renderer's camera (60 s synthetic match, the players still in
+/// the turns) a turn carried the picture's far corners 0.84 px off (rms) with 3 and 4 steps at the two
+/// finer scales, 0.59 with 6 and 4, 0.53 with 8 and 4, 0.48 with 12 and 6 (distances and top speeds as
+/// with 8 and 4, the turns slower).
 const STEPS: [usize; 3] = [8, 4, 8];
 const CONVERGED: f64 = 1e-6;
 /// Grey levels: a pixel's difference beyond this counts less and less (Huber), as a moving thing's.
