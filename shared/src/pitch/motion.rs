@@ -159,8 +159,8 @@ impl Movers {
         let (w, h, m) = (width as f64, height as f64, MOVER_MARGIN);
         let seen = |b: &&BBox| b.x2 + m >= 0.0 && b.y2 + m >= 0.0 && b.x1 - m < w && b.y1 - m < h;
         for b in boxes.into_iter().filter(seen) {
-            let (x1, x2) = (cell(b.x1 - MOVER_MARGIN, columns), cell(b.x2 + MOVER_MARGIN, columns));
-            let (y1, y2) = (cell(b.y1 - MOVER_MARGIN, rows), cell(b.y2 + MOVER_MARGIN, rows));
+            let (x1, x2) = (cell(b.x1 - m, columns), cell(b.x2 + m, columns));
+            let (y1, y2) = (cell(b.y1 - m, rows), cell(b.y2 + m, rows));
             for y in y1..=y2.max(y1) {
                 cells[y * columns + x1..=y * columns + x2.max(x1)].fill(true);
             }
