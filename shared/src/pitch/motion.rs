@@ -177,7 +177,7 @@ impl Movers {
 
 /// Where a point of the earlier frame (frame pixels) is seen in the later one after `turn`, for a camera of
 /// `focal` pixels.
-fn warp(rotation: &Rotation3<f64>, zoom: f64, focal: f64, principal: Principal, (x, y): (f64, f64)) -> (f64, f64) {
+pub fn warp(rotation: &Rotation3<f64>, zoom: f64, focal: f64, principal: Principal, (x, y): (f64, f64)) -> (f64, f64) {
     let d = rotation * Vector3::new((x - principal.0) / focal, (y - principal.1) / focal, 1.0);
     let f = focal * zoom.exp();
     (principal.0 + f * d.x / d.z, principal.1 + f * d.y / d.z)

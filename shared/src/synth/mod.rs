@@ -247,10 +247,10 @@ mod tests {
     use super::*;
     use crate::geometry::BBox;
     use crate::pitch::Homography;
-    use crate::pitch::motion::{Movers, Picture, Turn, turn};
+    use crate::pitch::motion::{Movers, Picture, Turn, turn, warp};
     use crate::pitch::ptz::Pose;
     use crate::source::Frame;
-    use nalgebra::{Rotation3, Vector3};
+    use nalgebra::Rotation3;
 
     /// Frames `0..n` of a match (seed 3) as the broadcast camera follows play, each with the map from its
     /// pixels to the pitch and the boxes of the people and the ball in it.
@@ -288,12 +288,10 @@ mod tests {
                     && h0.apply(p).is_some_and(|(x, y)| (-3.0..108.0).contains(&x) && (-3.0..71.0).contains(&y))
             };
             let found = turn(&pictures[i], &pictures[i + 1], (&pose, principal), grass, Turn::default()).unwrap();
-            let (rotation, focal) = (Rotation3::new(found.rotation), pose.focal * found.zoom.exp());
+            let (rotation, back) = (Rotation3::new(found.rotation), h1.inverse().unwrap());
             for (k, p) in corners.iter().enumerate() {
-                let d =
-                    rotation * Vector3::new((p.0 - principal.0) / pose.focal, (p.1 - principal.1) / pose.focal, 1.0);
-                let seen = (principal.0 + focal * d.x / d.z, principal.1 + focal * d.y / d.z);
-                let truth = h1.inverse().and_then(|h| h.apply(h0.apply(*p)?)).unwrap();
+                let seen = warp(&rotation, found.zoom, pose.focal, principal, *p);
+                let truth = h0.apply(*p).and_then(|at| back.apply(at)).unwrap();
                 squares[k] += (seen.0 - truth.0).powi(2) + (seen.1 - truth.1).powi(2);
             }
             zoom += found.zoom;

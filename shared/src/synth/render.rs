@@ -107,15 +107,15 @@ fn background(buf: &mut [u8], width: u32, rows: std::ops::Range<u32>, cam: &Came
                 (u as f64 + (su + 0.5) * step, v as f64 + (sv + 0.5) * step)
             });
             let ground = at.map(|p| on_grass(cam, p));
-            // All on the grass and the nearest line farther than they spread: one look for the lines does.
+            // All on the grass and the nearest line farther from the first than they spread: one look for the
+            // lines does (a point moves its distance to a line by no more than it moves).
             let clear = ground.iter().all(Option::is_some) && {
-                let centre = on_grass(cam, (u as f64 + 0.5, v as f64 + 0.5));
-                centre.is_some_and(|(cx, cy, _)| {
-                    let (spread, widest) = ground.iter().flatten().fold((0.0f64, 0.0f64), |(s, w), &(x, y, t)| {
-                        (s.max((x - cx).hypot(y - cy)), w.max(line_width(t)))
-                    });
-                    line_distance(cx, cy) - spread >= widest
-                })
+                let (x0, y0, _) = ground[0].expect("on the grass");
+                let (spread, widest) = ground
+                    .iter()
+                    .flatten()
+                    .fold((0.0f64, 0.0f64), |(s, w), &(x, y, t)| (s.max((x - x0).hypot(y - y0)), w.max(line_width(t))));
+                line_distance(x0, y0) - spread >= widest
             };
             let colours: [[u8; 3]; RAYS * RAYS] = std::array::from_fn(|k| match ground[k] {
                 Some((x, y, _)) if clear => grass((x, y)),
