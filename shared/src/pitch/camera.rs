@@ -3,8 +3,8 @@
 //! neighbours is dropped, each fit is smoothed with its neighbours', and frames between two calibrated
 //! keyframes get the blend of their homographies. Once the camera's mount is learnt (`ptz`; before that, where
 //! it provisionally stands), each keyframe is fitted on it, turning and zooming only, and each frame's camera
-//! is the keyframes' fits carried to it along the turns read off the pictures (`motion`). A fixed camera is
-//! calibrated once instead (`fixed`).
+//! is the keyframes' fits, this segment's and the last ones', carried to it along the turns read off the
+//! pictures (`motion`, `carry`). A fixed camera is calibrated once instead (`fixed`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,6 +12,7 @@ use fast_image_resize::Resizer;
 use nalgebra::Vector3;
 use serde::{Deserialize, Serialize};
 
+use super::carry::{self, Behind};
 use super::homography::Pair;
 use super::keypoints::{self, Keypoint, KeypointModel, MIN_INLIERS, TOLERANCE_M};
 use super::motion::{self, Movers, Picture, Turn};
@@ -73,6 +74,9 @@ pub struct CameraState {
     /// Where a moving camera stands, learnt from its keyframes.
     #[serde(default, skip_serializing_if = "Mount::is_empty")]
     pub mount: Mount,
+    /// The keyframes' fits on the mount carried to the segment's last frame, for the next to go on from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind: Option<Behind>,
 }
 
 pub(super) fn is_zero(n: &u32) -> bool {
@@ -173,7 +177,8 @@ pub fn calibrate_segment(
     // Those still on the mount now (it may have been forgotten), and not dropped as jumps.
     let on = if provisional { stand } else { mount.centre() };
     mounted.retain(|(f, pose)| on == Some(pose.centre) && fits.iter().any(|a| a.0 == *f));
-    let carried = carried(pitch, &mounted, (frames, movers), centre)?;
+    let behind = state.behind.filter(|b| on.is_some_and(|c| Vector3::from(b.centre) == c));
+    let (carried, behind) = carried(pitch, (&mounted, behind.as_ref()), (frames, movers), centre)?;
     let per_frame: Vec<Option<Homography>> =
         frames.iter().zip(&carried).map(|(f, c)| c.or_else(|| at(&anchors, f.index))).collect();
     // The next segment goes on from this one's last frame as it was carried, where it was.
@@ -183,22 +188,23 @@ pub fn calibrate_segment(
     };
     let horizon = anchors.last().map_or(0, |a| a.0.saturating_sub(SMOOTH_FRAMES));
     let fits = fits.into_iter().filter(|a| a.0 >= horizon).collect();
-    Ok((CameraState { last, fits, mount, ..CameraState::default() }, per_frame))
+    Ok((CameraState { last, fits, mount, behind, ..CameraState::default() }, per_frame))
 }
 
-/// Each frame's camera from this segment's keyframe fits on the mount (`poses`), carried along the
-/// camera's turns between frames (`motion`); `None` for a frame none reaches.
+/// Each frame's camera from this segment's keyframe fits on the mount (`poses`) and those `behind` it,
+/// carried along the camera's turns between frames (`motion`); `None` for a frame none reaches. Also what
+/// the segment hands the next.
 fn carried(
     pitch: &Pitch,
-    poses: &[(u64, Pose)],
+    (poses, behind): (&[(u64, Pose)], Option<&Behind>),
     (frames, movers): (&[Frame], &[Vec<BBox>]),
     principal: Principal,
-) -> anyhow::Result<Vec<Option<Homography>>> {
+) -> anyhow::Result<(Vec<Option<Homography>>, Option<Behind>)> {
     let first = frames.first().map_or(0, |f| f.index);
     // The turns join frame to frame: a segment with frames missing is blended between keyframes instead.
     let whole = frames.windows(2).all(|w| w[0].index + 1 == w[1].index);
     if poses.is_empty() || !whole {
-        return Ok(vec![None; frames.len()]);
+        return Ok((vec![None; frames.len()], None));
     }
     let runs = frames.len().div_ceil(TURN_RUN);
     let next = AtomicUsize::new(0);
@@ -223,8 +229,8 @@ fn carried(
     .concat();
     done.sort_by_key(|d| d.0);
     let turns: Vec<Option<Turn>> = done.into_iter().flat_map(|d| d.1).collect();
-    let carried = motion::carry(poses, &turns, first);
-    Ok(carried.into_iter().map(|p| p.and_then(|p| p.homography(principal))).collect())
+    let (carried, ahead) = carry::carry(poses, &turns, first, behind);
+    Ok((carried.into_iter().map(|p| p.and_then(|p| p.homography(principal))).collect(), ahead))
 }
 
 /// The camera's turn into each of `frames` from the frame before (`None` for the first, or for the first

@@ -1,18 +1,15 @@
-//! The camera's turn and zoom from one frame to the next, read off the pictures themselves, and the
-//! keyframes' fits carried along them.
+//! The camera's turn and zoom from one frame to the next, read off the pictures themselves (`carry` takes
+//! the keyframes' fits along them).
 //!
 //! On its mount a camera only turns and zooms, so all that stands still (the grass and its lines, the
 //! boards, the stands) moves from one frame to the next by one map, `K' R K^-1`, whatever its depth; the
 //! players and the ball, which move on their own, are left out where the detector boxed them (outvoted
-//! only, they pulled the turns toward a zoom the camera does not make). A keyframe's fit is a pixel or two
-//! off, afresh each keyframe, which reads as every player stepping together; a turn between two frames is
-//! about 0.1 px off in the picture's middle and 0.1-0.2 px at its corners. So each frame's camera is its
-//! neighbouring keyframes' fits carried to it along the turns and averaged: the fits' error averages out,
-//! the camera's own motion is kept.
+//! only, they pulled the turns toward a zoom the camera does not make). A turn between two frames is about
+//! 0.1 px off in the picture's middle and 0.1-0.2 px at its corners.
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use nalgebra::{Matrix3, Rotation3, Vector3, Vector4};
+use nalgebra::{Matrix3, Rotation3, Vector3};
 
 use super::ptz::{Pose, Principal};
 use crate::geometry::BBox;
@@ -42,13 +39,6 @@ const MAX_TURN: f64 = 0.02;
 const MOVER_MARGIN: f64 = 4.0;
 /// What moves on its own is marked on a grid of cells this many frame pixels wide.
 const MOVER_CELL: f64 = 4.0;
-/// A keyframe's fit counts for a frame by a Gaussian of this many frames of their distance...
-const CARRY_FRAMES: f64 = 30.0;
-/// ...up to this far (3 s). The fits' error is what is averaged out; the turns chained between them drift
-/// little since the players are left out of them (before, at 10 and 25 frames, a far player read up to 7.6 %
-/// long on the 2-minute match; at 30 and 75, within 3 %).
-const MAX_CARRY_FRAMES: u64 = 75;
-
 /// A frame's picture, grey, at three scales (finest first), with its gradients.
 pub struct Picture {
     levels: [Level; 3],
@@ -283,76 +273,8 @@ fn misfit(
     Some(*differences.select_nth_unstable_by(middle, f32::total_cmp).1)
 }
 
-/// Each frame's camera from the keyframes' `fits` (frame, camera on the mount) carried along `turns`
-/// (`turns[i]`: from frame `first + i - 1` to `first + i`; `None` where the pictures do not join) and
-/// averaged with weights by how far each is carried; `None` for a frame no fit reaches.
-pub fn carry(fits: &[(u64, Pose)], turns: &[Option<Turn>], first: u64) -> Vec<Option<Pose>> {
-    let n = turns.len();
-    let mut out = vec![None; n];
-    let mut start = 0;
-    while start < n {
-        let end = (start + 1..n).find(|&i| turns[i].is_none()).unwrap_or(n);
-        carry_along(fits, &turns[start..end], first + start as u64, &mut out[start..end]);
-        start = end;
-    }
-    out
-}
-
-/// `carry` over one run of frames joined by their turns.
-fn carry_along(fits: &[(u64, Pose)], turns: &[Option<Turn>], first: u64, out: &mut [Option<Pose>]) {
-    let last = first + turns.len() as u64 - 1;
-    let fits: Vec<&(u64, Pose)> = fits.iter().filter(|(f, _)| (first..=last).contains(f)).collect();
-    let Some(&&(_, reference)) = fits.first() else { return };
-    // The camera turned from the run's first frame (rotation, log zoom), frame by frame.
-    let mut chained = Vec::with_capacity(turns.len());
-    let (mut rotation, mut zoom) = (Rotation3::identity(), 0.0);
-    for (i, t) in turns.iter().enumerate() {
-        if let (true, Some(t)) = (i > 0, t) {
-            rotation = Rotation3::new(t.rotation) * rotation;
-            zoom += t.zoom;
-        }
-        chained.push((rotation, zoom));
-    }
-    // Each fit says where the run's first frame pointed (as a turn from `reference`) and its focal length.
-    let starts: Vec<(u64, Vector3<f64>, f64)> = fits
-        .iter()
-        .map(|&&(f, pose)| {
-            let (turned, zoomed) = chained[(f - first) as usize];
-            let base = turned.inverse() * Rotation3::from_matrix_unchecked(pose.rotation);
-            let from_reference = base * Rotation3::from_matrix_unchecked(reference.rotation).inverse();
-            (f, from_reference.scaled_axis(), pose.focal.ln() - zoomed)
-        })
-        .collect();
-    for (i, slot) in out.iter_mut().enumerate() {
-        let frame = first + i as u64;
-        // A straight line through the fits' (start, focal) over time, weighed by nearness, read at `frame`:
-        // what the turns between frames get a little wrong grows steadily, and the line takes it out.
-        let (mut sums, mut first_moment, mut second_moment) = ([0.0; 3], Vector4::zeros(), Vector4::zeros());
-        for (f, a, z) in starts.iter().filter(|s| s.0.abs_diff(frame) <= MAX_CARRY_FRAMES) {
-            let d = *f as f64 - frame as f64;
-            let w = (-0.5 * (d / CARRY_FRAMES).powi(2)).exp();
-            let v = Vector4::new(a.x, a.y, a.z, *z);
-            sums = [sums[0] + w, sums[1] + w * d, sums[2] + w * d * d];
-            (first_moment, second_moment) = (first_moment + w * v, second_moment + w * d * v);
-        }
-        let [s0, s1, s2] = sums;
-        if s0 == 0.0 {
-            continue;
-        }
-        let det = s0 * s2 - s1 * s1;
-        let at = if det > 1e-9 * s0 * s0 { (s2 * first_moment - s1 * second_moment) / det } else { first_moment / s0 };
-        let base = Rotation3::new(at.xyz()) * Rotation3::from_matrix_unchecked(reference.rotation);
-        let (turned, zoomed) = chained[i];
-        *slot = Some(Pose {
-            centre: reference.centre,
-            rotation: (turned * base).into_inner(),
-            focal: (at[3] + zoomed).exp(),
-        });
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(in crate::pitch) mod tests {
     use super::*;
     use crate::pitch::ptz::tests::camera;
 
@@ -383,7 +305,7 @@ mod tests {
         Frame { index, width: w, height: h, rgb }
     }
 
-    fn turned(pose: &Pose, t: Turn) -> Pose {
+    pub(in crate::pitch) fn turned(pose: &Pose, t: Turn) -> Pose {
         Pose {
             rotation: Rotation3::new(t.rotation).matrix() * pose.rotation,
             focal: pose.focal * t.zoom.exp(),
@@ -434,41 +356,5 @@ mod tests {
             Frame { index: 1, width: 1280, height: 720, rgb: (0..1280 * 720 * 3).map(|i| (i % 251) as u8).collect() };
         let b = Picture::of(&mut resizer, &sky).unwrap();
         assert_eq!(turn(&a, &b, (&camera(52.5, 34.0, 1500.0), PRINCIPAL), |_| true, Turn::default()), None);
-    }
-
-    #[test]
-    fn fits_carried_along_the_turns_average_out_their_own_error() {
-        // A camera panning 0.002 rad a frame for 50 frames; keyframe fits every 5th frame, each off by
-        // its own small turn (about 1.5 px at this focal length). Carried and averaged, each frame's
-        // camera is nearer the truth than the fits are.
-        let start = camera(40.0, 34.0, 1500.0);
-        let pan = Turn { rotation: Vector3::new(0.0, 0.002, 0.0), zoom: 0.0 };
-        let truth: Vec<Pose> = (0..50)
-            .scan(start, |p, i| {
-                if i > 0 {
-                    *p = turned(p, pan);
-                }
-                Some(*p)
-            })
-            .collect();
-        let wobble = |i: u64| Turn {
-            rotation: Vector3::new(0.001 * ((i * 7) as f64).sin(), 0.001 * ((i * 3) as f64).cos(), 0.0),
-            zoom: 0.0,
-        };
-        let fits: Vec<(u64, Pose)> =
-            (0..50).step_by(5).map(|i| (100 + i, turned(&truth[i as usize], wobble(i)))).collect();
-        let turns: Vec<Option<Turn>> = (0..50).map(|i| (i > 0).then_some(pan)).collect();
-        let carried = carry(&fits, &turns, 100);
-        let off = |a: &Pose, b: &Pose| Rotation3::from_matrix_unchecked(a.rotation * b.rotation.transpose()).angle();
-        let fit_error: f64 =
-            fits.iter().map(|(f, p)| off(p, &truth[(f - 100) as usize])).sum::<f64>() / fits.len() as f64;
-        let carried_error: f64 =
-            carried.iter().zip(&truth).map(|(c, t)| off(c.as_ref().unwrap(), t)).sum::<f64>() / truth.len() as f64;
-        assert!(carried_error < fit_error / 2.0, "{carried_error} against the fits' {fit_error}");
-        // A break in the turns: each side is carried from its own fits only.
-        let mut broken = turns.clone();
-        broken[23] = None;
-        let split = carry(&fits, &broken, 100);
-        assert!(split.iter().all(Option::is_some));
     }
 }
