@@ -7,7 +7,7 @@
 
 mod calibration;
 pub mod camera;
-mod carry;
+pub mod carry;
 pub mod fixed;
 mod homography;
 pub mod keypoints;
