@@ -163,23 +163,19 @@ fn carry_along(
 /// Whether the fits from before a seam and a run's own (as cameras of its first frame) are of one camera:
 /// on average within `SEAM_MISS_PX` of each other.
 fn agree(before: &[Start], own: &[Start]) -> bool {
-    let (Some(a), Some(b)) = (mean(before), mean(own)) else { return true };
-    let turn = (a.rotation * b.rotation.inverse()).angle();
-    (turn + (a.log_focal - b.log_focal).abs()) * a.log_focal.exp() <= SEAM_MISS_PX
+    let (Some((a, a_focal)), Some((b, b_focal))) = (mean(before), mean(own)) else { return true };
+    ((a * b.inverse()).angle() + (a_focal - b_focal).abs()) * a_focal.exp() <= SEAM_MISS_PX
 }
 
-/// Cameras' mean, as a turn from the first (they differ by a few thousandths of a radian).
-fn mean(starts: &[Start]) -> Option<Start> {
-    let reference = starts.first()?;
+/// Cameras' mean rotation (as a turn from the first: they differ by a few thousandths of a radian) and log
+/// focal length.
+fn mean(starts: &[Start]) -> Option<(Rotation3<f64>, f64)> {
+    let reference = starts.first()?.rotation;
     let n = starts.len() as f64;
     let (sum, log_focal) = starts.iter().fold((Vector3::zeros(), 0.0), |(sum, focal), s| {
-        (sum + (s.rotation * reference.rotation.inverse()).scaled_axis(), focal + s.log_focal)
+        (sum + (s.rotation * reference.inverse()).scaled_axis(), focal + s.log_focal)
     });
-    Some(Start {
-        frame: reference.frame,
-        rotation: Rotation3::new(sum / n) * reference.rotation,
-        log_focal: log_focal / n,
-    })
+    Some((Rotation3::new(sum / n) * reference, log_focal / n))
 }
 
 /// The run's fits (as cameras of its first frame) carried to its `last` frame, those near enough to count

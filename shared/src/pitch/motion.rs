@@ -39,6 +39,7 @@ const MAX_TURN: f64 = 0.02;
 const MOVER_MARGIN: f64 = 4.0;
 /// What moves on its own is marked on a grid of cells this many frame pixels wide.
 const MOVER_CELL: f64 = 4.0;
+
 /// A frame's picture, grey, at three scales (finest first), with its gradients.
 pub struct Picture {
     levels: [Level; 3],

@@ -194,9 +194,9 @@ impl Pan {
         [self.0[0], self.0[1], 0.0]
     }
 
-    /// Eases toward the ball by `ease` of the way, as an operator would.
-    fn follow(&mut self, ball: [f64; 2], ease: f64) {
-        let p = &mut self.0;
+    /// Eases toward the ball over 0.8 s, frame by frame at `fps`, as an operator would.
+    fn follow(&mut self, ball: [f64; 2], fps: f64) {
+        let (p, ease) = (&mut self.0, 1.0 / (0.8 * fps));
         p[0] += (ball[0].clamp(22.0, 83.0) - p[0]) * ease;
         p[1] += ((40.0 + (ball[1] - 34.0) * 0.35).clamp(30.0, 46.0) - p[1]) * ease;
     }
@@ -225,12 +225,11 @@ impl Scene {
         let mut buf = vec![0u8; (w * h * 3) as usize];
         let mut frames = Vec::with_capacity(self.frames as usize);
         let mut pan = Pan::on(self.sim.ball);
-        let ease = 1.0 / (0.8 * self.fps);
         for frame in 0..self.frames {
             if self.fixed {
                 pan = Pan([52.5, 34.0]);
             } else {
-                pan.follow(self.sim.ball, ease);
+                pan.follow(self.sim.ball, self.fps);
             }
             let cam = Camera::look_at(self.cam_pos, pan.ground(), self.hfov, w, h);
             frames.push(render::render(&mut buf, w, h, &cam, &self.sim, &self.looks, frame));
@@ -260,7 +259,7 @@ mod tests {
         let mut pan = Pan::on(sim.ball);
         (0..n)
             .map(|index| {
-                pan.follow(sim.ball, 1.0 / 20.0);
+                pan.follow(sim.ball, 25.0);
                 let cam = Camera::look_at([52.5, sim::WIDTH + 32.0, 17.0], pan.ground(), 35.0, w, h);
                 let mut rgb = vec![0u8; (w * h * 3) as usize];
                 let truth = render::render(&mut rgb, w, h, &cam, &sim, &looks, index);

@@ -118,8 +118,7 @@ fn background(buf: &mut [u8], width: u32, rows: std::ops::Range<u32>, cam: &Came
                 line_distance(x0, y0) - spread >= widest
             };
             let colours: [[u8; 3]; RAYS * RAYS] = std::array::from_fn(|k| match ground[k] {
-                Some((x, y, _)) if clear => grass((x, y)),
-                Some((x, y, t)) if line_distance(x, y) < line_width(t) => LINE,
+                Some((x, y, t)) if !clear && line_distance(x, y) < line_width(t) => LINE,
                 Some((x, y, _)) => grass((x, y)),
                 None => beyond(cam, at[k], (u, v), frame),
             });
